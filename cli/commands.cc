@@ -1,0 +1,250 @@
+#include "cli/commands.h"
+
+#include <CLI/CLI.hpp>
+
+#include <ctime>
+#include <map>
+#include <ostream>
+#include <set>
+
+#include "casewatch/version.h"
+#include "cli/output.h"
+#include "config/as_of.h"
+#include "config/config.h"
+#include "config/rule_tests.h"
+#include "integrations/feed_loader.h"
+#include "rules/engine.h"
+
+namespace casewatch {
+namespace {
+
+std::optional<Config> load_or_report(const std::string& path, std::ostream& err) {
+  Diagnostics diagnostics;
+  auto config = load_config(path, diagnostics);
+  diagnostics.print(err);
+  return config;
+}
+
+struct Snapshots {
+  std::vector<std::shared_ptr<const Table>> tables;  // by feed index; null when not loaded
+  std::vector<FeedSummary> summaries;
+  bool all_up = true;
+
+  std::vector<const Table*> pointers() const {
+    std::vector<const Table*> out;
+    for (const auto& t : tables) out.push_back(t.get());
+    return out;
+  }
+};
+
+// Loads each needed feed once; rejected rows are reported as warnings, a failed load as an error.
+Snapshots load_snapshots(const Config& config, const std::vector<bool>& needed, std::ostream& err) {
+  Snapshots s;
+  s.tables.resize(config.feeds.size());
+  for (size_t i = 0; i < config.feeds.size(); ++i) {
+    if (!needed[i]) continue;
+    const FeedConfig& feed = config.feeds[i];
+    FeedLoad load = load_feed(feed, std::nullopt);
+    for (const RejectedRow& row : load.rejected_rows) err << row.format(feed.path) << '\n';
+    if (load.rejected > load.rejected_rows.size())
+      err << feed.path << ": " << (load.rejected - load.rejected_rows.size()) << " more rows rejected\n";
+    FeedSummary summary{feed.name, load.accepted, load.table ? load.table->rows() : 0, load.rejected, load.error};
+    if (!load.accepted) {
+      err << (feed.path.empty() ? feed.name : feed.path) << ": error: feed '" << feed.name << "' not loaded: " << load.error << '\n';
+      s.all_up = false;
+    }
+    s.tables[i] = load.table;
+    s.summaries.push_back(std::move(summary));
+  }
+  return s;
+}
+
+std::vector<Rule> select_rules(const Config& config, const std::vector<std::string>& names) {
+  std::vector<Rule> out;
+  for (const Rule& rule : config.rules)
+    if (names.empty() || std::find(names.begin(), names.end(), rule.spec.name) != names.end()) out.push_back(rule);
+  return out;
+}
+
+}  // namespace
+
+int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
+  auto config = load_or_report(path, err);
+  if (!config) return kExitProblems;
+  out << path << ": OK: " << config->feeds.size() << " feeds, " << config->rules.size() << " rules in "
+      << config->rule_files.size() << " files\n";
+  return kExitOk;
+}
+
+int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
+  auto config = load_or_report(options.config, err);
+  if (!config) return kExitProblems;
+  for (const auto& name : options.rules)
+    if (config->rule_index(name) < 0) {
+      err << "casewatch eval: unknown rule '" << name << "'\n";
+      return kExitUsage;
+    }
+  AsOf as_of;
+  if (options.at) {
+    auto parsed = parse_as_of(*options.at, config->engine.timezone);
+    if (!parsed) {
+      err << "casewatch eval: --at must be YYYY-MM-DD or an RFC 3339 timestamp, not '" << *options.at << "'\n";
+      return kExitUsage;
+    }
+    as_of = *parsed;
+  } else {
+    as_of = as_of_instant(static_cast<int64_t>(std::time(nullptr)), config->engine.timezone);
+  }
+  std::vector<Rule> rules = select_rules(*config, options.rules);
+  std::vector<bool> needed(config->feeds.size(), false);
+  for (const Rule& rule : rules) needed[rule.feed] = true;
+  Snapshots snapshots = load_snapshots(*config, needed, err);
+  auto tables = snapshots.pointers();
+  EvaluationInput input{rules, tables, as_of.day, config->calendar.get(), config->tables.get()};
+  EvaluationResult result = evaluate(input);
+  // Output names rules by index into `rules`; map them back to the config's numbering.
+  for (Match& m : result.matches) m.rule = static_cast<size_t>(config->rule_index(rules[m.rule].spec.name));
+  for (GroupValue& v : result.values) v.rule = static_cast<size_t>(config->rule_index(rules[v.rule].spec.name));
+  std::string evaluated_at = format_rfc3339(as_of);
+  if (options.format == "json") print_eval_json(*config, result, evaluated_at, snapshots.summaries, out);
+  else print_eval_table(*config, result, evaluated_at, snapshots.summaries, out);
+  return snapshots.all_up ? kExitOk : kExitProblems;
+}
+
+int run_backtest(const BacktestOptions& options, std::ostream& out, std::ostream& err) {
+  auto config = load_or_report(options.config, err);
+  if (!config) return kExitProblems;
+  auto from = parse_iso_date(options.from), to = parse_iso_date(options.to);
+  if (!from || !to || *from > *to) {
+    err << "casewatch backtest: --from and --to must be dates YYYY-MM-DD with --from <= --to\n";
+    return kExitUsage;
+  }
+  std::vector<bool> needed(config->feeds.size(), true);
+  Snapshots snapshots = load_snapshots(*config, needed, err);
+  auto tables = snapshots.pointers();
+
+  struct Row {
+    std::string date, rule, group;
+    size_t counts[3] = {0, 0, 0};
+    std::optional<double> value;
+    bool aggregate = false;
+    nlohmann::ordered_json group_json;
+  };
+  std::vector<Row> rows;
+  for (Day day = *from; day <= *to; ++day) {
+    EvaluationInput input{config->rules, tables, day, config->calendar.get(), config->tables.get()};
+    for (size_t r = 0; r < config->rules.size(); ++r) {
+      const Rule& rule = config->rules[r];
+      if (!rule.spec.enabled || !tables[rule.feed]) continue;
+      EvaluationResult result;
+      evaluate_rule(input, r, result);
+      sort_result(config->rules, result);
+      if (rule.spec.kind != RuleKind::Aggregate) {
+        Row row{format_iso(day), rule.spec.name, ""};
+        for (const Match& m : result.matches) ++row.counts[static_cast<int>(m.severity)];
+        rows.push_back(row);
+        continue;
+      }
+      std::map<std::string, const Match*> matched;
+      for (const Match& m : result.matches) matched[m.key] = &m;
+      for (const GroupValue& v : result.values) {
+        Row row{format_iso(day), rule.spec.name, v.key};
+        row.aggregate = true;
+        row.value = v.value;
+        auto it = matched.find(v.key);
+        if (it != matched.end()) ++row.counts[static_cast<int>(it->second->severity)];
+        row.group_json = group_value_json(*config, v)["group"];
+        rows.push_back(row);
+      }
+    }
+  }
+  auto value_text = [](const Row& row) { return row.value ? number_to_text(*row.value) : std::string(row.aggregate ? "null" : ""); };
+  if (options.format == "json") {
+    nlohmann::ordered_json j;
+    j["from"] = options.from;
+    j["to"] = options.to;
+    j["days"] = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& row = rows[i];
+      if (i == 0 || rows[i - 1].date != row.date) j["days"].push_back({{"date", row.date}, {"rules", nlohmann::ordered_json::array()}});
+      auto& rules = j["days"].back()["rules"];
+      if (rules.empty() || rules.back()["rule"] != row.rule) {
+        rules.push_back({{"rule", row.rule}, {"info", 0}, {"warning", 0}, {"critical", 0}});
+        if (row.aggregate) rules.back()["values"] = nlohmann::ordered_json::array();
+      }
+      auto& entry = rules.back();
+      entry["info"] = entry["info"].get<size_t>() + row.counts[0];
+      entry["warning"] = entry["warning"].get<size_t>() + row.counts[1];
+      entry["critical"] = entry["critical"].get<size_t>() + row.counts[2];
+      if (row.aggregate)
+        entry["values"].push_back({{"group", row.group_json}, {"value", row.value ? nlohmann::ordered_json(*row.value) : nlohmann::ordered_json(nullptr)}});
+    }
+    out << j.dump(2) << '\n';
+  } else if (options.format == "csv") {
+    auto quote = [](const std::string& s) {
+      if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+      std::string q = "\"";
+      for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return q + "\"";
+    };
+    out << "date,rule,group,info,warning,critical,value\n";
+    for (const Row& row : rows)
+      out << row.date << ',' << row.rule << ',' << quote(row.group) << ',' << row.counts[0] << ',' << row.counts[1]
+          << ',' << row.counts[2] << ',' << value_text(row) << '\n';
+  } else {
+    std::vector<std::vector<std::string>> table = {{"DATE", "RULE", "GROUP", "INFO", "WARNING", "CRITICAL", "VALUE"}};
+    for (const Row& row : rows)
+      table.push_back({row.date, row.rule, row.group, std::to_string(row.counts[0]), std::to_string(row.counts[1]),
+                       std::to_string(row.counts[2]), value_text(row)});
+    print_table(table, out);
+  }
+  return snapshots.all_up ? kExitOk : kExitProblems;
+}
+
+int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{"casewatch: timescale and caseload alerts for children's social care"};
+  app.require_subcommand(0, 1);
+  bool version = false;
+  app.add_flag("--version", version, "print the version");
+
+  std::string check_config;
+  auto* check = app.add_subcommand("check", "load the config, rule files and feed definitions and report every problem");
+  check->add_option("-c,--config", check_config, "config file")->required();
+
+  EvalOptions eval_options;
+  auto* eval = app.add_subcommand("eval", "evaluate the rules once on the feeds and print every match");
+  eval->add_option("-c,--config", eval_options.config, "config file")->required();
+  eval->add_option("--at", eval_options.at, "as-of DATE (YYYY-MM-DD or RFC 3339); default now");
+  eval->add_option("--format", eval_options.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  eval->add_option("--rule", eval_options.rules, "only this rule (repeatable)");
+
+  std::vector<std::string> test_files;
+  auto* test = app.add_subcommand("test", "run rule unit tests");
+  test->add_option("files", test_files, "rule test files")->required();
+
+  BacktestOptions backtest_options;
+  auto* backtest = app.add_subcommand("backtest", "evaluate every day of a range and print counts per day and rule");
+  backtest->add_option("-c,--config", backtest_options.config, "config file")->required();
+  backtest->add_option("--from", backtest_options.from, "first DATE")->required();
+  backtest->add_option("--to", backtest_options.to, "last DATE")->required();
+  backtest->add_option("--format", backtest_options.format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help exits 0; every other parse error is bad usage.
+    return app.exit(e, out, err) == 0 ? kExitOk : kExitUsage;
+  }
+  if (version) {
+    out << "casewatch " << CASEWATCH_VERSION << '\n';
+    return kExitOk;
+  }
+  if (*check) return run_check(check_config, out, err);
+  if (*eval) return run_eval(eval_options, out, err);
+  if (*test) return run_tests(test_files, out, err);
+  if (*backtest) return run_backtest(backtest_options, out, err);
+  out << app.help();
+  return kExitUsage;
+}
+
+}  // namespace casewatch

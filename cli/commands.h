@@ -1,0 +1,37 @@
+// The casewatch commands (SPEC 2). Each returns the process exit code: 0 success, 1 problems
+// found, 2 bad usage. Output goes to the given streams so tests can capture it.
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace casewatch {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitProblems = 1;
+inline constexpr int kExitUsage = 2;
+
+struct EvalOptions {
+  std::string config;
+  std::optional<std::string> at;
+  std::string format = "table";
+  std::vector<std::string> rules;
+};
+
+struct BacktestOptions {
+  std::string config;
+  std::string from, to;
+  std::string format = "table";
+};
+
+int run_check(const std::string& config, std::ostream& out, std::ostream& err);
+int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err);
+int run_tests(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
+int run_backtest(const BacktestOptions& options, std::ostream& out, std::ostream& err);
+
+// Parses the command line and runs the command.
+int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err);
+
+}  // namespace casewatch

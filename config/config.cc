@@ -1,0 +1,471 @@
+#include "config/config.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "config/toml_util.h"
+
+namespace casewatch {
+
+int Config::feed_index(std::string_view name) const {
+  for (size_t i = 0; i < feeds.size(); ++i)
+    if (feeds[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+int Config::rule_index(std::string_view name) const {
+  for (size_t i = 0; i < rules.size(); ++i)
+    if (rules[i].spec.name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::string resolve_path(const std::string& directory, const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  return (std::filesystem::path(directory) / path).lexically_normal().string();
+}
+
+namespace {
+
+bool is_name(std::string_view s) {  // [a-z][a-z0-9_]*
+  if (s.empty() || !(s[0] >= 'a' && s[0] <= 'z')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+bool is_field_name(std::string_view s) {  // an identifier the expression language can use
+  static const std::set<std::string_view> reserved = {"true", "false", "null", "and", "or", "not", "in"};
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  if (reserved.count(s)) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+std::optional<Type> parse_field_type(std::string_view s) {
+  if (s == "string") return Type::String;
+  if (s == "number") return Type::Number;
+  if (s == "date") return Type::Date;
+  if (s == "bool") return Type::Bool;
+  return std::nullopt;
+}
+
+// A date given as a TOML date or an ISO string.
+std::optional<Day> node_date(const toml::node& node) {
+  if (const auto* d = node.as_date()) {
+    const toml::date& v = d->get();
+    if (!is_valid_civil(v.year, v.month, v.day)) return std::nullopt;
+    return days_from_civil(v.year, v.month, v.day);
+  }
+  if (const auto* s = node.as_string()) return parse_iso_date(s->get());
+  return std::nullopt;
+}
+
+class Loader {
+ public:
+  Loader(Config& config, Diagnostics& diagnostics) : config_(config), d_(diagnostics) {}
+
+  void load(const TomlFile& file) {
+    const toml::table& root = file.root();
+    file.reject_unknown_keys(root, {"rule_files", "server", "engine", "tables", "feed"}, "the config", d_);
+    load_server(file);
+    load_engine(file);
+    load_tables(file);
+    load_feeds(file);
+    load_rules(file);
+  }
+
+ private:
+  void load_server(const TomlFile& file) {
+    const toml::table* server = file.get_table(file.root(), "server", d_);
+    if (!server) return;
+    file.reject_unknown_keys(*server, {"listen", "auth_token_file", "tls_cert_file", "tls_key_file", "public_metrics"},
+                             "[server]", d_);
+    ServerConfig& s = config_.server;
+    if (auto v = file.get_string(*server, "listen", d_)) {
+      auto colon = v->rfind(':');
+      bool ok = colon != std::string::npos && colon + 1 < v->size() &&
+                std::all_of(v->begin() + colon + 1, v->end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+      if (!ok) file.error(*server->get("listen"), "'listen' must be HOST:PORT, e.g. \"127.0.0.1:9797\"", d_);
+      else s.listen = *v;
+    }
+    if (auto v = file.get_string(*server, "auth_token_file", d_)) s.auth_token_file = resolve_path(config_.directory, *v);
+    if (auto v = file.get_string(*server, "tls_cert_file", d_)) s.tls_cert_file = resolve_path(config_.directory, *v);
+    if (auto v = file.get_string(*server, "tls_key_file", d_)) s.tls_key_file = resolve_path(config_.directory, *v);
+    if (auto v = file.get_bool(*server, "public_metrics", d_)) s.public_metrics = *v;
+    if (s.tls_cert_file.empty() != s.tls_key_file.empty())
+      file.error(*server, "set both 'tls_cert_file' and 'tls_key_file', or neither", d_);
+  }
+
+  void load_engine(const TomlFile& file) {
+    EngineConfig& e = config_.engine;
+    std::vector<Day> non_working;
+    const toml::table* engine = file.get_table(file.root(), "engine", d_);
+    if (engine) {
+      file.reject_unknown_keys(*engine, {"timezone", "calendar", "extra_non_working_days", "evaluation_interval", "state_dir"},
+                               "[engine]", d_);
+      if (auto v = file.get_string(*engine, "timezone", d_)) {
+        if (v->empty() || v->find("..") != std::string::npos || !std::filesystem::exists("/usr/share/zoneinfo/" + *v))
+          file.error(*engine->get("timezone"), "unknown timezone '" + *v + "'", d_);
+        else e.timezone = *v;
+      }
+      if (auto v = file.get_string(*engine, "calendar", d_)) e.calendar = *v;
+      if (auto v = file.get_interval(*engine, "evaluation_interval", d_)) e.evaluation_interval_seconds = *v;
+      if (auto v = file.get_string(*engine, "state_dir", d_)) e.state_dir = *v;
+      if (const toml::node* days = engine->get("extra_non_working_days")) {
+        if (const toml::array* array = days->as_array()) {
+          for (const auto& item : *array) {
+            if (auto day = node_date(item)) e.extra_non_working_days.push_back(*day);
+            else file.error(item, "extra_non_working_days must hold dates (YYYY-MM-DD)", d_);
+          }
+        } else {
+          file.error(*days, "'extra_non_working_days' must be an array of dates", d_);
+        }
+      }
+    }
+    e.state_dir = resolve_path(config_.directory, e.state_dir);
+    if (e.calendar == "england-and-wales") {
+      non_working = Calendar::england_and_wales_bank_holidays();
+    } else {
+      std::string path = resolve_path(config_.directory, e.calendar);
+      std::ifstream in(path);
+      const toml::node* where = engine ? engine->get("calendar") : nullptr;
+      if (!in) {
+        if (where) file.error(*where, "calendar '" + e.calendar + "' is neither 'england-and-wales' nor a readable file", d_);
+      } else {
+        std::string line;
+        int number = 0;
+        while (std::getline(in, line)) {
+          ++number;
+          std::string_view text = trim(line);
+          if (text.empty() || text[0] == '#') continue;
+          if (auto day = parse_iso_date(text)) non_working.push_back(*day);
+          else d_.error(path, number, 1, "not a date (expected YYYY-MM-DD)");
+        }
+      }
+    }
+    non_working.insert(non_working.end(), e.extra_non_working_days.begin(), e.extra_non_working_days.end());
+    config_.calendar = std::make_shared<Calendar>(std::move(non_working));
+  }
+
+  void load_tables(const TomlFile& file) {
+    auto tables = std::make_shared<LookupTables>();
+    if (const toml::table* all = file.get_table(file.root(), "tables", d_)) {
+      for (const auto& [name, node] : *all) {
+        const toml::table* table = node.as_table();
+        if (!table) {
+          file.error(node, "table '" + std::string(name.str()) + "' must be a table of key = value", d_);
+          continue;
+        }
+        if (table->empty()) tables->add(std::string(name.str()), "", Value());  // known, but empty
+        for (const auto& [key, value] : *table) {
+          Value v;
+          if (value.is_integer()) v = Value::of_number(static_cast<double>(value.as_integer()->get()));
+          else if (value.is_floating_point()) v = Value::of_number(value.as_floating_point()->get());
+          else if (value.is_string()) v = Value::of_string(value.as_string()->get());
+          else if (value.is_boolean()) v = Value::of_bool(value.as_boolean()->get());
+          else {
+            file.error(value, "table values must be numbers, strings or booleans", d_);
+            continue;
+          }
+          tables->add(std::string(name.str()), std::string(key.str()), v);
+        }
+      }
+    }
+    config_.tables = tables;
+  }
+
+  void load_feeds(const TomlFile& file) {
+    const toml::node* node = file.root().get("feed");
+    if (!node) return;
+    const toml::array* feeds = node->as_array();
+    if (!feeds) {
+      file.error(*node, "feeds are declared as [[feed]] tables", d_);
+      return;
+    }
+    for (const auto& item : *feeds) {
+      const toml::table* table = item.as_table();
+      if (!table) {
+        file.error(item, "each feed must be a table", d_);
+        continue;
+      }
+      load_feed(file, *table);
+    }
+  }
+
+  void load_feed(const TomlFile& file, const toml::table& table) {
+    FeedConfig feed;
+    file.reject_unknown_keys(table, {"name", "type", "path", "key", "refresh", "date_format", "max_rejected_ratio",
+                                     "max_shrink_ratio", "max_age", "fields", "url", "headers", "bearer_token_file",
+                                     "records", "timeout", "dsn_file", "query"},
+                             "[[feed]]", d_);
+    auto name = file.get_string(table, "name", d_);
+    if (!name) {
+      if (!table.get("name")) file.error(table, "a feed needs a 'name'", d_);
+    } else if (!is_name(*name)) {
+      file.error(*table.get("name"), "feed name '" + *name + "' must match [a-z][a-z0-9_]*", d_);
+    } else if (config_.feed_index(*name) >= 0) {
+      file.error(*table.get("name"), "feed '" + *name + "' is declared twice", d_);
+    } else {
+      feed.name = *name;
+    }
+    std::string type = file.get_string(table, "type", d_).value_or("csv");
+    if (type == "csv") feed.type = FeedType::Csv;
+    else if (type == "json_http") feed.type = FeedType::JsonHttp;
+    else if (type == "postgres") feed.type = FeedType::Postgres;
+    else file.error(*table.get("type"), "feed type '" + type + "' is not one of csv, json_http, postgres", d_);
+
+    auto require = [&](std::string_view key, std::string& target) {
+      if (auto v = file.get_string(table, key, d_)) target = *v;
+      else if (!table.get(key)) file.error(table, "a " + type + " feed needs '" + std::string(key) + "'", d_);
+    };
+    auto forbid = [&](std::initializer_list<std::string_view> keys) {
+      for (auto key : keys)
+        if (const toml::node* n = table.get(key))
+          file.error(*n, "'" + std::string(key) + "' does not apply to a " + type + " feed", d_);
+    };
+    switch (feed.type) {
+      case FeedType::Csv:
+        require("path", feed.path);
+        feed.path = resolve_path(config_.directory, feed.path);
+        forbid({"url", "headers", "bearer_token_file", "records", "timeout", "dsn_file", "query"});
+        break;
+      case FeedType::JsonHttp: {
+        require("url", feed.url);
+        if (auto v = file.get_string(table, "bearer_token_file", d_)) feed.bearer_token_file = resolve_path(config_.directory, *v);
+        if (auto v = file.get_string(table, "records", d_)) feed.records = *v;
+        if (auto v = file.get_interval(table, "timeout", d_)) feed.timeout_seconds = *v;
+        if (const toml::table* headers = file.get_table(table, "headers", d_))
+          for (const auto& [k, v] : *headers) {
+            if (v.is_string()) feed.headers.emplace_back(std::string(k.str()), v.as_string()->get());
+            else file.error(v, "header values must be strings", d_);
+          }
+        forbid({"path", "dsn_file", "query"});
+        break;
+      }
+      case FeedType::Postgres:
+        require("dsn_file", feed.dsn_file);
+        feed.dsn_file = resolve_path(config_.directory, feed.dsn_file);
+        require("query", feed.query);
+        forbid({"path", "url", "headers", "bearer_token_file", "records", "timeout"});
+        break;
+    }
+    if (auto v = file.get_interval(table, "refresh", d_)) feed.refresh_seconds = *v;
+    if (auto v = file.get_interval(table, "max_age", d_)) feed.max_age_seconds = *v;
+    if (auto v = file.get_string(table, "date_format", d_)) {
+      std::string problem = validate_date_format(*v);
+      if (!problem.empty()) file.error(*table.get("date_format"), problem, d_);
+      else feed.date_format = *v;
+    }
+    auto ratio = [&](std::string_view key, double& target) {
+      if (auto v = file.get_number(table, key, d_)) {
+        if (*v < 0 || *v > 1) file.error(*table.get(key), "'" + std::string(key) + "' must be between 0 and 1", d_);
+        else target = *v;
+      }
+    };
+    ratio("max_rejected_ratio", feed.max_rejected_ratio);
+    ratio("max_shrink_ratio", feed.max_shrink_ratio);
+
+    auto schema = std::make_shared<Schema>();
+    if (const toml::table* fields = file.get_table(table, "fields", d_)) {
+      for (const auto& [key, value] : *fields) {
+        std::string field_name(key.str());
+        if (!is_field_name(field_name)) {
+          file.error(key, "field name '" + field_name + "' must be a name usable in expressions ([A-Za-z_][A-Za-z0-9_]*, not a keyword)", d_);
+          continue;
+        }
+        const toml::table* spec = value.as_table();
+        if (!spec) {
+          file.error(value, "field '" + field_name + "' must be a table such as { column = \"Heading\", type = \"date\" }", d_);
+          continue;
+        }
+        file.reject_unknown_keys(*spec, {"column", "type"}, "field '" + field_name + "'", d_);
+        FieldConfig field;
+        field.name = field_name;
+        field.column = file.get_string(*spec, "column", d_).value_or("");
+        if (field.column.empty() && !spec->get("column")) file.error(value, "field '" + field_name + "' needs a 'column'", d_);
+        if (auto t = file.get_string(*spec, "type", d_)) {
+          if (auto parsed = parse_field_type(*t)) field.type = *parsed;
+          else file.error(*spec->get("type"), "field type '" + *t + "' is not one of string, number, date, bool", d_);
+        }
+        feed.fields.push_back(field);
+        schema->fields.push_back({field.name, field.type});
+      }
+    } else if (!table.get("fields")) {
+      file.error(table, "a feed needs [feed.fields]", d_);
+    }
+    if (auto key = file.get_string(table, "key", d_)) {
+      feed.key = *key;
+      int index = schema->field_index(*key);
+      if (index < 0) file.error(*table.get("key"), "key '" + *key + "' is not one of the feed's fields", d_);
+      else if (schema->fields[index].type != Type::String)
+        file.error(*table.get("key"), "key field '" + *key + "' must have type string", d_);
+      else schema->key = static_cast<size_t>(index);
+    } else if (!table.get("key")) {
+      file.error(table, "a feed needs a 'key'", d_);
+    }
+    feed.schema = schema;
+    // A feed with problems is still kept (the config as a whole is refused) so that the rules
+    // reading it are checked against its fields in the same run.
+    if (!feed.name.empty()) config_.feeds.push_back(std::move(feed));
+  }
+
+  void load_rules(const TomlFile& file) {
+    std::vector<std::string> patterns;
+    if (auto v = file.get_string_array(file.root(), "rule_files", d_)) patterns = *v;
+    std::set<std::string> files;
+    for (const auto& pattern : patterns) {
+      std::string full = resolve_path(config_.directory, pattern);
+      glob_t matches{};
+      int rc = ::glob(full.c_str(), 0, nullptr, &matches);
+      if (rc == 0) {
+        for (size_t i = 0; i < matches.gl_pathc; ++i) files.insert(matches.gl_pathv[i]);
+      } else {
+        file.error(*file.root().get("rule_files"), "rule_files pattern '" + pattern + "' matches no file", d_);
+      }
+      globfree(&matches);
+    }
+    config_.rule_files.assign(files.begin(), files.end());
+    for (const auto& path : config_.rule_files) {
+      auto rule_file = TomlFile::load(path, d_);
+      if (!rule_file) continue;
+      load_rule_file(*rule_file);
+    }
+  }
+
+  void load_rule_file(const TomlFile& file) {
+    file.reject_unknown_keys(file.root(), {"rule"}, "a rule file", d_);
+    const toml::node* node = file.root().get("rule");
+    if (!node) return;
+    const toml::array* rules = node->as_array();
+    if (!rules) {
+      file.error(*node, "rules are declared as [[rule]] tables", d_);
+      return;
+    }
+    for (const auto& item : *rules) {
+      if (const toml::table* table = item.as_table()) load_rule(file, *table);
+      else file.error(item, "each rule must be a table", d_);
+    }
+  }
+
+  void load_rule(const TomlFile& file, const toml::table& table) {
+    size_t before = d_.size();
+    RuleSpec spec;
+    auto name = file.get_string(table, "name", d_);
+    if (!name) {
+      if (!table.get("name")) file.error(table, "a rule needs a 'name'", d_);
+    } else if (!is_name(*name)) {
+      file.error(*table.get("name"), "rule name '" + *name + "' must match [a-z][a-z0-9_]*", d_);
+    } else if (std::count(rule_names_.begin(), rule_names_.end(), *name)) {
+      file.error(*table.get("name"), "rule '" + *name + "' is defined twice", d_);
+    } else {
+      spec.name = *name;
+      rule_names_.push_back(*name);
+    }
+    std::string kind = file.get_string(table, "kind", d_).value_or("");
+    bool kind_known = kind == "deadline" || kind == "condition" || kind == "aggregate";
+    if (kind == "deadline") spec.kind = RuleKind::Deadline;
+    else if (kind == "condition") spec.kind = RuleKind::Condition;
+    else if (kind == "aggregate") spec.kind = RuleKind::Aggregate;
+    else if (table.get("kind")) file.error(*table.get("kind"), "rule kind '" + kind + "' is not one of deadline, condition, aggregate", d_);
+    else file.error(table, "a rule needs a 'kind'", d_);
+
+    std::vector<std::string_view> allowed = {"name", "kind", "feed", "description", "where", "for", "labels",
+                                             "annotations", "metric_labels", "enabled"};
+    switch (spec.kind) {
+      case RuleKind::Deadline: allowed.insert(allowed.end(), {"start", "done", "due_in", "due", "warn_before"}); break;
+      case RuleKind::Condition: allowed.insert(allowed.end(), {"when", "severity"}); break;
+      case RuleKind::Aggregate: allowed.insert(allowed.end(), {"group_by", "value", "when", "export", "severity"}); break;
+    }
+    for (const auto& [key, value] : table)
+      if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end())
+        file.error(key, (kind.empty() ? "unknown key '" : "unknown key '") + std::string(key.str()) + "' in a " +
+                            (kind.empty() ? std::string("rule") : kind + " rule"), d_);
+
+    std::string feed_name = file.get_string(table, "feed", d_).value_or("");
+    int feed = config_.feed_index(feed_name);
+    if (feed_name.empty() && !table.get("feed")) file.error(table, "a rule needs a 'feed'", d_);
+    else if (feed < 0 && !feed_name.empty())
+      file.error(*table.get("feed"), "unknown feed '" + feed_name + "'", d_);
+    spec.feed = feed_name;
+    spec.description = file.get_string(table, "description", d_).value_or("");
+    spec.where = file.get_string(table, "where", d_).value_or("");
+    spec.when = file.get_string(table, "when", d_).value_or("");
+    spec.start = file.get_string(table, "start", d_).value_or("");
+    spec.done = file.get_string(table, "done", d_).value_or("");
+    spec.due = file.get_string(table, "due", d_).value_or("");
+    spec.value = file.get_string(table, "value", d_).value_or("");
+    if (auto v = file.get_string(table, "severity", d_)) {
+      if (auto s = parse_severity(*v)) spec.severity = *s;
+      else file.error(*table.get("severity"), "severity '" + *v + "' is not one of info, warning, critical", d_);
+    }
+    if (auto v = file.get_interval(table, "for", d_)) spec.for_seconds = *v;
+    if (auto v = file.get_bool(table, "enabled", d_)) spec.enabled = *v;
+    if (auto v = file.get_bool(table, "export", d_)) spec.export_value = *v;
+    if (auto v = file.get_string_array(table, "group_by", d_)) spec.group_by = *v;
+    if (auto v = file.get_string_array(table, "metric_labels", d_)) spec.metric_labels = *v;
+    for (const char* key : {"due_in", "warn_before"}) {
+      auto v = file.get_string(table, key, d_);
+      if (!v) continue;
+      auto period = parse_period(*v);
+      if (!period) {
+        file.error(*table.get(key), "'" + std::string(key) + "' must be a period such as \"10 working days\", \"3 days\", \"6 weeks\" or \"6 months\"", d_);
+        continue;
+      }
+      (std::string_view(key) == "due_in" ? spec.due_in : spec.warn_before) = period;
+    }
+    auto templates = [&](const char* key, std::vector<std::pair<std::string, std::string>>& target) {
+      const toml::table* t = file.get_table(table, key, d_);
+      if (!t) return;
+      for (const auto& [k, v] : *t) {
+        if (v.is_string()) target.emplace_back(std::string(k.str()), v.as_string()->get());
+        else file.error(v, std::string(key) + " values must be strings (templates)", d_);
+      }
+    };
+    templates("labels", spec.labels);
+    templates("annotations", spec.annotations);
+    // Expressions are checked even when other keys had problems, so one run reports them all.
+    if (!kind_known || feed < 0) return;
+
+    std::vector<RuleError> errors;
+    auto rule = compile_rule(spec, static_cast<size_t>(feed), config_.feeds[feed].schema, *config_.tables, errors);
+    for (const RuleError& e : errors) {
+      const toml::node* at = &table;
+      std::string key = e.key;
+      bool inside_string = false;
+      if (auto dot = key.find('.'); dot != std::string::npos) {
+        const toml::node* group = table.get(key.substr(0, dot));
+        const toml::node* entry = group && group->as_table() ? group->as_table()->get(key.substr(dot + 1)) : nullptr;
+        if (entry) { at = entry; inside_string = true; }
+      } else if (const toml::node* n = table.get(key)) {
+        at = n;
+        inside_string = n->is_string();
+      }
+      if (inside_string) file.error_in_string(*at, e.offset, e.message, d_);
+      else file.error(*at, e.message, d_);
+    }
+    if (rule && d_.size() == before) config_.rules.push_back(std::move(*rule));
+  }
+
+  Config& config_;
+  Diagnostics& d_;
+  std::vector<std::string> rule_names_;
+};
+
+}  // namespace
+
+std::optional<Config> load_config(const std::string& path, Diagnostics& diagnostics) {
+  size_t before = diagnostics.size();
+  auto file = TomlFile::load(path, diagnostics);
+  if (!file) return std::nullopt;
+  Config config;
+  config.path = path;
+  config.directory = std::filesystem::path(path).parent_path().string();
+  if (config.directory.empty()) config.directory = ".";
+  Loader(config, diagnostics).load(*file);
+  if (diagnostics.size() != before) return std::nullopt;
+  return config;
+}
+
+}  // namespace casewatch

@@ -1,0 +1,89 @@
+// The casewatch configuration (SPEC 3-5): the config file, its rule files and feed definitions,
+// validated once into plain structs with compiled rules. After load_config succeeds the rest of
+// the program trusts it. Immutable once loaded; safe to share between threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/diagnostics.h"
+#include "rules/calendar.h"
+#include "rules/expr.h"
+#include "rules/rule.h"
+#include "rules/table.h"
+
+namespace casewatch {
+
+struct FieldConfig {
+  std::string name;
+  std::string column;  // CSV heading, JSON member path or SQL result column
+  Type type = Type::String;
+};
+
+enum class FeedType { Csv, JsonHttp, Postgres };
+
+struct FeedConfig {
+  std::string name;
+  FeedType type = FeedType::Csv;
+  std::string key;
+  std::vector<FieldConfig> fields;  // in the schema's order
+  std::shared_ptr<const Schema> schema;
+  int64_t refresh_seconds = 300;
+  std::string date_format;          // empty: ISO only
+  double max_rejected_ratio = 0.05;
+  double max_shrink_ratio = 0.5;
+  std::optional<int64_t> max_age_seconds;
+  // csv
+  std::string path;                 // resolved against the config's folder
+  // json_http
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string bearer_token_file;
+  std::string records;              // JSON pointer; empty: the top-level array
+  int64_t timeout_seconds = 30;
+  // postgres
+  std::string dsn_file;
+  std::string query;
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:9797";
+  std::string auth_token_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool public_metrics = true;
+};
+
+struct EngineConfig {
+  std::string timezone = "Europe/London";
+  std::string calendar = "england-and-wales";
+  std::vector<Day> extra_non_working_days;
+  int64_t evaluation_interval_seconds = 300;
+  std::string state_dir = "state";  // resolved against the config's folder
+};
+
+struct Config {
+  std::string path;       // the config file as given
+  std::string directory;  // its folder: relative paths are resolved against it
+  std::vector<std::string> rule_files;  // the files the globs matched, sorted
+  ServerConfig server;
+  EngineConfig engine;
+  std::shared_ptr<const LookupTables> tables;
+  std::shared_ptr<const Calendar> calendar;
+  std::vector<FeedConfig> feeds;
+  std::vector<Rule> rules;  // every rule, in file then definition order
+
+  int feed_index(std::string_view name) const;
+  int rule_index(std::string_view name) const;
+};
+
+// Loads and validates everything; on any problem returns nullopt with every problem reported.
+std::optional<Config> load_config(const std::string& path, Diagnostics& diagnostics);
+
+// `path` resolved against `directory` unless absolute.
+std::string resolve_path(const std::string& directory, const std::string& path);
+
+}  // namespace casewatch

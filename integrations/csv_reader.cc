@@ -1,0 +1,141 @@
+#include "integrations/csv_reader.h"
+
+#include <cstring>
+
+namespace casewatch::csv {
+
+namespace {
+
+const char* find(const char* from, const char* end, char c) {
+  return static_cast<const char*>(std::memchr(from, c, static_cast<size_t>(end - from)));
+}
+
+size_t count_newlines(const char* from, const char* end) {
+  size_t n = 0;
+  // memchr rather than a byte loop: newlines inside quoted fields are rare, so this is one call.
+  while ((from = find(from, end, '\n')) != nullptr) {
+    ++n;
+    ++from;
+  }
+  return n;
+}
+
+}  // namespace
+
+Reader::Reader(std::string_view data) : data_(data) {
+  if (data_.starts_with("\xEF\xBB\xBF")) pos_ = 3;
+}
+
+bool Reader::next(Record& out) {
+  out.fields.clear();
+  out.error.clear();
+  unescaped_fields_.clear();
+
+  const char* const begin = data_.data();
+  const char* const end = begin + data_.size();
+  const char* p = begin + pos_;
+
+  // Blank lines: empty, or a lone CR (the CR of a CRLF, or one left at the end of the data).
+  for (;;) {
+    if (p == end) {
+      pos_ = data_.size();
+      return false;
+    }
+    if (*p == '\n') {
+      ++line_;
+      ++p;
+    } else if (*p == '\r' && (p + 1 == end || p[1] == '\n')) {
+      ++p;
+    } else {
+      break;
+    }
+  }
+  out.line = line_;
+
+  // Where the current record ends, unless a quoted field runs past it (then it is recomputed).
+  auto line_end = [&](const char* from) {
+    const char* nl = find(from, end, '\n');
+    return nl ? nl : end;
+  };
+  const char* eol = line_end(p);
+
+  // Ends the record after a terminator at `at` ('\n', or `end`).
+  auto finish = [&](const char* at) {
+    if (at == end) {
+      pos_ = data_.size();
+    } else {
+      ++line_;
+      pos_ = static_cast<size_t>(at + 1 - begin);
+    }
+    for (size_t k = 0; k < unescaped_fields_.size(); ++k)
+      out.fields[unescaped_fields_[k]] = unescaped_[k];
+    return true;
+  };
+
+  for (;;) {
+    if (p == end || *p != '"') {
+      // Unquoted: runs to the next comma or the end of the line. A quote here is plain data.
+      if (const char* comma = find(p, eol, ',')) {
+        out.fields.emplace_back(p, static_cast<size_t>(comma - p));
+        p = comma + 1;
+        continue;
+      }
+      const char* field_end = eol;
+      if (field_end > p && field_end[-1] == '\r') --field_end;
+      out.fields.emplace_back(p, static_cast<size_t>(field_end - p));
+      return finish(eol);
+    }
+
+    // Quoted. Stays a view into the input unless a doubled quote forces a copy.
+    const size_t start_line = line_;
+    const char* const start = p + 1;
+    const char* segment = start;
+    std::string* copy = nullptr;
+    const char* close = nullptr;
+    for (;;) {
+      const char* quote = find(segment, end, '"');
+      line_ += count_newlines(segment, quote ? quote : end);
+      if (quote == nullptr) {
+        if (copy) copy->append(segment, end);
+        out.fields.emplace_back(start, static_cast<size_t>(end - start));
+        if (copy) unescaped_fields_.back() = out.fields.size() - 1;
+        out.error = "unterminated quoted field starting on line " + std::to_string(start_line);
+        return finish(end);
+      }
+      if (quote + 1 != end && quote[1] == '"') {
+        if (copy == nullptr) {
+          const size_t k = unescaped_fields_.size();
+          if (k == unescaped_.size()) unescaped_.emplace_back();
+          copy = &unescaped_[k];
+          copy->clear();
+          unescaped_fields_.push_back(0);  // field index filled in below
+        }
+        copy->append(segment, quote + 1);  // keeps one of the two quotes
+        segment = quote + 2;
+        continue;
+      }
+      if (copy) copy->append(segment, quote);
+      close = quote;
+      break;
+    }
+    out.fields.emplace_back(start, static_cast<size_t>(close - start));
+    if (copy) unescaped_fields_.back() = out.fields.size() - 1;
+
+    const char* after = close + 1;
+    if (after > eol) eol = line_end(after);
+    if (after == end) return finish(end);
+    if (*after == ',') {
+      p = after + 1;
+      continue;
+    }
+    if (*after == '\n') return finish(after);
+    if (*after == '\r' && (after + 1 == end || after[1] == '\n')) return finish(after + 1 == end ? end : after + 1);
+
+    // Text after the closing quote: reject this record and resynchronise at the next line, so one
+    // bad row does not swallow the rest of the file.
+    out.error = "unexpected text after closing quote in field " + std::to_string(out.fields.size());
+    return finish(eol);
+  }
+}
+
+}  // namespace casewatch::csv

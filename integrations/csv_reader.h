@@ -1,0 +1,41 @@
+// RFC 4180 CSV records from a byte buffer, without copying where no unescaping is needed.
+// A Reader is single-threaded; separate Readers may run on separate threads.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace casewatch::csv {
+
+struct Record {
+  // Views into the input, or into the reader's own buffer for fields that had quotes to unescape.
+  // Valid until the next call to Reader::next.
+  std::vector<std::string_view> fields;
+  size_t line = 0;    // 1-based physical line on which the record starts
+  std::string error;  // non-empty when the record is malformed (e.g. text after a closing quote)
+};
+
+class Reader {
+ public:
+  // `data` must outlive the reader. A leading UTF-8 byte order mark is skipped. Records end at
+  // LF or CRLF (a lone CR inside quotes is data). Blank lines are skipped.
+  explicit Reader(std::string_view data);
+
+  // Reads the next record; returns false at the end of the data. A malformed record is still
+  // returned (with `error` set) so the caller can reject it alone and go on.
+  bool next(Record& out);
+
+ private:
+  std::string_view data_;
+  size_t pos_ = 0;
+  size_t line_ = 1;
+  std::vector<std::string> unescaped_;  // owned storage for unescaped fields of the current record
+  // Indexes into Record::fields of the fields held in unescaped_ (the k-th uses unescaped_[k]).
+  // Their views are set only once the record is complete, because growing unescaped_ mid-record
+  // moves the strings (and a short string's bytes move with it).
+  std::vector<size_t> unescaped_fields_;
+};
+
+}  // namespace casewatch::csv

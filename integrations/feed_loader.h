@@ -1,0 +1,46 @@
+// Loading a feed's source into a Table snapshot, with per-row rejection and the load-safety
+// thresholds of SPEC 4. Stateless: the caller keeps the last accepted snapshot. Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "rules/table.h"
+
+namespace casewatch {
+
+struct RejectedRow {
+  size_t line = 0;
+  std::string field;    // empty when the row as a whole is malformed
+  std::string column;
+  std::string reason;   // never the cell's value: logs must not carry personal data
+
+  // "FILE:LINE: row rejected: field 'x' (column "Y"): REASON"
+  std::string format(std::string_view source) const;
+};
+
+struct FeedLoad {
+  bool accepted = false;
+  std::string error;                     // why the load was refused
+  std::shared_ptr<const Table> table;    // set when accepted
+  size_t rows_read = 0;                  // data rows, rejected ones included
+  size_t rejected = 0;
+  std::vector<RejectedRow> rejected_rows;  // the first kMaxRejectedReported of them
+};
+
+inline constexpr size_t kMaxRejectedReported = 100;
+
+// Parses CSV bytes (`source` names them in messages). `last_accepted_records` is the record count
+// of the snapshot in force, for the shrink check; nullopt on the first load.
+FeedLoad load_csv(const FeedConfig& feed, std::string_view bytes, std::string_view source,
+                  std::optional<size_t> last_accepted_records);
+
+// Reads the feed's source (csv: its file) and loads it.
+FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_records);
+
+}  // namespace casewatch

@@ -1,0 +1,68 @@
+// Calendar dates as day numbers, and the parsing and formatting of date text.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace casewatch {
+
+// Days since 1970-01-01 (proleptic Gregorian). Dates are compared and subtracted as integers.
+using Day = int32_t;
+inline constexpr Day kNullDay = std::numeric_limits<int32_t>::min();
+
+struct CivilDate {
+  int year;
+  unsigned month;  // 1-12
+  unsigned day;    // 1-31
+};
+
+Day days_from_civil(int year, unsigned month, unsigned day);
+CivilDate civil_from_days(Day day);
+bool is_valid_civil(int year, unsigned month, unsigned day);
+// 0 = Monday ... 6 = Sunday.
+int weekday(Day day);
+// Keeps the day of the month, clamped to the target month's last day (31 Jan + 1 month = 28/29 Feb).
+Day add_months(Day day, int months);
+unsigned days_in_month(int year, unsigned month);
+
+// "YYYY-MM-DD".
+std::string format_iso(Day day);
+// strftime-like: %d %m %Y %y %e %b %B %a %A %j %%; anything else is copied.
+std::string format_date(Day day, std::string_view format);
+
+// Strict "YYYY-MM-DD" and nothing else.
+std::optional<Day> parse_iso_date(std::string_view text);
+
+// Parses date cells: text in `format` (strptime-like subset: %d %e %m %Y %y %b %B %%, and literal
+// characters) or ISO "YYYY-MM-DD". Either may be followed by a time of day, which is dropped:
+// " 14:30", " 14:30:00", "T14:30:00Z", "T14:30:00.123+01:00". Surrounding spaces are ignored.
+// Invalid dates (31/02/2017) are rejected. An empty format means ISO only.
+class DateParser {
+ public:
+  explicit DateParser(std::string format = "");
+  std::optional<Day> parse(std::string_view text) const;
+  const std::string& format() const { return format_; }
+
+ private:
+  // The format compiled once into tokens, so that parse() neither allocates nor re-reads it.
+  struct Token {
+    char kind;     // 'd', 'e', 'm', 'b' (also %B), 'Y', 'y'; ' ' = a run of spaces; 0 = literal
+    char literal;  // the character to match when kind == 0
+  };
+  // Returns an error message, or "" and the tokens (none for an empty format: ISO only).
+  static std::string compile(std::string_view format, std::vector<Token>* tokens);
+  friend std::string validate_date_format(std::string_view format);
+
+  std::string format_;
+  std::vector<Token> tokens_;  // empty: ISO only (no format, or an invalid one)
+};
+
+// Checks that a date_format is one DateParser understands; returns an error message or "".
+std::string validate_date_format(std::string_view format);
+
+}  // namespace casewatch

@@ -1,0 +1,281 @@
+#include "rules/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace casewatch {
+
+OwnedValue OwnedValue::from(const Value& value) {
+  OwnedValue out;
+  out.type = value.type == Type::List ? Type::Null : value.type;
+  out.boolean = value.boolean;
+  out.number = value.number;
+  out.day = value.day;
+  if (value.type == Type::String) out.text = std::string(value.text);
+  return out;
+}
+
+Value OwnedValue::view() const {
+  switch (type) {
+    case Type::Bool: return Value::of_bool(boolean);
+    case Type::Number: return Value::of_number(number);
+    case Type::String: return Value::of_string(text);
+    case Type::Date: return Value::of_date(day);
+    default: return {};
+  }
+}
+
+namespace {
+
+void render_labels(const Rule& rule, const EvalContext& context, Match& match) {
+  for (const auto& [name, tmpl] : rule.labels) match.labels[name] = tmpl.render(context);
+  for (const auto& [name, tmpl] : rule.annotations) match.annotations[name] = tmpl.render(context);
+  // Set last so that nothing can override the identity labels.
+  match.labels["alertname"] = rule.spec.name;
+  match.labels["key"] = match.key;
+  match.labels["severity"] = std::string(severity_name(match.severity));
+}
+
+void evaluate_deadline(const EvaluationInput& input, size_t index, EvaluationResult& out) {
+  const Rule& rule = input.rules[index];
+  const Table& table = *input.feeds[rule.feed];
+  const Day today = input.as_of;
+  Arena arena;
+  EvalContext context{&table, 0, {}, {}, today, input.calendar, input.tables, &arena};
+  for (size_t row = 0; row < table.rows(); ++row) {
+    context.row = row;
+    arena.clear();
+    if (rule.where && !rule.where->eval(context).truthy()) continue;
+    Day start = kNullDay;
+    if (rule.start) {
+      Value v = rule.start->eval(context);
+      if (v.type != Type::Date || v.day > today) continue;  // the clock has not started as of today
+      start = v.day;
+    }
+    if (rule.done) {
+      Value v = rule.done->eval(context);
+      if (v.type == Type::Date && v.day <= today) continue;  // done (a later date is not done yet)
+    }
+    Day due = kNullDay;
+    if (rule.due) {
+      Value v = rule.due->eval(context);
+      if (v.type != Type::Date) continue;
+      due = v.day;
+    } else {
+      due = shift(start, *rule.spec.due_in, +1, *input.calendar);
+    }
+    Severity severity;
+    if (today > due) severity = Severity::Critical;
+    else if (rule.spec.warn_before && today >= shift(due, *rule.spec.warn_before, -1, *input.calendar))
+      severity = Severity::Warning;
+    else continue;
+
+    Value variables[] = {Value::of_date(due), Value::of_number(due - today),
+                         Value::of_number(input.calendar->working_days_between(today, due))};
+    context.variables = variables;
+    Match match;
+    match.rule = index;
+    match.key = std::string(table.key(row));
+    match.severity = severity;
+    match.due_date = due;
+    render_labels(rule, context, match);
+    out.matches.push_back(std::move(match));
+    context.variables = {};
+  }
+}
+
+void evaluate_condition(const EvaluationInput& input, size_t index, EvaluationResult& out) {
+  const Rule& rule = input.rules[index];
+  const Table& table = *input.feeds[rule.feed];
+  Arena arena;
+  EvalContext context{&table, 0, {}, {}, input.as_of, input.calendar, input.tables, &arena};
+  for (size_t row = 0; row < table.rows(); ++row) {
+    context.row = row;
+    arena.clear();
+    if (rule.where && !rule.where->eval(context).truthy()) continue;
+    if (!rule.when->eval(context).truthy()) continue;
+    Match match;
+    match.rule = index;
+    match.key = std::string(table.key(row));
+    match.severity = rule.spec.severity;
+    render_labels(rule, context, match);
+    out.matches.push_back(std::move(match));
+  }
+}
+
+// Running state of one aggregate call in one group.
+struct Accumulator {
+  double count = 0;      // records seen (count(), ratio denominators) or true conditions
+  double total = 0;      // records for ratio()
+  double sum = 0;
+  double extreme = 0;
+  bool has_value = false;
+  std::unordered_set<std::string> distinct;
+};
+
+// Bytes that identify a value exactly, for grouping and count_distinct.
+void append_identity(const Value& v, std::string& out) {
+  out.push_back(static_cast<char>(v.type));
+  switch (v.type) {
+    case Type::Bool: out.push_back(v.boolean ? 1 : 0); break;
+    case Type::Number: out.append(reinterpret_cast<const char*>(&v.number), sizeof v.number); break;
+    case Type::Date: out.append(reinterpret_cast<const char*>(&v.day), sizeof v.day); break;
+    case Type::String: {
+      uint32_t n = static_cast<uint32_t>(v.text.size());
+      out.append(reinterpret_cast<const char*>(&n), sizeof n);
+      out.append(v.text);
+      break;
+    }
+    default: break;
+  }
+}
+
+void accumulate(const AggregateCall& call, const Expression& expression, const EvalContext& context,
+                Accumulator& acc) {
+  Value v = call.argument ? expression.eval_node(call.argument, context) : Value();
+  switch (call.kind) {
+    case AggregateKind::Count:
+      if (!call.argument || v.truthy()) acc.count += 1;
+      break;
+    case AggregateKind::Ratio:
+      acc.total += 1;
+      if (v.truthy()) acc.count += 1;
+      break;
+    case AggregateKind::Sum:
+    case AggregateKind::Avg:
+      if (v.type == Type::Number) { acc.sum += v.number; acc.count += 1; acc.has_value = true; }
+      break;
+    case AggregateKind::Min:
+    case AggregateKind::Max: {
+      double x = v.type == Type::Number ? v.number : (v.type == Type::Date ? v.day : std::nan(""));
+      if (std::isnan(x)) break;
+      if (!acc.has_value || (call.kind == AggregateKind::Min ? x < acc.extreme : x > acc.extreme)) acc.extreme = x;
+      acc.has_value = true;
+      break;
+    }
+    case AggregateKind::CountDistinct:
+      if (!v.is_null()) {
+        std::string id;
+        append_identity(v, id);
+        acc.distinct.insert(std::move(id));
+      }
+      break;
+  }
+}
+
+Value result_of(const AggregateCall& call, const Accumulator& acc) {
+  switch (call.kind) {
+    case AggregateKind::Count: return Value::of_number(acc.count);
+    case AggregateKind::Ratio: return acc.total > 0 ? Value::of_number(acc.count / acc.total) : Value();
+    case AggregateKind::Sum: return acc.has_value ? Value::of_number(acc.sum) : Value();
+    case AggregateKind::Avg: return acc.has_value ? Value::of_number(acc.sum / acc.count) : Value();
+    case AggregateKind::Min:
+    case AggregateKind::Max:
+      if (!acc.has_value) return {};
+      return call.argument_type == Type::Date ? Value::of_date(static_cast<Day>(acc.extreme)) : Value::of_number(acc.extreme);
+    case AggregateKind::CountDistinct: return Value::of_number(static_cast<double>(acc.distinct.size()));
+  }
+  return {};
+}
+
+void evaluate_aggregate(const EvaluationInput& input, size_t index, EvaluationResult& out) {
+  const Rule& rule = input.rules[index];
+  const Table& table = *input.feeds[rule.feed];
+  const auto& calls = rule.value->aggregates();
+  Arena arena;
+  EvalContext context{&table, 0, {}, {}, input.as_of, input.calendar, input.tables, &arena};
+
+  struct Group {
+    size_t first_row;
+    std::vector<Accumulator> accumulators;
+  };
+  std::vector<Group> groups;
+  std::unordered_map<std::string, size_t> group_index;
+  if (rule.group_by.empty()) groups.push_back({SIZE_MAX, std::vector<Accumulator>(calls.size())});
+  std::string identity;
+  for (size_t row = 0; row < table.rows(); ++row) {
+    context.row = row;
+    if (rule.where && !rule.where->eval(context).truthy()) { arena.clear(); continue; }
+    size_t g = 0;
+    if (!rule.group_by.empty()) {
+      identity.clear();
+      for (size_t field : rule.group_by) append_identity(table.value(row, field), identity);
+      auto [it, inserted] = group_index.try_emplace(identity, groups.size());
+      if (inserted) groups.push_back({row, std::vector<Accumulator>(calls.size())});
+      g = it->second;
+    } else if (groups[0].first_row == SIZE_MAX) {
+      groups[0].first_row = row;
+    }
+    for (size_t c = 0; c < calls.size(); ++c) accumulate(calls[c], *rule.value, context, groups[g].accumulators[c]);
+    arena.clear();
+  }
+
+  std::vector<Value> results(calls.size());
+  for (const Group& group : groups) {
+    for (size_t c = 0; c < calls.size(); ++c) results[c] = result_of(calls[c], group.accumulators[c]);
+    bool has_row = group.first_row != SIZE_MAX;
+    EvalContext group_context{has_row ? &table : nullptr, has_row ? group.first_row : 0, {}, results,
+                              input.as_of, input.calendar, input.tables, &arena};
+    Value value = rule.value->eval(group_context);
+
+    GroupValue gv;
+    gv.rule = index;
+    for (size_t i = 0; i < rule.group_by.size(); ++i) {
+      Value field = table.value(group.first_row, rule.group_by[i]);
+      if (i) gv.key += '/';
+      gv.key += value_to_text(field);
+      gv.group.emplace_back(rule.schema->fields[rule.group_by[i]].name, OwnedValue::from(field));
+    }
+    if (value.type == Type::Number) gv.value = value.number;
+
+    Value variables[] = {value};
+    group_context.variables = variables;
+    group_context.aggregates = {};
+    if (rule.when && rule.when->eval(group_context).truthy()) {
+      Match match;
+      match.rule = index;
+      match.key = gv.key;
+      match.severity = rule.spec.severity;
+      match.value = gv.value;
+      render_labels(rule, group_context, match);
+      out.matches.push_back(std::move(match));
+    }
+    out.values.push_back(std::move(gv));
+    arena.clear();
+  }
+}
+
+}  // namespace
+
+void evaluate_rule(const EvaluationInput& input, size_t index, EvaluationResult& out) {
+  const Rule& rule = input.rules[index];
+  if (!rule.spec.enabled || rule.feed >= input.feeds.size() || !input.feeds[rule.feed]) return;
+  switch (rule.spec.kind) {
+    case RuleKind::Deadline: return evaluate_deadline(input, index, out);
+    case RuleKind::Condition: return evaluate_condition(input, index, out);
+    case RuleKind::Aggregate: return evaluate_aggregate(input, index, out);
+  }
+}
+
+void sort_result(std::span<const Rule> rules, EvaluationResult& result) {
+  auto by_rule_then_key = [&](const auto& a, const auto& b) {
+    const std::string& ra = rules[a.rule].spec.name;
+    const std::string& rb = rules[b.rule].spec.name;
+    if (ra != rb) return ra < rb;
+    return a.key < b.key;
+  };
+  std::sort(result.matches.begin(), result.matches.end(), by_rule_then_key);
+  std::sort(result.values.begin(), result.values.end(), by_rule_then_key);
+}
+
+EvaluationResult evaluate(const EvaluationInput& input) {
+  EvaluationResult result;
+  for (size_t i = 0; i < input.rules.size(); ++i) evaluate_rule(input, i, result);
+  sort_result(input.rules, result);
+  return result;
+}
+
+}  // namespace casewatch

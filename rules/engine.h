@@ -1,0 +1,69 @@
+// The rule engine: snapshots of feeds and an as-of date in, matches out. No I/O, no clock.
+// `evaluate_rule` is re-entrant: the caller may evaluate different rules on different threads.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rules/calendar.h"
+#include "rules/rule.h"
+#include "rules/table.h"
+
+namespace casewatch {
+
+// A value that owns its text, for results that outlive the snapshot they came from.
+struct OwnedValue {
+  Type type = Type::Null;
+  bool boolean = false;
+  double number = 0;
+  Day day = kNullDay;
+  std::string text;
+
+  static OwnedValue from(const Value& value);
+  Value view() const;
+};
+
+struct Match {
+  size_t rule = 0;  // index into the rule list evaluated
+  std::string key;
+  Severity severity = Severity::Warning;
+  std::map<std::string, std::string> labels;  // alertname, key, severity and the rule's labels
+  std::map<std::string, std::string> annotations;
+  Day due_date = kNullDay;          // deadline rules
+  std::optional<double> value;      // aggregate rules
+};
+
+struct GroupValue {
+  size_t rule = 0;
+  std::string key;  // the group's values joined with '/'
+  std::vector<std::pair<std::string, OwnedValue>> group;
+  std::optional<double> value;
+};
+
+struct EvaluationResult {
+  std::vector<Match> matches;     // sorted by rule name, then key
+  std::vector<GroupValue> values; // aggregate rules, every group, sorted by rule name then key
+};
+
+struct EvaluationInput {
+  std::span<const Rule> rules;
+  // One snapshot per feed of the config, by feed index; null when the feed has no snapshot (its
+  // rules are skipped).
+  std::span<const Table* const> feeds;
+  Day as_of = kNullDay;
+  const Calendar* calendar = nullptr;
+  const LookupTables* tables = nullptr;
+};
+
+// Appends the matches and values of rule `index` to `out` (unsorted).
+void evaluate_rule(const EvaluationInput& input, size_t index, EvaluationResult& out);
+
+// Every enabled rule whose feed has a snapshot; results sorted.
+EvaluationResult evaluate(const EvaluationInput& input);
+
+void sort_result(std::span<const Rule> rules, EvaluationResult& result);
+
+}  // namespace casewatch

@@ -1,0 +1,111 @@
+// A feed's snapshot: typed columns, one per declared field, with strings dictionary-encoded and
+// dates as day numbers. Built once by a TableBuilder, then immutable: safe to read from many
+// threads.
+#pragma once
+
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "rules/date.h"
+#include "rules/value.h"
+
+namespace casewatch {
+
+struct FieldSpec {
+  std::string name;
+  Type type = Type::String;
+};
+
+struct Schema {
+  std::vector<FieldSpec> fields;
+  size_t key = 0;  // index of the key field (always a string column)
+
+  // -1 when absent.
+  int field_index(std::string_view name) const;
+};
+
+inline constexpr uint32_t kNullCode = 0xffffffffu;
+
+struct Column {
+  Type type = Type::String;
+  std::vector<double> numbers;   // Number: NaN is null (cells never parse to NaN)
+  std::vector<Day> days;         // Date: kNullDay is null
+  std::vector<int8_t> bools;     // Bool: -1 is null
+  std::vector<uint32_t> codes;   // String: index into dictionary, kNullCode is null
+  std::vector<std::string_view> dictionary;  // views into the table's string storage
+};
+
+class Table {
+ public:
+  Table() = default;
+  explicit Table(std::shared_ptr<const Schema> schema);
+
+  const Schema& schema() const { return *schema_; }
+  std::shared_ptr<const Schema> schema_ptr() const { return schema_; }
+  size_t rows() const { return rows_; }
+  const Column& column(size_t field) const { return columns_[field]; }
+  std::string_view key(size_t row) const {
+    const Column& c = columns_[schema_->key];
+    return c.dictionary[c.codes[row]];
+  }
+
+  Value value(size_t row, size_t field) const {
+    const Column& c = columns_[field];
+    switch (c.type) {
+      case Type::Number: return std::isnan(c.numbers[row]) ? Value() : Value::of_number(c.numbers[row]);
+      case Type::Date: return Value::of_date(c.days[row]);
+      case Type::Bool: return c.bools[row] < 0 ? Value() : Value::of_bool(c.bools[row] != 0);
+      case Type::String: return c.codes[row] == kNullCode ? Value() : Value::of_string(c.dictionary[c.codes[row]]);
+      default: return {};
+    }
+  }
+
+ private:
+  friend class TableBuilder;
+  std::shared_ptr<const Schema> schema_;
+  std::vector<Column> columns_;
+  size_t rows_ = 0;
+  std::deque<std::string> storage_;  // chunks holding the dictionary strings
+  size_t storage_used_ = 0;          // bytes used in storage_.back()
+};
+
+// Parses cells into a Table. Cells are the raw texts of one row, one per schema field, already
+// trimmed; an empty cell is null. A row with a cell that does not parse, an empty key, or a key
+// already seen is rejected alone.
+class TableBuilder {
+ public:
+  TableBuilder(std::shared_ptr<const Schema> schema, DateParser dates);
+
+  struct RowError {
+    size_t field;         // the schema field at fault
+    std::string message;  // e.g. "not a date", "duplicate key"; never the cell's value
+  };
+  std::optional<RowError> add_row(std::span<const std::string_view> cells);
+  size_t rows() const { return table_.rows_; }
+  Table finish();
+
+ private:
+  uint32_t intern(size_t field, std::string_view text);
+  std::string_view store(std::string_view text);
+
+  Table table_;
+  DateParser dates_;
+  std::vector<std::unordered_map<std::string_view, uint32_t>> dictionaries_;
+  // Parsed cells of the row being added, committed only when the whole row is good.
+  std::vector<double> numbers_;
+  std::vector<Day> days_;
+  std::vector<int8_t> bools_;
+};
+
+// Cell parsing shared by feeds and rule tests.
+std::optional<double> parse_number_cell(std::string_view text);
+std::optional<bool> parse_bool_cell(std::string_view text);
+std::string_view trim(std::string_view text);
+
+}  // namespace casewatch

@@ -1,0 +1,42 @@
+#include "rules/template.h"
+
+namespace casewatch {
+
+std::optional<Template> Template::compile(std::string_view source, const Scope& scope,
+                                          std::vector<ExprError>& errors) {
+  Template result;
+  size_t before = errors.size();
+  size_t pos = 0;
+  while (pos < source.size()) {
+    size_t open = source.find("{{", pos);
+    if (open == std::string_view::npos) {
+      result.parts_.push_back({std::string(source.substr(pos)), std::nullopt});
+      break;
+    }
+    if (open > pos) result.parts_.push_back({std::string(source.substr(pos, open - pos)), std::nullopt});
+    size_t close = source.find("}}", open + 2);
+    if (close == std::string_view::npos) {
+      errors.push_back({open, "'{{' without a matching '}}'"});
+      break;
+    }
+    std::string_view inner = source.substr(open + 2, close - open - 2);
+    std::vector<ExprError> inner_errors;
+    auto expression = Expression::compile(inner, scope, inner_errors);
+    for (auto& e : inner_errors) errors.push_back({e.offset + open + 2, std::move(e.message)});
+    if (expression) result.parts_.push_back({"", std::move(expression)});
+    pos = close + 2;
+  }
+  if (errors.size() != before) return std::nullopt;
+  return result;
+}
+
+std::string Template::render(const EvalContext& context) const {
+  std::string out;
+  for (const auto& part : parts_) {
+    if (part.expression) out += value_to_text(part.expression->eval(context));
+    else out += part.text;
+  }
+  return out;
+}
+
+}  // namespace casewatch
