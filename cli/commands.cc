@@ -12,6 +12,7 @@
 #include "config/as_of.h"
 #include "config/config.h"
 #include "config/rule_tests.h"
+#include "daemon/daemon.h"
 #include "integrations/feed_loader.h"
 #include "rules/engine.h"
 
@@ -229,6 +230,17 @@ int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) 
   backtest->add_option("--to", backtest_options.to, "last DATE")->required();
   backtest->add_option("--format", backtest_options.format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
 
+  RunOptions run_options;
+  auto* run = app.add_subcommand("run", "run the daemon");
+  run->add_option("-c,--config", run_options.config, "config file")->required();
+  run->add_option("--log-format", run_options.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  run->add_option("--log-level", run_options.log_level, "trace, debug, info, warn, error or critical")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical"}));
+  run->add_option("--listen", run_options.listen, "HOST:PORT, overriding server.listen");
+  run->add_option("--test-clock", run_options.test_clock,
+                  "tests only: run on a manual clock starting at DATE, advanced by POST /-/test/advance")
+      ->group("");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -238,6 +250,10 @@ int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) 
   if (version) {
     out << "casewatch " << CASEWATCH_VERSION << '\n';
     return kExitOk;
+  }
+  if (*run) {
+    setup_logging(run_options.log_format, run_options.log_level);
+    return run_daemon(run_options);
   }
   if (*check) return run_check(check_config, out, err);
   if (*eval) return run_eval(eval_options, out, err);

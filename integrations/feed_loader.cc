@@ -4,7 +4,7 @@
 #include <cctype>
 
 #include "integrations/csv_reader.h"
-#include "integrations/mapped_file.h"
+#include "integrations/file_bytes.h"
 
 namespace casewatch {
 
@@ -102,7 +102,7 @@ FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_r
     load.error = "feed type not supported yet by this build (only csv)";
     return load;
   }
-  MappedFile file;
+  FileBytes file;
   std::string error;
   if (!file.open(feed.path, error)) {
     FeedLoad load;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "integrations/mapped_file.h"
+#include "integrations/file_bytes.h"
 
 namespace casewatch {
 namespace {
@@ -264,11 +264,11 @@ TEST(CsvReader, ReusedRecordIsReset) {
   EXPECT_EQ(record.line, 2u);
 }
 
-class MappedFileTest : public ::testing::Test {
+class FileBytesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("casewatch_mapped_file_test_" + std::to_string(::getpid()));
+           ("casewatch_file_bytes_test_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override {
@@ -283,8 +283,8 @@ class MappedFileTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
-TEST_F(MappedFileTest, MissingFile) {
-  MappedFile file;
+TEST_F(FileBytesTest, MissingFile) {
+  FileBytes file;
   std::string error;
   const std::string path = (dir_ / "missing.csv").string();
   EXPECT_FALSE(file.open(path, error));
@@ -292,15 +292,15 @@ TEST_F(MappedFileTest, MissingFile) {
   EXPECT_TRUE(file.bytes().empty());
 }
 
-TEST_F(MappedFileTest, Directory) {
-  MappedFile file;
+TEST_F(FileBytesTest, Directory) {
+  FileBytes file;
   std::string error;
   EXPECT_FALSE(file.open(dir_.string(), error));
   EXPECT_EQ(error, dir_.string() + ": Is a directory");
 }
 
-TEST_F(MappedFileTest, EmptyFile) {
-  MappedFile file;
+TEST_F(FileBytesTest, EmptyFile) {
+  FileBytes file;
   std::string error;
   ASSERT_TRUE(file.open(write("empty.csv", ""), error)) << error;
   EXPECT_TRUE(file.bytes().empty());
@@ -309,30 +309,24 @@ TEST_F(MappedFileTest, EmptyFile) {
   EXPECT_FALSE(reader.next(record));
 }
 
-TEST_F(MappedFileTest, NormalFile) {
+TEST_F(FileBytesTest, NormalFile) {
   const std::string content = "\xEF\xBB\xBFid,name\r\n1,\"a, b\"\r\n";
-  MappedFile file;
+  FileBytes file;
   std::string error;
   ASSERT_TRUE(file.open(write("a.csv", content), error)) << error;
   EXPECT_EQ(file.bytes(), content);
   EXPECT_EQ(read_all(file.bytes()), (std::vector<Row>{ok(1, {"id", "name"}), ok(2, {"1", "a, b"})}));
 }
 
-TEST_F(MappedFileTest, MoveAndReopen) {
-  MappedFile first;
+TEST_F(FileBytesTest, ReopenReplacesContent) {
+  FileBytes file;
   std::string error;
-  ASSERT_TRUE(first.open(write("one.csv", "one"), error)) << error;
-  MappedFile second(std::move(first));
-  EXPECT_EQ(second.bytes(), "one");
-  EXPECT_TRUE(first.bytes().empty());  // NOLINT(bugprone-use-after-move): moved-from state is defined
-
-  MappedFile third;
-  third = std::move(second);
-  EXPECT_EQ(third.bytes(), "one");
-  ASSERT_TRUE(third.open(write("two.csv", "two!"), error)) << error;
-  EXPECT_EQ(third.bytes(), "two!");
-  EXPECT_FALSE(third.open((dir_ / "nope").string(), error));
-  EXPECT_TRUE(third.bytes().empty());
+  ASSERT_TRUE(file.open(write("one.csv", "one"), error)) << error;
+  EXPECT_EQ(file.bytes(), "one");
+  ASSERT_TRUE(file.open(write("two.csv", "two!"), error)) << error;
+  EXPECT_EQ(file.bytes(), "two!");
+  EXPECT_FALSE(file.open((dir_ / "nope").string(), error));
+  EXPECT_TRUE(file.bytes().empty());
 }
 
 }  // namespace

@@ -1,0 +1,266 @@
+// <utility> before Asio: Boost 1.74's Asio under C++20 with GCC 12 needs it.
+#include <utility>
+
+#include "daemon/daemon.h"
+
+#include <boost/asio.hpp>
+#include <systemd/sd-daemon.h>
+
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "config/as_of.h"
+#include "daemon/http_api.h"
+#include "daemon/service.h"
+
+namespace casewatch {
+namespace {
+
+// %j: the message, escaped for a JSON string (error texts quote column names).
+class JsonMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    auto put = [&](std::string_view text) { dest.append(text.data(), text.data() + text.size()); };
+    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      switch (c) {
+        case '"': put(("\\\"")); break;
+        case '\\': put(("\\\\")); break;
+        case '\n': put(("\\n")); break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buffer[8];
+            std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+            put((buffer));
+          } else {
+            dest.push_back(c);
+          }
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
+};
+
+// The token file's content without a trailing newline; empty and an error when unreadable.
+bool read_secret(const std::string& path, std::string& secret, std::string& error) {
+  std::ifstream in(path);
+  if (!in) {
+    error = path + ": cannot read the token file";
+    return false;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  secret = buffer.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  if (secret.empty()) {
+    error = path + ": the token file is empty";
+    return false;
+  }
+  return true;
+}
+
+class Daemon {
+ public:
+  Daemon(const RunOptions& options, std::shared_ptr<const Config> config, std::unique_ptr<Clock> clock,
+         ManualClock* manual_clock, std::unique_ptr<StateStore> store)
+      : options_(options),
+        clock_(std::move(clock)),
+        manual_clock_(manual_clock),
+        service_(std::move(config), *clock_, std::move(store), std::make_shared<Metrics>()),
+        signals_(io_, SIGHUP, SIGTERM, SIGINT),
+        evaluation_timer_(io_),
+        poll_timer_(io_),
+        watchdog_timer_(io_) {}
+
+  int run() {
+    std::string error;
+    if (!service_.restore(error)) {
+      spdlog::critical("state store: cannot read alerts: {}", error);
+      return 1;
+    }
+    if (!start_http(error)) {
+      spdlog::critical("{}", error);
+      return 1;
+    }
+    wait_for_signal();
+    boost::asio::post(io_, [this] {
+      service_.evaluate();
+      sd_notify(0, "READY=1\nSTATUS=evaluating");
+      spdlog::info("first evaluation done: ready");
+      if (!manual_clock_) {
+        schedule_evaluation();
+        schedule_poll();
+      }
+    });
+    uint64_t watchdog_usec = 0;
+    if (sd_watchdog_enabled(0, &watchdog_usec) > 0) schedule_watchdog(std::chrono::microseconds(watchdog_usec / 2));
+    io_.run();
+    http_->stop();
+    spdlog::info("stopped");
+    return 0;
+  }
+
+ private:
+  bool start_http(std::string& error) {
+    const Config& config = *service_.config();
+    HttpOptions http;
+    http.listen = options_.listen.value_or(config.server.listen);
+    http.public_metrics = config.server.public_metrics;
+    http.tls_cert_file = config.server.tls_cert_file;
+    http.tls_key_file = config.server.tls_key_file;
+    http.test_clock = manual_clock_ != nullptr;
+    if (!config.server.auth_token_file.empty() && !read_secret(config.server.auth_token_file, http.auth_token, error))
+      return false;
+    LoopActions actions;
+    actions.run_on_loop = [this](std::function<void()> task) {
+      std::promise<void> done;
+      boost::asio::post(io_, [&] {
+        task();
+        done.set_value();
+      });
+      done.get_future().wait();
+    };
+    actions.reload = [this](std::string& errors) { return reload(errors); };
+    actions.advance_clock = [this](int64_t seconds) {
+      manual_clock_->advance(seconds);
+      service_.evaluate();
+    };
+    http_ = std::make_unique<HttpApi>(service_, http, actions);
+    if (!http_->start(error)) return false;
+    // Tests ask for port 0 and read the port chosen from this line.
+    if (options_.listen && options_.listen->ends_with(":0")) std::fprintf(stdout, "listening on port %d\n", http_->port());
+    std::fflush(stdout);
+    return true;
+  }
+
+  bool reload(std::string& errors) {
+    sd_notify(0, "RELOADING=1");
+    Diagnostics diagnostics;
+    bool ok = service_.reload(options_.config, diagnostics);
+    if (!ok) {
+      for (const auto& d : diagnostics.items()) {
+        spdlog::error("reload refused: {}", d.format());
+        errors += d.format() + "\n";
+      }
+    } else {
+      service_.evaluate();
+    }
+    sd_notify(0, "READY=1");
+    return ok;
+  }
+
+  void wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        spdlog::info("SIGHUP: reloading the configuration");
+        std::string errors;
+        reload(errors);
+        wait_for_signal();
+        return;
+      }
+      // The evaluation under way has finished (it runs on this same thread); state is committed.
+      spdlog::info("signal {}: stopping", signal);
+      sd_notify(0, "STOPPING=1");
+      io_.stop();
+    });
+  }
+
+  void schedule_evaluation() {
+    auto interval = std::chrono::seconds(std::max<int64_t>(1, service_.config()->engine.evaluation_interval_seconds));
+    evaluation_timer_.expires_after(interval);
+    evaluation_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      service_.evaluate();
+      schedule_evaluation();
+    });
+  }
+
+  // Feed files are checked every second so that a new extract is picked up at once.
+  void schedule_poll() {
+    poll_timer_.expires_after(std::chrono::seconds(1));
+    poll_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (service_.poll_feeds()) service_.evaluate();
+      schedule_poll();
+    });
+  }
+
+  void schedule_watchdog(std::chrono::microseconds every) {
+    watchdog_timer_.expires_after(every);
+    watchdog_timer_.async_wait([this, every](const boost::system::error_code& ec) {
+      if (ec) return;
+      sd_notify(0, "WATCHDOG=1");
+      schedule_watchdog(every);
+    });
+  }
+
+  const RunOptions& options_;
+  std::unique_ptr<Clock> clock_;
+  ManualClock* manual_clock_;
+  boost::asio::io_context io_;
+  Service service_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer evaluation_timer_, poll_timer_, watchdog_timer_;
+  std::unique_ptr<HttpApi> http_;
+};
+
+}  // namespace
+
+bool setup_logging(const std::string& format, const std::string& level) {
+  auto parsed = spdlog::level::from_str(level);
+  if (parsed == spdlog::level::off && level != "off") return false;
+  auto logger = spdlog::stderr_logger_mt("casewatch");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(parsed);
+  if (format == "json") {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<JsonMessageFlag>('j').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%j"})");
+    logger->set_formatter(std::move(formatter));
+  } else if (format == "text") {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  } else {
+    return false;
+  }
+  return true;
+}
+
+int run_daemon(const RunOptions& options) {
+  Diagnostics diagnostics;
+  auto loaded = load_config(options.config, diagnostics);
+  if (!loaded) {
+    for (const auto& d : diagnostics.items()) spdlog::error("{}", d.format());
+    return 1;
+  }
+  auto config = std::make_shared<const Config>(std::move(*loaded));
+  std::unique_ptr<Clock> clock;
+  ManualClock* manual = nullptr;
+  if (options.test_clock) {
+    auto start = parse_as_of(*options.test_clock, config->engine.timezone);
+    if (!start) {
+      spdlog::error("--test-clock must be a DATE or RFC 3339 timestamp");
+      return 2;
+    }
+    auto m = std::make_unique<ManualClock>(start->epoch_seconds);
+    manual = m.get();
+    clock = std::move(m);
+    spdlog::warn("running on a manual test clock starting at {}", *options.test_clock);
+  } else {
+    clock = std::make_unique<SystemClock>();
+  }
+  std::string error;
+  auto store = StateStore::open(config->engine.state_dir, error);
+  if (!store) {
+    spdlog::critical("state store: {}", error);
+    return 1;
+  }
+  spdlog::info("casewatch starting: {} feeds, {} rules", config->feeds.size(), config->rules.size());
+  Daemon daemon(options, std::move(config), std::move(clock), manual, std::move(store));
+  return daemon.run();
+}
+
+}  // namespace casewatch

@@ -1,0 +1,60 @@
+// The daemon's feeds: the snapshot in force for each, refreshed when its file changes or its
+// refresh interval passes, with the load-safety rules of SPEC 4 (a bad load keeps the previous
+// snapshot and marks the feed down). Not thread-safe: owned by the evaluation loop; readers get
+// copies through status().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "integrations/feed_loader.h"
+
+namespace casewatch {
+
+struct FeedStatus {
+  std::string name;
+  std::string type;
+  bool up = false;            // the last load was accepted and the snapshot is not stale
+  bool stale = false;         // older than max_age
+  size_t records = 0;         // of the snapshot in force
+  size_t rejected_last = 0;   // rows rejected by the last load
+  uint64_t rejected_total = 0;
+  int64_t last_success = 0;   // seconds since the epoch; 0: never
+  int64_t last_attempt = 0;
+  std::string last_error;
+};
+
+class FeedSet {
+ public:
+  explicit FeedSet(const Config& config);
+
+  // Reloads every feed whose source changed or whose refresh interval has passed (all of them
+  // when `force`). Returns true when any snapshot changed.
+  bool refresh(int64_t now, bool force = false);
+  // Carries the snapshots of feeds whose definition is unchanged over from `old` (after a reload).
+  void adopt(const FeedSet& old);
+
+  const Table* snapshot(size_t feed) const { return feeds_[feed].table.get(); }
+  std::vector<const Table*> snapshots() const;
+  std::vector<FeedStatus> status(int64_t now) const;
+
+ private:
+  struct Feed {
+    const FeedConfig* config;
+    std::shared_ptr<const Table> table;
+    FeedStatus status;
+    int64_t size = -1;
+    int64_t mtime_ns = -1;
+    std::string definition;  // for adopt(): a fingerprint of the feed's config
+  };
+  bool changed_on_disk(Feed& feed) const;
+  void load(Feed& feed, int64_t now);
+
+  std::vector<Feed> feeds_;
+};
+
+}  // namespace casewatch

@@ -1,0 +1,95 @@
+#include "daemon/metrics.h"
+
+#include <algorithm>
+
+#include <prometheus/text_serializer.h>
+
+#include "casewatch/version.h"
+
+namespace casewatch {
+
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  prometheus::BuildGauge()
+      .Name("casewatch_build_info")
+      .Help("Always 1; the version label says which casewatch is running.")
+      .Register(*registry_)
+      .Add({{"version", CASEWATCH_VERSION}})
+      .Set(1);
+  durations_ = &prometheus::BuildHistogram()
+                    .Name("casewatch_rule_evaluation_duration_seconds")
+                    .Help("Time taken to evaluate a rule.")
+                    .Register(*registry_);
+  failures_ = &prometheus::BuildCounter()
+                   .Name("casewatch_rule_evaluation_failures_total")
+                   .Help("Evaluations of a rule that failed.")
+                   .Register(*registry_);
+  notifications_ = &prometheus::BuildCounter()
+                        .Name("casewatch_notifications_total")
+                        .Help("Notifications by receiver and outcome (sent, failed, dropped).")
+                        .Register(*registry_);
+  auto& reload = prometheus::BuildGauge()
+                     .Name("casewatch_config_last_reload_successful")
+                     .Help("Whether the last configuration reload attempt was successful.")
+                     .Register(*registry_);
+  reload_success_ = &reload.Add({});
+  auto& reload_time = prometheus::BuildGauge()
+                          .Name("casewatch_config_last_reload_success_timestamp_seconds")
+                          .Help("Timestamp of the last successful configuration reload.")
+                          .Register(*registry_);
+  reload_timestamp_ = &reload_time.Add({});
+}
+
+void Metrics::observe_rule_evaluation(const std::string& rule, double seconds, bool failed) {
+  static const prometheus::Histogram::BucketBoundaries buckets = {0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
+  durations_->Add({{"rule", rule}}, buckets).Observe(seconds);
+  auto& counter = failures_->Add({{"rule", rule}});
+  if (failed) counter.Increment();
+}
+
+void Metrics::config_reloaded(bool success, int64_t now) {
+  reload_success_->Set(success ? 1 : 0);
+  if (success) reload_timestamp_->Set(static_cast<double>(now));
+}
+
+void Metrics::count_notification(const std::string& receiver, const std::string& outcome) {
+  notifications_->Add({{"receiver", receiver}, {"outcome", outcome}}).Increment();
+}
+
+void Metrics::set_dynamic(std::vector<prometheus::MetricFamily> families) {
+  std::lock_guard lock(mutex_);
+  dynamic_ = std::move(families);
+}
+
+std::string Metrics::render() const {
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  {
+    std::lock_guard lock(mutex_);
+    families.insert(families.end(), dynamic_.begin(), dynamic_.end());
+  }
+  std::sort(families.begin(), families.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+prometheus::MetricFamily gauge_family(std::string name, std::string help) {
+  prometheus::MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = prometheus::MetricType::Gauge;
+  return f;
+}
+
+prometheus::MetricFamily counter_family(std::string name, std::string help) {
+  prometheus::MetricFamily f = gauge_family(std::move(name), std::move(help));
+  f.type = prometheus::MetricType::Counter;
+  return f;
+}
+
+void add_sample(prometheus::MetricFamily& family, std::vector<prometheus::ClientMetric::Label> labels, double value) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  if (family.type == prometheus::MetricType::Counter) m.counter.value = value;
+  else m.gauge.value = value;
+  family.metric.push_back(std::move(m));
+}
+
+}  // namespace casewatch

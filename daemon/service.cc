@@ -1,0 +1,252 @@
+#include "daemon/service.h"
+
+#include <chrono>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "config/as_of.h"
+
+namespace casewatch {
+namespace {
+
+std::string change_verb(AlertChange::Kind kind) {
+  switch (kind) {
+    case AlertChange::Kind::Pending: return "pending";
+    case AlertChange::Kind::Fired: return "firing";
+    case AlertChange::Kind::SeverityChanged: return "severity changed";
+    case AlertChange::Kind::Updated: return "updated";
+    case AlertChange::Kind::Resolved: return "resolved";
+  }
+  return "?";
+}
+
+Rule make_feed_unhealthy_rule() {
+  Rule rule;
+  rule.spec.name = kFeedUnhealthyRule;
+  rule.spec.kind = RuleKind::Condition;
+  rule.spec.severity = Severity::Critical;
+  rule.spec.description = "A feed is down (its last load was refused or its source is missing) or stale.";
+  return rule;
+}
+
+}  // namespace
+
+Service::Service(std::shared_ptr<const Config> config, const Clock& clock, std::unique_ptr<StateStore> store,
+                 std::shared_ptr<Metrics> metrics)
+    : config_(std::move(config)),
+      clock_(clock),
+      store_(std::move(store)),
+      metrics_(std::move(metrics)),
+      feeds_(std::make_unique<FeedSet>(*config_)),
+      feed_unhealthy_rule_(make_feed_unhealthy_rule()) {
+  for (const Rule& rule : config_->rules)
+    rule_status_.push_back({rule.spec.name, std::string(rule_kind_name(rule.spec.kind)), rule.spec.feed});
+  metrics_->config_reloaded(true, clock_.now());  // the first load counts, as in Prometheus
+  publish(rule_status_);
+}
+
+bool Service::restore(std::string& error) {
+  std::vector<Alert> alerts = store_->load_alerts(error);
+  if (!error.empty()) return false;
+  std::set<std::string> rules = {kFeedUnhealthyRule};
+  for (const Rule& rule : config_->rules) rules.insert(rule.spec.name);
+  size_t restored = 0;
+  for (Alert& alert : alerts)
+    if (rules.count(alert.rule)) {
+      book_.restore(std::move(alert));
+      ++restored;
+    }
+  spdlog::info("restored {} alerts from the state store", restored);
+  return true;
+}
+
+bool Service::poll_feeds() { return feeds_->refresh(clock_.now()); }
+
+void Service::evaluate(bool force_feed_reload) {
+  const int64_t now = clock_.now();
+  feeds_->refresh(now, force_feed_reload);
+  const Config& config = *config_;
+  AsOf as_of = as_of_instant(now, config.engine.timezone);
+  std::vector<const Table*> tables = feeds_->snapshots();
+  EvaluationInput input{config.rules, tables, as_of.day, config.calendar.get(), config.tables.get()};
+
+  std::vector<AlertChange> changes;
+  values_.clear();
+  for (size_t i = 0; i < config.rules.size(); ++i) {
+    const Rule& rule = config.rules[i];
+    RuleStatus& status = rule_status_[i];
+    if (!rule.spec.enabled) continue;
+    status.last_evaluation = now;
+    if (!tables[rule.feed]) {
+      // No snapshot yet: the rule cannot say anything, and its alerts stay as they were.
+      status.health = "err";
+      status.last_error = "feed '" + rule.spec.feed + "' has no snapshot";
+      metrics_->observe_rule_evaluation(rule.spec.name, 0, true);
+      continue;
+    }
+    EvaluationResult result;
+    auto started = std::chrono::steady_clock::now();
+    try {
+      evaluate_rule(input, i, result);
+    } catch (const std::exception& e) {
+      status.health = "err";
+      status.last_error = e.what();
+      metrics_->observe_rule_evaluation(rule.spec.name, 0, true);
+      spdlog::error("rule {}: evaluation failed: {}", rule.spec.name, e.what());
+      continue;
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    status.health = "ok";
+    status.last_error.clear();
+    status.duration_seconds = seconds;
+    status.matches = result.matches.size();
+    metrics_->observe_rule_evaluation(rule.spec.name, seconds, false);
+    std::vector<const Match*> matches;
+    for (const Match& m : result.matches) matches.push_back(&m);
+    auto rule_changes = book_.apply(rule, matches, now);
+    changes.insert(changes.end(), std::make_move_iterator(rule_changes.begin()), std::make_move_iterator(rule_changes.end()));
+    if (rule.spec.export_value)
+      values_.insert(values_.end(), std::make_move_iterator(result.values.begin()), std::make_move_iterator(result.values.end()));
+  }
+
+  // The built-in alert for feeds that are down or stale.
+  std::vector<Match> feed_matches;
+  for (const FeedStatus& feed : feeds_->status(now)) {
+    if (feed.up) continue;
+    Match m;
+    m.key = feed.name;
+    m.severity = Severity::Critical;
+    m.labels = {{"alertname", kFeedUnhealthyRule}, {"key", feed.name}, {"severity", "critical"}, {"feed", feed.name}};
+    m.annotations = {{"summary", feed.stale ? "feed " + feed.name + " is stale: no successful load within max_age"
+                                            : "feed " + feed.name + " is down: " + feed.last_error}};
+    feed_matches.push_back(std::move(m));
+  }
+  std::vector<const Match*> feed_pointers;
+  for (const Match& m : feed_matches) feed_pointers.push_back(&m);
+  auto feed_changes = book_.apply(feed_unhealthy_rule_, feed_pointers, now);
+  changes.insert(changes.end(), feed_changes.begin(), feed_changes.end());
+
+  for (const AlertChange& change : changes)
+    if (change.kind != AlertChange::Kind::Updated)
+      spdlog::info("alert {} key {}: {} ({})", change.alert.rule, change.alert.key, change_verb(change.kind),
+                   severity_name(change.alert.severity));
+  std::string error;
+  if (!store_->save(changes, error)) spdlog::error("state store: could not save {} alert changes: {}", changes.size(), error);
+  evaluated_once_ = true;
+  publish(rule_status_);
+}
+
+bool Service::reload(const std::string& path, Diagnostics& diagnostics) {
+  auto loaded = load_config(path, diagnostics);
+  const int64_t now = clock_.now();
+  if (!loaded) {
+    metrics_->config_reloaded(false, now);
+    return false;
+  }
+  auto config = std::make_shared<const Config>(std::move(*loaded));
+  auto feeds = std::make_unique<FeedSet>(*config);
+  feeds->adopt(*feeds_);
+  std::vector<std::string> names = {kFeedUnhealthyRule};
+  for (const Rule& rule : config->rules) names.push_back(rule.spec.name);
+  auto changes = book_.drop_rules_except(names, now);
+  std::string error;
+  if (!store_->save(changes, error)) spdlog::error("state store: could not save {} alert changes: {}", changes.size(), error);
+  std::vector<RuleStatus> status;
+  for (const Rule& rule : config->rules) {
+    RuleStatus s{rule.spec.name, std::string(rule_kind_name(rule.spec.kind)), rule.spec.feed};
+    for (const RuleStatus& old : rule_status_)
+      if (old.name == s.name && old.kind == s.kind && old.feed == s.feed) s = old;
+    status.push_back(std::move(s));
+  }
+  rule_status_ = std::move(status);
+  feeds_ = std::move(feeds);  // before config_: the old feeds point into the old config
+  config_ = std::move(config);
+  metrics_->config_reloaded(true, now);
+  spdlog::info("configuration reloaded: {} feeds, {} rules", config_->feeds.size(), config_->rules.size());
+  publish(rule_status_);
+  return true;
+}
+
+std::shared_ptr<const ServiceSnapshot> Service::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return snapshot_;
+}
+
+void Service::publish(std::vector<RuleStatus> rules) {
+  auto snapshot = std::make_shared<ServiceSnapshot>();
+  snapshot->ready = evaluated_once_;
+  snapshot->evaluated_at = clock_.now();
+  snapshot->timezone = config_->engine.timezone;
+  std::set<std::string> teams;
+  for (const auto& [fingerprint, alert] : book_.alerts()) {
+    snapshot->alerts.push_back(alert);
+    auto team = alert.labels.find("team");
+    if (team != alert.labels.end()) teams.insert(team->second);
+  }
+  snapshot->alert_teams.assign(teams.begin(), teams.end());
+  snapshot->rules = std::move(rules);
+  snapshot->feeds = feeds_->status(snapshot->evaluated_at);
+  metrics_->set_dynamic(dynamic_metrics(*snapshot, values_));
+  std::lock_guard lock(mutex_);
+  snapshot_ = std::move(snapshot);
+}
+
+std::vector<prometheus::MetricFamily> Service::dynamic_metrics(const ServiceSnapshot& s,
+                                                               const std::vector<GroupValue>& values) const {
+  using Labels = std::vector<prometheus::ClientMetric::Label>;
+  std::vector<prometheus::MetricFamily> out;
+
+  auto alerts = gauge_family("casewatch_alerts", "Alerts by rule, severity and state.");
+  std::map<Labels, double> counts;
+  for (const Rule& rule : config_->rules) {
+    if (!rule.spec.metric_labels.empty()) continue;
+    std::vector<Severity> severities = rule.spec.kind == RuleKind::Deadline
+                                           ? std::vector<Severity>{Severity::Warning, Severity::Critical}
+                                           : std::vector<Severity>{rule.spec.severity};
+    for (Severity severity : severities)
+      for (const char* state : {"pending", "firing"})
+        counts[{{"rule", rule.spec.name}, {"severity", std::string(severity_name(severity))}, {"state", state}}] = 0;
+  }
+  for (const Alert& alert : s.alerts) {
+    Labels labels = {{"rule", alert.rule}, {"severity", std::string(severity_name(alert.severity))},
+                     {"state", std::string(alert_state_name(alert.state))}};
+    int index = config_->rule_index(alert.rule);
+    if (index >= 0)
+      for (const std::string& name : config_->rules[index].spec.metric_labels) {
+        auto it = alert.labels.find(name);
+        labels.push_back({name, it == alert.labels.end() ? "" : it->second});
+      }
+    counts[labels] += 1;
+  }
+  for (auto& [labels, count] : counts) add_sample(alerts, labels, count);
+  out.push_back(std::move(alerts));
+
+  auto rule_values = gauge_family("casewatch_rule_value", "The value of an exported aggregate rule, by group.");
+  for (const GroupValue& v : values) {
+    if (!v.value) continue;
+    Labels labels = {{"rule", config_->rules[v.rule].spec.name}};
+    for (const auto& [name, value] : v.group) labels.push_back({name, value_to_text(value.view())});
+    add_sample(rule_values, labels, *v.value);
+  }
+  out.push_back(std::move(rule_values));
+
+  auto last_eval = gauge_family("casewatch_rule_last_evaluation_timestamp_seconds", "When the rule was last evaluated.");
+  for (const RuleStatus& r : s.rules) add_sample(last_eval, {{"rule", r.name}}, static_cast<double>(r.last_evaluation));
+  out.push_back(std::move(last_eval));
+
+  auto up = gauge_family("casewatch_feed_up", "1 when the feed's last load was accepted and it is not stale.");
+  auto records = gauge_family("casewatch_feed_records", "Records in the feed's snapshot in force.");
+  auto rejected = counter_family("casewatch_feed_rows_rejected_total", "Rows rejected by the feed's loads.");
+  auto success = gauge_family("casewatch_feed_last_success_timestamp_seconds", "When the feed was last loaded successfully.");
+  for (const FeedStatus& f : s.feeds) {
+    add_sample(up, {{"feed", f.name}}, f.up ? 1 : 0);
+    add_sample(records, {{"feed", f.name}}, static_cast<double>(f.records));
+    add_sample(rejected, {{"feed", f.name}}, static_cast<double>(f.rejected_total));
+    add_sample(success, {{"feed", f.name}}, static_cast<double>(f.last_success));
+  }
+  for (auto* family : {&up, &records, &rejected, &success}) out.push_back(std::move(*family));
+  return out;
+}
+
+}  // namespace casewatch

@@ -1,0 +1,124 @@
+// The status page: server-rendered HTML, no scripts, readable on a phone.
+#include <ctime>
+#include <map>
+#include <sstream>
+
+#include "config/as_of.h"
+#include "daemon/http_api.h"
+
+namespace casewatch {
+namespace {
+
+std::string escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string when(int64_t seconds) {
+  if (seconds <= 0) return "never";
+  time_t t = static_cast<time_t>(seconds);
+  struct tm utc {};
+  gmtime_r(&t, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M UTC", &utc);
+  return buffer;
+}
+
+const char* kStyle = R"(
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;padding:1rem;color:#1b1b1b;background:#fafafa}
+h1{font-size:1.4rem;margin:0 0 .25rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
+.meta{color:#555;font-size:.9rem}
+.summary{display:flex;flex-wrap:wrap;gap:.5rem;margin:1rem 0}
+.tile{padding:.5rem .75rem;border-radius:.4rem;background:#fff;border:1px solid #ddd;min-width:6rem}
+.tile b{display:block;font-size:1.4rem}
+.critical{border-left:.4rem solid #b3261e}.warning{border-left:.4rem solid #e8a317}.info{border-left:.4rem solid #1f6feb}
+.ok{color:#1a7f37}.err{color:#b3261e;font-weight:600}
+.table-wrap{overflow-x:auto}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:.9rem}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #eee;vertical-align:top}
+th{background:#f0f0f0}
+.sev{display:inline-block;padding:.05rem .4rem;border-radius:.3rem;color:#fff;font-size:.8rem}
+.sev.critical{background:#b3261e;border:0}.sev.warning{background:#9a6700;border:0}.sev.info{background:#1f6feb;border:0}
+details{margin:.5rem 0;background:#fff;border:1px solid #ddd;border-radius:.4rem;padding:.25rem .5rem}
+summary{cursor:pointer;font-weight:600;padding:.25rem 0}
+)";
+
+}  // namespace
+
+std::string render_status_page(const ServiceSnapshot& s) {
+  std::ostringstream html;
+  size_t counts[3] = {0, 0, 0};
+  std::map<std::string, std::vector<const Alert*>> by_rule;
+  std::map<std::string, size_t> by_team;
+  for (const Alert& a : s.alerts) {
+    ++counts[static_cast<int>(a.severity)];
+    by_rule[a.rule].push_back(&a);
+    auto team = a.labels.find("team");
+    ++by_team[team == a.labels.end() ? "(no team)" : team->second];
+  }
+  html << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+       << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+       << "<title>casewatch</title><style>" << kStyle << "</style></head><body>";
+  html << "<h1>casewatch</h1><div class=\"meta\">"
+       << (s.ready ? "Last evaluation " + when(s.evaluated_at) : std::string("Waiting for the first evaluation"))
+       << " &middot; timezone " << escape(s.timezone) << "</div>";
+  html << "<div class=\"summary\">"
+       << "<div class=\"tile critical\"><b id=\"count-critical\">" << counts[2] << "</b>critical</div>"
+       << "<div class=\"tile warning\"><b id=\"count-warning\">" << counts[1] << "</b>warning</div>"
+       << "<div class=\"tile info\"><b id=\"count-info\">" << counts[0] << "</b>info</div></div>";
+
+  html << "<h2>Alerts by team</h2><div class=\"table-wrap\"><table><tr><th>Team</th><th>Alerts</th></tr>";
+  for (const auto& [team, n] : by_team) html << "<tr><td>" << escape(team) << "</td><td>" << n << "</td></tr>";
+  if (by_team.empty()) html << "<tr><td colspan=\"2\">No alerts.</td></tr>";
+  html << "</table></div>";
+
+  html << "<h2>Alerts by rule</h2>";
+  for (const auto& [rule, alerts] : by_rule) {
+    size_t critical = 0;
+    for (const Alert* a : alerts) critical += a->severity == Severity::Critical;
+    html << "<details" << (critical ? " open" : "") << " id=\"rule-" << escape(rule) << "\"><summary>" << escape(rule) << " ("
+         << alerts.size() << (critical ? ", " + std::to_string(critical) + " critical" : "") << ")</summary>"
+         << "<div class=\"table-wrap\"><table><tr><th>Severity</th><th>Key</th><th>Team</th><th>Due</th><th>State</th><th>Summary</th></tr>";
+    for (const Alert* a : alerts) {
+      auto team = a->labels.find("team");
+      auto summary = a->annotations.find("summary");
+      std::string severity(severity_name(a->severity));
+      html << "<tr><td><span class=\"sev " << severity << "\">" << severity << "</span></td><td>" << escape(a->key)
+           << "</td><td>" << (team == a->labels.end() ? "" : escape(team->second)) << "</td><td>"
+           << (a->due_date == kNullDay ? "" : format_iso(a->due_date)) << "</td><td>" << alert_state_name(a->state)
+           << "</td><td>" << (summary == a->annotations.end() ? "" : escape(summary->second)) << "</td></tr>";
+    }
+    html << "</table></div></details>";
+  }
+  if (by_rule.empty()) html << "<p>No alerts.</p>";
+
+  html << "<h2>Feeds</h2><div class=\"table-wrap\"><table><tr><th>Feed</th><th>Status</th><th>Records</th><th>Rejected</th><th>Last success</th></tr>";
+  for (const FeedStatus& f : s.feeds)
+    html << "<tr><td>" << escape(f.name) << "</td><td class=\"" << (f.up ? "ok\">up" : "err\">" + std::string(f.stale ? "stale" : "down"))
+         << (f.last_error.empty() ? "" : ": " + escape(f.last_error)) << "</td><td>" << f.records << "</td><td>"
+         << f.rejected_last << "</td><td>" << when(f.last_success) << "</td></tr>";
+  html << "</table></div>";
+
+  html << "<h2>Rules</h2><div class=\"table-wrap\"><table><tr><th>Rule</th><th>Kind</th><th>Health</th><th>Matches</th><th>Duration</th></tr>";
+  for (const RuleStatus& r : s.rules)
+    html << "<tr><td>" << escape(r.name) << "</td><td>" << escape(r.kind) << "</td><td class=\""
+         << (r.health == "err" ? "err" : "ok") << "\">" << escape(r.health)
+         << (r.last_error.empty() ? "" : ": " + escape(r.last_error)) << "</td><td>" << r.matches << "</td><td>"
+         << static_cast<int64_t>(r.duration_seconds * 1000000) / 1000.0 << " ms</td></tr>";
+  html << "</table></div>";
+  html << "<p class=\"meta\"><a href=\"/metrics\">metrics</a> &middot; <a href=\"/api/v1/alerts\">alerts API</a></p>";
+  html << "</body></html>";
+  return html.str();
+}
+
+}  // namespace casewatch
