@@ -47,6 +47,7 @@ h1{font-size:1.4rem;margin:0 0 .25rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.9rem}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #eee;vertical-align:top}
 th{background:#f0f0f0}
+td.date{white-space:nowrap}
 .sev{display:inline-block;padding:.05rem .4rem;border-radius:.3rem;color:#fff;font-size:.8rem}
 .sev.critical{background:#b3261e;border:0}.sev.warning{background:#9a6700;border:0}.sev.info{background:#1f6feb;border:0}
 details{margin:.5rem 0;background:#fff;border:1px solid #ddd;border-radius:.4rem;padding:.25rem .5rem}
@@ -64,7 +65,7 @@ std::string render_status_page(const ServiceSnapshot& s) {
     ++counts[static_cast<int>(a.severity)];
     by_rule[a.rule].push_back(&a);
     auto team = a.labels.find("team");
-    ++by_team[team == a.labels.end() ? "(no team)" : team->second];
+    ++by_team[team == a.labels.end() || team->second.empty() ? "(no team)" : team->second];
   }
   html << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
        << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -94,7 +95,7 @@ std::string render_status_page(const ServiceSnapshot& s) {
       auto summary = a->annotations.find("summary");
       std::string severity(severity_name(a->severity));
       html << "<tr><td><span class=\"sev " << severity << "\">" << severity << "</span></td><td>" << escape(a->key)
-           << "</td><td>" << (team == a->labels.end() ? "" : escape(team->second)) << "</td><td>"
+           << "</td><td>" << (team == a->labels.end() ? "" : escape(team->second)) << "</td><td class=\"date\">"
            << (a->due_date == kNullDay ? "" : format_iso(a->due_date)) << "</td><td>" << alert_state_name(a->state)
            << "</td><td>" << (summary == a->annotations.end() ? "" : escape(summary->second)) << "</td></tr>";
     }

@@ -12,6 +12,8 @@ packages=(
   libsqlite3-dev sqlite3 libcurl4-openssl-dev libpq-dev libsystemd-dev libssl-dev
   prometheus-cpp-dev
   time
+  # real peers for the integration tests
+  python3 prometheus chromium
 )
 
 SUDO=""
