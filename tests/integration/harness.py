@@ -27,7 +27,7 @@ class Response:
         return json.loads(self.body)
 
 
-def request(url, method="GET", body=None, token=None, headers=None):
+def request(url, method="GET", body=None, token=None, headers=None, context=None):
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
     req = urllib.request.Request(url, data=data, method=method)
     if data is None and method in ("POST", "PUT", "DELETE"):
@@ -37,7 +37,7 @@ def request(url, method="GET", body=None, token=None, headers=None):
     for name, value in (headers or {}).items():
         req.add_header(name, value)
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=30, context=context) as resp:
             return Response(resp.status, resp.read().decode(), dict(resp.headers))
     except urllib.error.HTTPError as err:
         return Response(err.code, err.read().decode(), dict(err.headers))
@@ -62,6 +62,8 @@ class Deployment:
         self.process = None
         self.port = None
         self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.scheme = "http"
+        self.context = None  # an ssl.SSLContext when the daemon serves TLS
 
     def write(self, relative, text):
         path = os.path.join(self.dir, relative)
@@ -73,7 +75,7 @@ class Deployment:
         stderr = open(self.stderr_path, "a")
         self.process = subprocess.Popen(
             [BINARY, "run", "-c", os.path.join(self.dir, "casewatch.toml"), "--listen", "127.0.0.1:0",
-             "--test-clock", at, "--log-level", "debug", *extra],
+             "--test-clock", at, *(extra or ("--log-level", "debug"))],
             stdout=subprocess.PIPE, stderr=stderr, text=True)
         line = self.process.stdout.readline()
         if not line.startswith("listening on port "):
@@ -93,13 +95,14 @@ class Deployment:
         raise RuntimeError("casewatch never became ready:\n" + self.log())
 
     def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
+        return "%s://127.0.0.1:%d%s" % (self.scheme, self.port, path)
 
     def get(self, path, token=None):
-        return request(self.url(path), token=token if token is not None else self.token)
+        return request(self.url(path), token=token if token is not None else self.token, context=self.context)
 
     def post(self, path, body=None, token=None):
-        return request(self.url(path), "POST", body, token=token if token is not None else self.token)
+        return request(self.url(path), "POST", body, token=token if token is not None else self.token,
+                       context=self.context)
 
     def advance(self, seconds):
         resp = self.post("/-/test/advance?seconds=%d" % seconds)

@@ -81,8 +81,8 @@ class DaemonTest(unittest.TestCase):
         if self.d:
             self.d.cleanup()
 
-    def start(self, **kwargs):
-        self.d = deployment(**kwargs).start()
+    def start(self, extra=(), **kwargs):
+        self.d = deployment(**kwargs).start(extra=extra)
         return self.d
 
     def test_alerts_agree_with_eval(self):
@@ -255,6 +255,36 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(d.stop(signal.SIGTERM), 0)
         d.start()
         self.assertEqual(d.stop(signal.SIGINT), 0)
+
+    def test_tls(self):
+        import ssl
+        import urllib.request
+        d = deployment(server_extra='tls_cert_file = "cert.pem"\ntls_key_file = "key.pem"')
+        self.d = d
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-keyout", os.path.join(d.dir, "key.pem"), "-out", os.path.join(d.dir, "cert.pem")],
+                       check=True, capture_output=True)
+        d.scheme = "https"
+        d.context = ssl.create_default_context(cafile=os.path.join(d.dir, "cert.pem"))
+        d.context.check_hostname = False
+        d.start()
+        self.assertEqual(d.get("/-/healthy").status, 200)
+        self.assertIn(("assessment_timescale", "A1"), d.alerts())
+        with self.assertRaises(Exception):  # plain HTTP on the TLS port is refused
+            urllib.request.urlopen("http://127.0.0.1:%d/-/healthy" % d.port, timeout=10).read()
+
+    def test_json_logs_carry_no_field_values(self):
+        import json
+        d = self.start(extra=["--log-format", "json", "--log-level", "info"])
+        d.advance(60)
+        d.stop()
+        lines = [line for line in d.log().splitlines() if line.startswith("{")]
+        self.assertGreater(len(lines), 3)
+        for line in lines:
+            record = json.loads(line)  # every line is a JSON object
+            self.assertIn(record["level"], ("info", "warning", "error", "critical"))
+            for value in ("02/06/2017", "Assessment "):  # record values other than keys
+                self.assertNotIn(value, record["message"])
 
     def test_status_page_in_chromium(self):
         chromium = shutil.which("chromium")
