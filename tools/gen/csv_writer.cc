@@ -111,6 +111,8 @@ void CsvWriter::end_row() {
   put(options_.crlf ? std::string_view("\r\n") : std::string_view("\n"));
   first_in_row_ = true;
   ++rows_;
+  if (row_bad_) ++bad_rows_;
+  row_bad_ = false;
 }
 
 }  // namespace casewatch::gen

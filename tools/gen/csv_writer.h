@@ -29,6 +29,7 @@ class CsvWriter {
   const std::string& path() const { return path_; }
   uint64_t rows() const { return rows_; }     // data rows, the header not counted
   uint64_t bytes() const { return bytes_; }
+  uint64_t bad_rows() const { return bad_rows_; }  // rows with a cell marked malformed
 
   void header(std::initializer_list<std::string_view> headings);
 
@@ -39,6 +40,8 @@ class CsvWriter {
   void date_time(Day day, int hour, int minute);  // "dd/mm/yyyy HH:MM"
   void empty();
   void end_row();
+  // Notes that the current row carries a deliberately malformed cell (for the summary).
+  void mark_bad() { row_bad_ = true; }
 
   // Flushes and closes; false on any write error.
   bool close();
@@ -65,6 +68,8 @@ class CsvWriter {
   bool failed_ = false;
   uint64_t rows_ = 0;
   uint64_t bytes_ = 0;
+  bool row_bad_ = false;
+  uint64_t bad_rows_ = 0;
 };
 
 }  // namespace casewatch::gen

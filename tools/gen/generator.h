@@ -25,6 +25,7 @@ struct FileStats {
   std::string path;
   uint64_t rows = 0;
   uint64_t bytes = 0;
+  uint64_t malformed_rows = 0;  // rows with a deliberately malformed date cell
 };
 
 // Writes every feed's CSV into options.out_dir (which must exist). Returns "" on success, else a

@@ -41,6 +41,23 @@ inline double det_log(double x) {
   return 2.0 * sum + exponent * 0.6931471805599453;
 }
 
+// e^x from +, -, * only, for the same reason; |x| up to about 700.
+inline double det_exp(double x) {
+  // x = k ln 2 + r with |r| <= ln 2 / 2; e^r by its Taylor series; then scale by 2^k exactly.
+  const double ln2 = 0.6931471805599453;
+  const double kf = x / ln2;
+  const int k = static_cast<int>(kf < 0 ? kf - 0.5 : kf + 0.5);
+  const double r = x - k * ln2;
+  double term = 1.0, sum = 1.0;
+  for (int i = 1; i < 20; ++i) {
+    term *= r / i;
+    sum += term;
+  }
+  double scale = 1.0;
+  for (int i = 0; i < (k < 0 ? -k : k); ++i) scale *= 2.0;
+  return k < 0 ? sum / scale : sum * scale;
+}
+
 class Rng {
  public:
   explicit Rng(uint64_t seed) {
