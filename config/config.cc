@@ -43,6 +43,18 @@ bool is_field_name(std::string_view s) {  // an identifier the expression langua
   return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
+// A zone of the tz database: a TZif file, not a folder of them ("Europe") nor another file there
+// ("zone.tab"), which the C library would silently take as UTC.
+bool is_timezone(const std::string& name) {
+  if (name.empty() || name[0] == '/' || name.find("..") != std::string::npos) return false;
+  std::string path = "/usr/share/zoneinfo/" + name;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  return in.read(magic, 4) && std::string_view(magic, 4) == "TZif";
+}
+
 std::optional<Type> parse_field_type(std::string_view s) {
   if (s == "string") return Type::String;
   if (s == "number") return Type::Number;
@@ -68,19 +80,20 @@ class Loader {
 
   void load(const TomlFile& file) {
     const toml::table& root = file.root();
-    file.reject_unknown_keys(root, {"rule_files", "server", "engine", "tables", "feed"}, "the config", d_);
+    file.reject_unknown_keys(root, {"rule_files", "server", "engine", "tables", "feed", "route", "receiver"}, "the config", d_);
     load_server(file);
     load_engine(file);
     load_tables(file);
     load_feeds(file);
     load_rules(file);
+    load_routing(file, config_, d_);
   }
 
  private:
   void load_server(const TomlFile& file) {
     const toml::table* server = file.get_table(file.root(), "server", d_);
     if (!server) return;
-    file.reject_unknown_keys(*server, {"listen", "auth_token_file", "tls_cert_file", "tls_key_file", "public_metrics"},
+    file.reject_unknown_keys(*server, {"listen", "auth_token_file", "tls_cert_file", "tls_key_file", "public_metrics", "external_url"},
                              "[server]", d_);
     ServerConfig& s = config_.server;
     if (auto v = file.get_string(*server, "listen", d_)) {
@@ -94,6 +107,7 @@ class Loader {
     if (auto v = file.get_string(*server, "tls_cert_file", d_)) s.tls_cert_file = resolve_path(config_.directory, *v);
     if (auto v = file.get_string(*server, "tls_key_file", d_)) s.tls_key_file = resolve_path(config_.directory, *v);
     if (auto v = file.get_bool(*server, "public_metrics", d_)) s.public_metrics = *v;
+    if (auto v = file.get_string(*server, "external_url", d_)) s.external_url = *v;
     if (s.tls_cert_file.empty() != s.tls_key_file.empty())
       file.error(*server, "set both 'tls_cert_file' and 'tls_key_file', or neither", d_);
   }
@@ -106,7 +120,7 @@ class Loader {
       file.reject_unknown_keys(*engine, {"timezone", "calendar", "extra_non_working_days", "evaluation_interval", "state_dir"},
                                "[engine]", d_);
       if (auto v = file.get_string(*engine, "timezone", d_)) {
-        if (v->empty() || v->find("..") != std::string::npos || !std::filesystem::exists("/usr/share/zoneinfo/" + *v))
+        if (!is_timezone(*v))
           file.error(*engine->get("timezone"), "unknown timezone '" + *v + "'", d_);
         else e.timezone = *v;
       }
@@ -129,9 +143,11 @@ class Loader {
       non_working = Calendar::england_and_wales_bank_holidays();
     } else {
       std::string path = resolve_path(config_.directory, e.calendar);
-      std::ifstream in(path);
+      std::error_code ec;
+      std::ifstream in;
+      if (std::filesystem::is_regular_file(path, ec)) in.open(path);  // a folder opens, but reads nothing
       const toml::node* where = engine ? engine->get("calendar") : nullptr;
-      if (!in) {
+      if (!in.is_open()) {
         if (where) file.error(*where, "calendar '" + e.calendar + "' is neither 'england-and-wales' nor a readable file", d_);
       } else {
         std::string line;
@@ -211,16 +227,23 @@ class Loader {
       feed.name = *name;
     }
     std::string type = file.get_string(table, "type", d_).value_or("csv");
+    bool type_known = true;
     if (type == "csv") feed.type = FeedType::Csv;
     else if (type == "json_http") feed.type = FeedType::JsonHttp;
     else if (type == "postgres") feed.type = FeedType::Postgres;
-    else file.error(*table.get("type"), "feed type '" + type + "' is not one of csv, json_http, postgres", d_);
+    else {
+      file.error(*table.get("type"), "feed type '" + type + "' is not one of csv, json_http, postgres", d_);
+      type_known = false;
+    }
 
+    // With an unknown type, which source keys it needs is unknown: only the type is reported.
     auto require = [&](std::string_view key, std::string& target) {
+      if (!type_known) return;
       if (auto v = file.get_string(table, key, d_)) target = *v;
       else if (!table.get(key)) file.error(table, "a " + type + " feed needs '" + std::string(key) + "'", d_);
     };
     auto forbid = [&](std::initializer_list<std::string_view> keys) {
+      if (!type_known) return;
       for (auto key : keys)
         if (const toml::node* n = table.get(key))
           file.error(*n, "'" + std::string(key) + "' does not apply to a " + type + " feed", d_);
@@ -315,14 +338,15 @@ class Loader {
     std::vector<std::string> patterns;
     if (auto v = file.get_string_array(file.root(), "rule_files", d_)) patterns = *v;
     std::set<std::string> files;
-    for (const auto& pattern : patterns) {
+    for (size_t p = 0; p < patterns.size(); ++p) {
+      const std::string& pattern = patterns[p];
       std::string full = resolve_path(config_.directory, pattern);
       glob_t matches{};
       int rc = ::glob(full.c_str(), 0, nullptr, &matches);
       if (rc == 0) {
         for (size_t i = 0; i < matches.gl_pathc; ++i) files.insert(matches.gl_pathv[i]);
       } else {
-        file.error(*file.root().get("rule_files"), "rule_files pattern '" + pattern + "' matches no file", d_);
+        file.error(*file.root().get("rule_files")->as_array()->get(p), "rule_files pattern '" + pattern + "' matches no file", d_);
       }
       globfree(&matches);
     }
@@ -373,10 +397,15 @@ class Loader {
 
     std::vector<std::string_view> allowed = {"name", "kind", "feed", "description", "where", "for", "labels",
                                              "annotations", "metric_labels", "enabled"};
-    switch (spec.kind) {
-      case RuleKind::Deadline: allowed.insert(allowed.end(), {"start", "done", "due_in", "due", "warn_before"}); break;
-      case RuleKind::Condition: allowed.insert(allowed.end(), {"when", "severity"}); break;
-      case RuleKind::Aggregate: allowed.insert(allowed.end(), {"group_by", "value", "when", "export", "severity"}); break;
+    if (!kind_known) {  // which keys apply is unknown: report only the kind
+      allowed.insert(allowed.end(), {"start", "done", "due_in", "due", "warn_before", "when", "severity", "group_by",
+                                     "value", "export"});
+    } else {
+      switch (spec.kind) {
+        case RuleKind::Deadline: allowed.insert(allowed.end(), {"start", "done", "due_in", "due", "warn_before"}); break;
+        case RuleKind::Condition: allowed.insert(allowed.end(), {"when", "severity"}); break;
+        case RuleKind::Aggregate: allowed.insert(allowed.end(), {"group_by", "value", "when", "export", "severity"}); break;
+      }
     }
     for (const auto& [key, value] : table)
       if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end())
@@ -389,13 +418,22 @@ class Loader {
     else if (feed < 0 && !feed_name.empty())
       file.error(*table.get("feed"), "unknown feed '" + feed_name + "'", d_);
     spec.feed = feed_name;
-    spec.description = file.get_string(table, "description", d_).value_or("");
-    spec.where = file.get_string(table, "where", d_).value_or("");
-    spec.when = file.get_string(table, "when", d_).value_or("");
-    spec.start = file.get_string(table, "start", d_).value_or("");
-    spec.done = file.get_string(table, "done", d_).value_or("");
-    spec.due = file.get_string(table, "due", d_).value_or("");
-    spec.value = file.get_string(table, "value", d_).value_or("");
+    // Keys whose value already had a problem reported: the rule compiler sees them as absent, and
+    // its "needs 'x'" errors about them would only repeat the first report.
+    std::set<std::string> reported;
+    auto text = [&](const char* key) {
+      size_t n = d_.size();
+      std::string v = file.get_string(table, key, d_).value_or("");
+      if (d_.size() != n) reported.insert(key);
+      return v;
+    };
+    spec.description = text("description");
+    spec.where = text("where");
+    spec.when = text("when");
+    spec.start = text("start");
+    spec.done = text("done");
+    spec.due = text("due");
+    spec.value = text("value");
     if (auto v = file.get_string(table, "severity", d_)) {
       if (auto s = parse_severity(*v)) spec.severity = *s;
       else file.error(*table.get("severity"), "severity '" + *v + "' is not one of info, warning, critical", d_);
@@ -406,17 +444,22 @@ class Loader {
     if (auto v = file.get_string_array(table, "group_by", d_)) spec.group_by = *v;
     if (auto v = file.get_string_array(table, "metric_labels", d_)) spec.metric_labels = *v;
     for (const char* key : {"due_in", "warn_before"}) {
+      size_t n = d_.size();
       auto v = file.get_string(table, key, d_);
+      if (d_.size() != n) reported.insert(key);
       if (!v) continue;
       auto period = parse_period(*v);
       if (!period) {
         file.error(*table.get(key), "'" + std::string(key) + "' must be a period such as \"10 working days\", \"3 days\", \"6 weeks\" or \"6 months\"", d_);
+        reported.insert(key);
         continue;
       }
       (std::string_view(key) == "due_in" ? spec.due_in : spec.warn_before) = period;
     }
     auto templates = [&](const char* key, std::vector<std::pair<std::string, std::string>>& target) {
+      size_t n = d_.size();
       const toml::table* t = file.get_table(table, key, d_);
+      if (d_.size() != n) reported.insert(key);
       if (!t) return;
       for (const auto& [k, v] : *t) {
         if (v.is_string()) target.emplace_back(std::string(k.str()), v.as_string()->get());
@@ -430,7 +473,10 @@ class Loader {
 
     std::vector<RuleError> errors;
     auto rule = compile_rule(spec, static_cast<size_t>(feed), config_.feeds[feed].schema, *config_.tables, errors);
+    if (reported.count("due")) reported.insert("due_in");  // "needs exactly one of 'due_in' and 'due'"
+    if (reported.count("labels")) reported.insert("metric_labels");  // "... is not one of the rule's labels"
     for (const RuleError& e : errors) {
+      if (reported.count(e.key)) continue;
       const toml::node* at = &table;
       std::string key = e.key;
       bool inside_string = false;

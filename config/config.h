@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/diagnostics.h"
+#include "config/routing.h"
 #include "rules/calendar.h"
 #include "rules/expr.h"
 #include "rules/rule.h"
@@ -55,6 +56,7 @@ struct ServerConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   bool public_metrics = true;
+  std::string external_url;  // how people reach the status page, for links in notifications
 };
 
 struct EngineConfig {
@@ -75,10 +77,17 @@ struct Config {
   std::shared_ptr<const Calendar> calendar;
   std::vector<FeedConfig> feeds;
   std::vector<Rule> rules;  // every rule, in file then definition order
+  std::vector<RouteConfig> routes;
+  std::vector<ReceiverConfig> receivers;
+  ReceiverTemplateScope receiver_scope;
 
   int feed_index(std::string_view name) const;
   int rule_index(std::string_view name) const;
 };
+
+class TomlFile;
+// Reads [[route]] and [[receiver]] (after the rules, whose labels the templates may use).
+void load_routing(const TomlFile& file, Config& config, Diagnostics& diagnostics);
 
 // Loads and validates everything; on any problem returns nullopt with every problem reported.
 std::optional<Config> load_config(const std::string& path, Diagnostics& diagnostics);

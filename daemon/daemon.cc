@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/as_of.h"
+#include "daemon/delivery.h"
 #include "daemon/http_api.h"
 #include "daemon/service.h"
 
@@ -66,15 +67,24 @@ bool read_secret(const std::string& path, std::string& secret, std::string& erro
 class Daemon {
  public:
   Daemon(const RunOptions& options, std::shared_ptr<const Config> config, std::unique_ptr<Clock> clock,
-         ManualClock* manual_clock, std::unique_ptr<StateStore> store)
+         ManualClock* manual_clock, std::unique_ptr<StateStore> store, std::unique_ptr<StateStore> delivery_store)
       : options_(options),
         clock_(std::move(clock)),
         manual_clock_(manual_clock),
-        service_(std::move(config), *clock_, std::move(store), std::make_shared<Metrics>()),
+        metrics_(std::make_shared<Metrics>()),
+        service_(config, *clock_, std::move(store), metrics_),
+        delivery_(std::move(delivery_store), receivers_for(*config), *clock_, metrics_),
         signals_(io_, SIGHUP, SIGTERM, SIGINT),
         evaluation_timer_(io_),
         poll_timer_(io_),
-        watchdog_timer_(io_) {}
+        dispatch_timer_(io_),
+        watchdog_timer_(io_) {
+    service_.on_enqueued([this] { delivery_.kick(); });
+  }
+
+  static std::shared_ptr<const Receivers> receivers_for(const Config& config) {
+    return std::make_shared<const Receivers>(config.receivers, config.tables, config.receiver_scope);
+  }
 
   int run() {
     std::string error;
@@ -94,12 +104,15 @@ class Daemon {
       if (!manual_clock_) {
         schedule_evaluation();
         schedule_poll();
+        schedule_dispatch();
       }
     });
+    delivery_.start();
     uint64_t watchdog_usec = 0;
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0) schedule_watchdog(std::chrono::microseconds(watchdog_usec / 2));
     io_.run();
     http_->stop();
+    delivery_.stop();
     spdlog::info("stopped");
     return 0;
   }
@@ -128,6 +141,7 @@ class Daemon {
     actions.advance_clock = [this](int64_t seconds) {
       manual_clock_->advance(seconds);
       service_.evaluate();
+      delivery_.run_once();  // tests see what was delivered as soon as the call returns
     };
     http_ = std::make_unique<HttpApi>(service_, http, actions);
     if (!http_->start(error)) return false;
@@ -147,6 +161,7 @@ class Daemon {
         errors += d.format() + "\n";
       }
     } else {
+      delivery_.set_receivers(receivers_for(*service_.config()));
       service_.evaluate();
     }
     sd_notify(0, "READY=1");
@@ -190,6 +205,16 @@ class Daemon {
     });
   }
 
+  // Group waits, intervals and time windows end between evaluations: look every 10 seconds.
+  void schedule_dispatch() {
+    dispatch_timer_.expires_after(std::chrono::seconds(10));
+    dispatch_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      service_.dispatch(false);
+      schedule_dispatch();
+    });
+  }
+
   void schedule_watchdog(std::chrono::microseconds every) {
     watchdog_timer_.expires_after(every);
     watchdog_timer_.async_wait([this, every](const boost::system::error_code& ec) {
@@ -203,9 +228,11 @@ class Daemon {
   std::unique_ptr<Clock> clock_;
   ManualClock* manual_clock_;
   boost::asio::io_context io_;
+  std::shared_ptr<Metrics> metrics_;
   Service service_;
+  DeliveryWorker delivery_;
   boost::asio::signal_set signals_;
-  boost::asio::steady_timer evaluation_timer_, poll_timer_, watchdog_timer_;
+  boost::asio::steady_timer evaluation_timer_, poll_timer_, dispatch_timer_, watchdog_timer_;
   std::unique_ptr<HttpApi> http_;
 };
 
@@ -254,12 +281,14 @@ int run_daemon(const RunOptions& options) {
   }
   std::string error;
   auto store = StateStore::open(config->engine.state_dir, error);
-  if (!store) {
+  auto delivery_store = store ? StateStore::open(config->engine.state_dir, error) : nullptr;  // its own connection
+  if (!store || !delivery_store) {
     spdlog::critical("state store: {}", error);
     return 1;
   }
-  spdlog::info("casewatch starting: {} feeds, {} rules", config->feeds.size(), config->rules.size());
-  Daemon daemon(options, std::move(config), std::move(clock), manual, std::move(store));
+  spdlog::info("casewatch starting: {} feeds, {} rules, {} routes", config->feeds.size(), config->rules.size(),
+               config->routes.size());
+  Daemon daemon(options, std::move(config), std::move(clock), manual, std::move(store), std::move(delivery_store));
   return daemon.run();
 }
 

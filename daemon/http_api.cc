@@ -32,7 +32,7 @@ void reply_error(httplib::Response& res, int status, const std::string& message)
   reply(res, status, json{{"status", "error"}, {"error", message}});
 }
 
-json alert_json(const Alert& a) {
+json alert_json(const Alert& a, bool silenced) {
   return json{{"fingerprint", a.fingerprint},
               {"rule", a.rule},
               {"key", a.key},
@@ -44,7 +44,7 @@ json alert_json(const Alert& a) {
               {"annotations", a.annotations},
               {"due_date", a.due_date == kNullDay ? json(nullptr) : json(format_iso(a.due_date))},
               {"value", a.value ? json(*a.value) : json(nullptr)},
-              {"silenced", false}};
+              {"silenced", silenced}};
 }
 
 }  // namespace
@@ -140,7 +140,7 @@ void HttpApi::routes() {
               auto it = a.labels.find(name.substr(6));
               keep = keep && it != a.labels.end() && it->second == value;
             }
-            if (keep) alerts.push_back(alert_json(a));
+            if (keep) alerts.push_back(alert_json(a, snapshot->silenced.count(a.fingerprint) > 0));
           }
           reply(res, 200, json{{"alerts", alerts}});
         }));
@@ -162,6 +162,54 @@ void HttpApi::routes() {
                                  {"last_success", time_json(f.last_success)}, {"last_error", f.last_error}});
           reply(res, 200, json{{"feeds", feeds}});
         }));
+  s.Get("/api/v1/silences", guard(Access::Read, [this](const httplib::Request&, httplib::Response& res) {
+          json silences = json::array();
+          actions_.run_on_loop([&] {
+            int64_t now = service_.clock_now();
+            for (const auto& [id, sl] : service_.silences().all())
+              silences.push_back(json{{"id", id}, {"matchers", sl.matchers_json}, {"starts_at", utc_time(sl.starts_at)},
+                                      {"ends_at", utc_time(sl.ends_at)}, {"created_by", sl.created_by},
+                                      {"comment", sl.comment}, {"state", sl.state(now)}});
+          });
+          reply(res, 200, json{{"silences", silences}});
+        }));
+  s.Post("/api/v1/silences", guard(Access::Write, [this](const httplib::Request& req, httplib::Response& res) {
+           auto body = nlohmann::json::parse(req.body, nullptr, false);
+           if (body.is_discarded()) return reply_error(res, 400, "the body is not valid JSON");
+           std::optional<std::string> id;
+           std::string error;
+           actions_.run_on_loop([&] {
+             id = service_.silences().add(body, service_.clock_now(), error);
+             if (id) service_.refresh_silences();
+           });
+           if (!id) return reply_error(res, 400, error);
+           reply(res, 201, json{{"id", *id}});
+         }));
+  s.Delete(R"(/api/v1/silences/([0-9A-Za-z_-]+))", guard(Access::Write, [this](const httplib::Request& req, httplib::Response& res) {
+             bool ok = false;
+             std::string error;
+             actions_.run_on_loop([&] {
+               ok = service_.silences().remove(req.matches[1], error);
+               if (ok) service_.refresh_silences();
+             });
+             if (!ok) return reply_error(res, error == "not found" ? 404 : 500, error == "not found" ? "no such silence" : error);
+             reply(res, 200, json{{"status", "success"}});
+           }));
+  s.Post(R"(/api/v1/alerts/([0-9a-f]+)/ack)", guard(Access::Write, [this](const httplib::Request& req, httplib::Response& res) {
+           nlohmann::json body = nlohmann::json::object();
+           if (!req.body.empty()) {
+             body = nlohmann::json::parse(req.body, nullptr, false);
+             if (body.is_discarded() || !body.is_object()) return reply_error(res, 400, "the body must be a JSON object");
+           }
+           auto text = [&](const char* key) {
+             return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : std::string();
+           };
+           bool ok = false;
+           std::string error;
+           actions_.run_on_loop([&] { ok = service_.acknowledge(req.matches[1], text("created_by"), text("comment"), error); });
+           if (!ok) return reply_error(res, error == "not found" ? 404 : 500, error == "not found" ? "no such alert" : error);
+           reply(res, 200, json{{"status", "success"}});
+         }));
   s.Get("/", guard(Access::Read, [this](const httplib::Request&, httplib::Response& res) {
           res.set_content(render_status_page(*service_.snapshot()), "text/html; charset=utf-8");
         }));

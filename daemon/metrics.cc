@@ -27,6 +27,10 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                         .Name("casewatch_notifications_total")
                         .Help("Notifications by receiver and outcome (sent, failed, dropped).")
                         .Register(*registry_);
+  queue_ = &prometheus::BuildGauge()
+                .Name("casewatch_notification_queue")
+                .Help("Notifications waiting in the outbox, by receiver.")
+                .Register(*registry_);
   auto& reload = prometheus::BuildGauge()
                      .Name("casewatch_config_last_reload_successful")
                      .Help("Whether the last configuration reload attempt was successful.")
@@ -54,6 +58,8 @@ void Metrics::config_reloaded(bool success, int64_t now) {
 void Metrics::count_notification(const std::string& receiver, const std::string& outcome) {
   notifications_->Add({{"receiver", receiver}, {"outcome", outcome}}).Increment();
 }
+
+void Metrics::set_queue(const std::string& receiver, double size) { queue_->Add({{"receiver", receiver}}).Set(size); }
 
 void Metrics::set_dynamic(std::vector<prometheus::MetricFamily> families) {
   std::lock_guard lock(mutex_);

@@ -25,6 +25,7 @@ class Metrics {
   void observe_rule_evaluation(const std::string& rule, double seconds, bool failed);
   void config_reloaded(bool success, int64_t now);
   void count_notification(const std::string& receiver, const std::string& outcome);
+  void set_queue(const std::string& receiver, double size);
   // Replaces the series rebuilt at each evaluation.
   void set_dynamic(std::vector<prometheus::MetricFamily> families);
 
@@ -36,6 +37,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* durations_;
   prometheus::Family<prometheus::Counter>* failures_;
   prometheus::Family<prometheus::Counter>* notifications_;
+  prometheus::Family<prometheus::Gauge>* queue_;
   prometheus::Gauge* reload_success_;
   prometheus::Gauge* reload_timestamp_;
   mutable std::mutex mutex_;

@@ -39,7 +39,9 @@ Service::Service(std::shared_ptr<const Config> config, const Clock& clock, std::
       store_(std::move(store)),
       metrics_(std::move(metrics)),
       feeds_(std::make_unique<FeedSet>(*config_)),
-      feed_unhealthy_rule_(make_feed_unhealthy_rule()) {
+      feed_unhealthy_rule_(make_feed_unhealthy_rule()),
+      silences_(*store_),
+      dispatcher_(std::make_unique<Dispatcher>(*config_, external_url())) {
   for (const Rule& rule : config_->rules)
     rule_status_.push_back({rule.spec.name, std::string(rule_kind_name(rule.spec.kind)), rule.spec.feed});
   metrics_->config_reloaded(true, clock_.now());  // the first load counts, as in Prometheus
@@ -58,6 +60,62 @@ bool Service::restore(std::string& error) {
       ++restored;
     }
   spdlog::info("restored {} alerts from the state store", restored);
+  auto groups = store_->load_groups(error);
+  if (!error.empty()) return false;
+  dispatcher_->restore(std::move(groups));
+  if (!silences_.restore(error)) return false;
+  return true;
+}
+
+std::string external_url_of(const Config& config) {
+  if (!config.server.external_url.empty()) return config.server.external_url;
+  return (config.server.tls_cert_file.empty() ? "http://" : "https://") + config.server.listen + "/";
+}
+
+std::string Service::external_url() const { return external_url_of(*config_); }
+
+void Service::dispatch(bool after_evaluation) {
+  const int64_t now = clock_.now();
+  std::vector<const Alert*> alerts;
+  for (const auto& [fp, alert] : book_.alerts()) alerts.push_back(&alert);
+  silenced_ = silences_.apply(alerts, now);
+  if (config_->routes.empty()) {
+    resolved_since_dispatch_.clear();
+    return;
+  }
+  AsOf local = as_of_instant(now, config_->engine.timezone);
+  DispatchInput input;
+  input.alerts = alerts;
+  input.silenced = silenced_;
+  input.resolved = std::move(resolved_since_dispatch_);
+  resolved_since_dispatch_.clear();
+  input.now = now;
+  input.today = local.day;
+  int64_t local_seconds = now + local.utc_offset_seconds;
+  input.minute_of_day = static_cast<int>(((local_seconds % 86400) + 86400) % 86400 / 60);
+  input.after_evaluation = after_evaluation;
+  input.alertmanager_ends_in = 4 * std::max<int64_t>(60, config_->engine.evaluation_interval_seconds);
+  DispatchOutput output = dispatcher_->tick(input);
+  std::string error;
+  if (!store_->save_dispatch(output, error)) {
+    spdlog::error("state store: could not commit {} notifications: {}", output.notifications.size(), error);
+    return;
+  }
+  for (const Notification& n : output.notifications)
+    spdlog::info("notification {} to {} queued: {} alerts, group {}", n.id, n.receiver, n.alerts.size(), n.group_key);
+  if (!output.notifications.empty() && on_enqueued_) on_enqueued_();
+}
+
+bool Service::acknowledge(const std::string& fingerprint, const std::string& created_by, const std::string& comment,
+                          std::string& error) {
+  auto it = book_.alerts().find(fingerprint);
+  if (it == book_.alerts().end()) {
+    error = "not found";
+    return false;
+  }
+  if (!silences_.acknowledge(it->second, created_by, comment, clock_.now(), error)) return false;
+  dispatch(false);
+  publish(rule_status_);
   return true;
 }
 
@@ -128,12 +186,15 @@ void Service::evaluate(bool force_feed_reload) {
   changes.insert(changes.end(), feed_changes.begin(), feed_changes.end());
 
   for (const AlertChange& change : changes)
+    if (change.kind == AlertChange::Kind::Resolved) resolved_since_dispatch_.insert(change.alert.fingerprint);
+  for (const AlertChange& change : changes)
     if (change.kind != AlertChange::Kind::Updated)
       spdlog::info("alert {} key {}: {} ({})", change.alert.rule, change.alert.key, change_verb(change.kind),
                    severity_name(change.alert.severity));
   std::string error;
   if (!store_->save(changes, error)) spdlog::error("state store: could not save {} alert changes: {}", changes.size(), error);
   evaluated_once_ = true;
+  dispatch(true);
   publish(rule_status_);
 }
 
@@ -160,6 +221,9 @@ bool Service::reload(const std::string& path, Diagnostics& diagnostics) {
     status.push_back(std::move(s));
   }
   rule_status_ = std::move(status);
+  auto dispatcher = std::make_unique<Dispatcher>(*config, external_url_of(*config));
+  dispatcher->adopt(*dispatcher_);
+  dispatcher_ = std::move(dispatcher);
   feeds_ = std::move(feeds);  // before config_: the old feeds point into the old config
   config_ = std::move(config);
   metrics_->config_reloaded(true, now);
@@ -186,6 +250,7 @@ void Service::publish(std::vector<RuleStatus> rules) {
   }
   snapshot->alert_teams.assign(teams.begin(), teams.end());
   snapshot->rules = std::move(rules);
+  snapshot->silenced = silenced_;
   snapshot->feeds = feeds_->status(snapshot->evaluated_at);
   metrics_->set_dynamic(dynamic_metrics(*snapshot, values_));
   std::lock_guard lock(mutex_);
@@ -205,12 +270,12 @@ std::vector<prometheus::MetricFamily> Service::dynamic_metrics(const ServiceSnap
                                            ? std::vector<Severity>{Severity::Warning, Severity::Critical}
                                            : std::vector<Severity>{rule.spec.severity};
     for (Severity severity : severities)
-      for (const char* state : {"pending", "firing"})
+      for (const char* state : {"pending", "firing", "silenced"})
         counts[{{"rule", rule.spec.name}, {"severity", std::string(severity_name(severity))}, {"state", state}}] = 0;
   }
   for (const Alert& alert : s.alerts) {
-    Labels labels = {{"rule", alert.rule}, {"severity", std::string(severity_name(alert.severity))},
-                     {"state", std::string(alert_state_name(alert.state))}};
+    std::string state = s.silenced.count(alert.fingerprint) ? "silenced" : std::string(alert_state_name(alert.state));
+    Labels labels = {{"rule", alert.rule}, {"severity", std::string(severity_name(alert.severity))}, {"state", state}};
     int index = config_->rule_index(alert.rule);
     if (index >= 0)
       for (const std::string& name : config_->rules[index].spec.metric_labels) {

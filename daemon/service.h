@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,7 +16,9 @@
 #include "daemon/alerts.h"
 #include "daemon/clock.h"
 #include "daemon/feed_set.h"
+#include "daemon/dispatcher.h"
 #include "daemon/metrics.h"
+#include "daemon/silences.h"
 #include "daemon/state_store.h"
 
 namespace casewatch {
@@ -39,7 +43,11 @@ struct ServiceSnapshot {
   std::vector<RuleStatus> rules;
   std::vector<FeedStatus> feeds;
   std::vector<std::string> alert_teams;  // distinct values of the "team" label, for the status page
+  std::set<std::string> silenced;        // fingerprints silenced or acknowledged
 };
+
+// The status page's address as configured (server.external_url) or derived from server.listen.
+std::string external_url_of(const Config& config);
 
 class Service {
  public:
@@ -48,10 +56,27 @@ class Service {
 
   // Restores alerts from the state store; returns false (with `error`) when the store is unreadable.
   bool restore(std::string& error);
+  std::string external_url() const;
   // Refreshes due feeds, evaluates every rule as of now, persists the changes and publishes.
   void evaluate(bool force_feed_reload = false);
   // Refreshes feeds whose files changed; true when a snapshot changed (evaluate soon).
   bool poll_feeds();
+  // Routes and groups the current alerts and commits the notifications due to the outbox.
+  void dispatch(bool after_evaluation);
+  // Called after notifications were committed, so the delivery worker looks at once.
+  void on_enqueued(std::function<void()> callback) { on_enqueued_ = std::move(callback); }
+
+  // Silences and acknowledgements (SPEC 9); on the event loop.
+  Silences& silences() { return silences_; }
+  // Acknowledges the alert with `fingerprint`; false with error "not found" when there is none.
+  bool acknowledge(const std::string& fingerprint, const std::string& created_by, const std::string& comment,
+                   std::string& error);
+  // After silences changed: re-route (silenced alerts are not notified) and republish.
+  void refresh_silences() {
+    dispatch(false);
+    publish(rule_status_);
+  }
+  int64_t clock_now() const { return clock_.now(); }
   // Loads `path` whole; swaps it in only when it has no error. Returns false with diagnostics.
   bool reload(const std::string& path, Diagnostics& diagnostics);
 
@@ -74,6 +99,11 @@ class Service {
   std::vector<RuleStatus> rule_status_;
   std::vector<GroupValue> values_;  // exported aggregate values of the last evaluation
   bool evaluated_once_ = false;
+  Silences silences_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::set<std::string> resolved_since_dispatch_;
+  std::set<std::string> silenced_;
+  std::function<void()> on_enqueued_;
 
   mutable std::mutex mutex_;
   std::shared_ptr<const ServiceSnapshot> snapshot_;

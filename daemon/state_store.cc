@@ -62,7 +62,15 @@ std::unique_ptr<StateStore> StateStore::open(const std::string& directory, std::
                    "  severity INTEGER NOT NULL, state INTEGER NOT NULL,"
                    "  active_since INTEGER NOT NULL, fired_at INTEGER NOT NULL,"
                    "  labels TEXT NOT NULL, annotations TEXT NOT NULL,"
-                   "  due_date INTEGER, value REAL);",
+                   "  due_date INTEGER, value REAL);"
+                   "CREATE TABLE IF NOT EXISTS notify_groups (id TEXT PRIMARY KEY, state TEXT NOT NULL);"
+                   "CREATE TABLE IF NOT EXISTS outbox ("
+                   "  id TEXT PRIMARY KEY, receiver TEXT NOT NULL, notification TEXT NOT NULL,"
+                   "  created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+                   "  next_attempt INTEGER NOT NULL, last_error TEXT);"
+                   "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt);"
+                   "CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, document TEXT NOT NULL);"
+                   "CREATE TABLE IF NOT EXISTS acks (id TEXT PRIMARY KEY, document TEXT NOT NULL);",
                    error)) {
     error = path + ": " + error;
     return nullptr;
@@ -141,6 +149,190 @@ bool StateStore::save(const std::vector<AlertChange>& changes, std::string& erro
     return false;
   }
   return exec("COMMIT", error);
+}
+
+namespace {
+
+struct Transaction {
+  sqlite3* db;
+  bool done = false;
+  explicit Transaction(sqlite3* d) : db(d) {}
+  bool begin(std::string& error) {
+    char* message = nullptr;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, &message) != SQLITE_OK) {
+      error = message ? message : sqlite3_errmsg(db);
+      sqlite3_free(message);
+      done = true;
+      return false;
+    }
+    return true;
+  }
+  bool commit(std::string& error) {
+    done = true;
+    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      error = sqlite3_errmsg(db);
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return false;
+    }
+    return true;
+  }
+  ~Transaction() {
+    if (!done) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+};
+
+bool prepare(sqlite3* db, const char* sql, Statement& s, std::string& error) {
+  if (sqlite3_prepare_v2(db, sql, -1, &s.stmt, nullptr) != SQLITE_OK) {
+    error = sqlite3_errmsg(db);
+    return false;
+  }
+  return true;
+}
+
+bool step_done(sqlite3* db, Statement& s, std::string& error) {
+  if (sqlite3_step(s.stmt) != SQLITE_DONE) {
+    error = sqlite3_errmsg(db);
+    return false;
+  }
+  return true;
+}
+
+std::string column_text(sqlite3_stmt* stmt, int i) {
+  const unsigned char* text = sqlite3_column_text(stmt, i);
+  return text ? reinterpret_cast<const char*>(text) : "";
+}
+
+}  // namespace
+
+std::vector<GroupState> StateStore::load_groups(std::string& error) {
+  std::vector<GroupState> groups;
+  Statement s;
+  if (!prepare(db_, "SELECT state FROM notify_groups", s, error)) return groups;
+  while (sqlite3_step(s.stmt) == SQLITE_ROW) {
+    auto json = nlohmann::json::parse(column_text(s.stmt, 0), nullptr, false);
+    if (!json.is_discarded()) groups.push_back(GroupState::from_json(json));
+  }
+  return groups;
+}
+
+bool StateStore::enqueue(const Notification& n, int64_t now, std::string& error) {
+  Statement s;
+  if (!prepare(db_, "INSERT OR IGNORE INTO outbox (id, receiver, notification, created_at, attempts, next_attempt)"
+                    " VALUES (?, ?, ?, ?, 0, ?)", s, error))
+    return false;
+  std::string body = notification_to_json(n).dump();
+  sqlite3_bind_text(s.stmt, 1, n.id.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s.stmt, 2, n.receiver.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s.stmt, 3, body.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s.stmt, 4, n.created_at);
+  sqlite3_bind_int64(s.stmt, 5, now);
+  return step_done(db_, s, error);
+}
+
+bool StateStore::save_dispatch(const DispatchOutput& output, std::string& error) {
+  if (output.notifications.empty() && output.changed_groups.empty() && output.deleted_groups.empty()) return true;
+  Transaction tx(db_);
+  if (!tx.begin(error)) return false;
+  for (const GroupState& g : output.changed_groups) {
+    Statement s;
+    if (!prepare(db_, "INSERT OR REPLACE INTO notify_groups (id, state) VALUES (?, ?)", s, error)) return false;
+    std::string state = g.to_json().dump();
+    sqlite3_bind_text(s.stmt, 1, g.id.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s.stmt, 2, state.c_str(), -1, SQLITE_TRANSIENT);
+    if (!step_done(db_, s, error)) return false;
+  }
+  for (const std::string& id : output.deleted_groups) {
+    Statement s;
+    if (!prepare(db_, "DELETE FROM notify_groups WHERE id = ?", s, error)) return false;
+    sqlite3_bind_text(s.stmt, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+    if (!step_done(db_, s, error)) return false;
+  }
+  for (const Notification& n : output.notifications)
+    if (!enqueue(n, n.created_at, error)) return false;
+  return tx.commit(error);
+}
+
+std::vector<StateStore::OutboxEntry> StateStore::due(int64_t now, size_t limit, std::string& error) {
+  std::vector<OutboxEntry> entries;
+  Statement s;
+  if (!prepare(db_, "SELECT notification, attempts, next_attempt FROM outbox WHERE next_attempt <= ?"
+                    " ORDER BY created_at, id LIMIT ?", s, error))
+    return entries;
+  sqlite3_bind_int64(s.stmt, 1, now);
+  sqlite3_bind_int64(s.stmt, 2, static_cast<int64_t>(limit));
+  while (sqlite3_step(s.stmt) == SQLITE_ROW) {
+    auto json = nlohmann::json::parse(column_text(s.stmt, 0), nullptr, false);
+    if (json.is_discarded()) continue;
+    entries.push_back({notification_from_json(json), sqlite3_column_int(s.stmt, 1), sqlite3_column_int64(s.stmt, 2)});
+  }
+  return entries;
+}
+
+int64_t StateStore::next_due(std::string& error) {
+  Statement s;
+  if (!prepare(db_, "SELECT MIN(next_attempt) FROM outbox", s, error)) return 0;
+  if (sqlite3_step(s.stmt) == SQLITE_ROW && sqlite3_column_type(s.stmt, 0) != SQLITE_NULL) return sqlite3_column_int64(s.stmt, 0);
+  return 0;
+}
+
+bool StateStore::delivered(const std::string& id, std::string& error) {
+  Statement s;
+  if (!prepare(db_, "DELETE FROM outbox WHERE id = ?", s, error)) return false;
+  sqlite3_bind_text(s.stmt, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+  return step_done(db_, s, error);
+}
+
+bool StateStore::retry_later(const std::string& id, int attempts, int64_t next_attempt, const std::string& last_error,
+                             std::string& error) {
+  Statement s;
+  if (!prepare(db_, "UPDATE outbox SET attempts = ?, next_attempt = ?, last_error = ? WHERE id = ?", s, error)) return false;
+  sqlite3_bind_int(s.stmt, 1, attempts);
+  sqlite3_bind_int64(s.stmt, 2, next_attempt);
+  sqlite3_bind_text(s.stmt, 3, last_error.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s.stmt, 4, id.c_str(), -1, SQLITE_TRANSIENT);
+  return step_done(db_, s, error);
+}
+
+bool StateStore::give_up(const std::string& id, const Notification* replacement, int64_t now, std::string& error) {
+  Transaction tx(db_);
+  if (!tx.begin(error)) return false;
+  if (!delivered(id, error)) return false;
+  if (replacement && !enqueue(*replacement, now, error)) return false;
+  return tx.commit(error);
+}
+
+std::map<std::string, int64_t> StateStore::queue_sizes(std::string& error) {
+  std::map<std::string, int64_t> sizes;
+  Statement s;
+  if (!prepare(db_, "SELECT receiver, COUNT(*) FROM outbox GROUP BY receiver", s, error)) return sizes;
+  while (sqlite3_step(s.stmt) == SQLITE_ROW) sizes[column_text(s.stmt, 0)] = sqlite3_column_int64(s.stmt, 1);
+  return sizes;
+}
+
+bool StateStore::put_document(const std::string& table, const std::string& id, const std::string& json, std::string& error) {
+  Statement s;
+  std::string sql = "INSERT OR REPLACE INTO " + table + " (id, document) VALUES (?, ?)";
+  if (!prepare(db_, sql.c_str(), s, error)) return false;
+  sqlite3_bind_text(s.stmt, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s.stmt, 2, json.c_str(), -1, SQLITE_TRANSIENT);
+  return step_done(db_, s, error);
+}
+
+bool StateStore::delete_document(const std::string& table, const std::string& id, std::string& error) {
+  Statement s;
+  std::string sql = "DELETE FROM " + table + " WHERE id = ?";
+  if (!prepare(db_, sql.c_str(), s, error)) return false;
+  sqlite3_bind_text(s.stmt, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+  return step_done(db_, s, error);
+}
+
+std::vector<std::string> StateStore::load_documents(const std::string& table, std::string& error) {
+  std::vector<std::string> documents;
+  Statement s;
+  std::string sql = "SELECT document FROM " + table + " ORDER BY id";
+  if (!prepare(db_, sql.c_str(), s, error)) return documents;
+  while (sqlite3_step(s.stmt) == SQLITE_ROW) documents.push_back(column_text(s.stmt, 0));
+  return documents;
 }
 
 }  // namespace casewatch

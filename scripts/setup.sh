@@ -13,7 +13,7 @@ packages=(
   prometheus-cpp-dev
   time
   # real peers for the integration tests
-  python3 prometheus chromium
+  python3 prometheus chromium prometheus-alertmanager python3-aiosmtpd openssl
 )
 
 SUDO=""

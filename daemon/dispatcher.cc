@@ -1,0 +1,225 @@
+#include "daemon/dispatcher.h"
+
+#include <random>
+
+#include "config/as_of.h"
+
+namespace casewatch {
+
+std::string new_notification_id() {
+  static thread_local std::mt19937_64 generator{std::random_device{}()};
+  char buffer[33];
+  std::snprintf(buffer, sizeof buffer, "%016llx%016llx", static_cast<unsigned long long>(generator()),
+                static_cast<unsigned long long>(generator()));
+  return buffer;
+}
+
+nlohmann::json GroupState::to_json() const {
+  Notification carrier;  // reuse the alert encoding of notifications
+  for (const auto& [fp, alert] : sent) carrier.alerts.push_back({alert});
+  return {{"id", id}, {"route", route}, {"group_key", group_key}, {"group_labels", group_labels},
+          {"first_seen", first_seen}, {"last_sent", last_sent}, {"sent", notification_to_json(carrier)["alerts"]},
+          {"last_digest_day", last_digest_day}, {"last_digest", last_digest}};
+}
+
+GroupState GroupState::from_json(const nlohmann::json& j) {
+  GroupState g;
+  g.id = j.value("id", "");
+  g.route = j.value("route", size_t{0});
+  g.group_key = j.value("group_key", "");
+  g.group_labels = j.value("group_labels", std::map<std::string, std::string>{});
+  g.first_seen = j.value("first_seen", int64_t{0});
+  g.last_sent = j.value("last_sent", int64_t{0});
+  Notification carrier = notification_from_json({{"alerts", j.value("sent", nlohmann::json::array())}});
+  for (auto& a : carrier.alerts) g.sent[a.alert.fingerprint] = a.alert;
+  g.last_digest_day = j.value("last_digest_day", kNullDay);
+  g.last_digest = j.value("last_digest", std::set<std::string>{});
+  return g;
+}
+
+void Dispatcher::restore(std::vector<GroupState> groups) {
+  for (auto& g : groups)
+    if (g.route < config_->routes.size()) groups_[g.id] = std::move(g);
+}
+
+void Dispatcher::adopt(const Dispatcher& old) {
+  for (const auto& [id, group] : old.groups_)
+    if (group.route < config_->routes.size() && config_->routes[group.route].receiver ==
+                                                    old.config_->routes[group.route].receiver)
+      groups_[id] = group;
+}
+
+bool Dispatcher::in_active_time(const RouteConfig& route, const DispatchInput& in) const {
+  if (route.active_time.empty()) return true;
+  for (const TimeWindow& w : route.active_time)
+    if (w.contains(in.today, in.minute_of_day, *config_->calendar)) return true;
+  return false;
+}
+
+// An escalation route applies only to alerts that have been firing for at least its period,
+// counted in the period's own unit (working days skip weekends and bank holidays).
+bool Dispatcher::escalated(const RouteConfig& route, const Alert& alert, const DispatchInput& in) const {
+  if (!route.escalate_after) return true;
+  if (alert.fired_at <= 0) return false;
+  const Period& p = *route.escalate_after;
+  if (p.unit == PeriodUnit::Days || p.unit == PeriodUnit::Weeks)
+    return in.now - alert.fired_at >= static_cast<int64_t>(p.amount) * (p.unit == PeriodUnit::Weeks ? 7 : 1) * 86400;
+  Day fired_day = as_of_instant(alert.fired_at, config_->engine.timezone).day;
+  return shift(fired_day, p, +1, *config_->calendar) <= in.today;
+}
+
+Notification Dispatcher::make(const GroupState& group, const RouteConfig& route, int64_t now) const {
+  Notification n;
+  n.id = new_notification_id();
+  n.receiver = route.receiver;
+  n.route = route.name;
+  n.group_key = group.group_key;
+  n.group_labels = group.group_labels;
+  n.created_at = now;
+  n.external_url = external_url_;
+  n.fallback_receiver = route.fallback_receiver;
+  return n;
+}
+
+DispatchOutput Dispatcher::tick(const DispatchInput& in) {
+  DispatchOutput out;
+  const auto& routes = config_->routes;
+  // Route every firing, unsilenced alert: first matching route wins unless it says continue.
+  std::map<std::string, std::map<std::string, const Alert*>> current;  // group id -> alerts
+  std::map<std::string, std::pair<size_t, std::map<std::string, std::string>>> group_info;
+  for (const Alert* alert : in.alerts) {
+    if (alert->state != AlertState::Firing || in.silenced.count(alert->fingerprint)) continue;
+    for (size_t r = 0; r < routes.size(); ++r) {
+      const RouteConfig& route = routes[r];
+      bool matched = std::all_of(route.match.begin(), route.match.end(),
+                                 [&](const LabelMatcher& m) { return m.matches(alert->labels); });
+      if (!matched || !escalated(route, *alert, in)) continue;
+      std::map<std::string, std::string> labels;
+      std::string key = "{";
+      for (const std::string& name : route.group_by) {
+        auto it = alert->labels.find(name);
+        std::string value = it == alert->labels.end() ? "" : it->second;
+        labels[name] = value;
+        key += (key.size() > 1 ? "," : "") + name + "=\"" + value + "\"";
+      }
+      key += "}";
+      std::string id = route.name + ":" + key;
+      current[id][alert->fingerprint] = alert;
+      group_info[id] = {r, labels};
+      if (!route.continue_matching) break;
+    }
+  }
+  for (const auto& [id, info] : group_info) {
+    if (groups_.count(id)) continue;
+    GroupState g;
+    g.id = id;
+    g.route = info.first;
+    g.group_labels = info.second;
+    g.group_key = id.substr(id.find(':') + 1);
+    g.first_seen = in.now;
+    groups_[id] = std::move(g);
+    out.changed_groups.push_back(groups_[id]);
+  }
+
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    GroupState& g = it->second;
+    const RouteConfig& route = routes[g.route];
+    const auto& alerts = current[g.id];
+    std::vector<const Alert*> resolved;
+    for (const auto& [fp, alert] : g.sent)
+      if (!alerts.count(fp) && in.resolved.count(fp)) resolved.push_back(&alert);
+
+    if (route.digest) {
+      bool due = route.digest->days.includes(in.today, *config_->calendar) && in.minute_of_day >= route.digest->minute &&
+                 g.last_digest_day != in.today && !alerts.empty();
+      if (due) {
+        Notification n = make(g, route, in.now);
+        n.digest = true;
+        std::set<std::string> fingerprints;
+        for (const auto& [fp, alert] : alerts) {
+          n.alerts.push_back({*alert, false, 0, !g.last_digest.count(fp)});
+          fingerprints.insert(fp);
+        }
+        out.notifications.push_back(std::move(n));
+        g.last_digest = std::move(fingerprints);
+        g.last_digest_day = in.today;
+        g.last_sent = in.now;
+        g.sent.clear();
+        for (const auto& [fp, alert] : alerts) g.sent[fp] = *alert;
+        out.changed_groups.push_back(g);
+      }
+      if (alerts.empty() && g.last_digest_day != in.today && g.last_digest_day != kNullDay) {
+        out.deleted_groups.push_back(g.id);
+        it = groups_.erase(it);
+        continue;
+      }
+      ++it;
+      continue;
+    }
+
+    const ReceiverConfig* receiver = nullptr;
+    for (const auto& r : config_->receivers)
+      if (r.name == route.receiver) receiver = &r;
+    if (receiver && receiver->type == ReceiverType::Alertmanager) {
+      // Alertmanager does its own grouping and dedup: give it every alert at every evaluation,
+      // and each resolved one once, with its end.
+      if (in.after_evaluation && (!alerts.empty() || !resolved.empty())) {
+        Notification n = make(g, route, in.now);
+        for (const auto& [fp, alert] : alerts) n.alerts.push_back({*alert, false, in.now + in.alertmanager_ends_in, false});
+        for (const Alert* alert : resolved) n.alerts.push_back({*alert, true, in.now, false});
+        out.notifications.push_back(std::move(n));
+        g.last_sent = in.now;
+        g.sent.clear();
+        for (const auto& [fp, alert] : alerts) g.sent[fp] = *alert;
+        out.changed_groups.push_back(g);
+      }
+      if (alerts.empty()) {
+        out.deleted_groups.push_back(g.id);
+        it = groups_.erase(it);
+      } else {
+        ++it;
+      }
+      continue;
+    }
+
+    bool report_resolved = route.send_resolved && !resolved.empty();
+    bool changed = report_resolved || alerts.size() != g.sent.size();
+    for (const auto& [fp, alert] : alerts) {
+      auto sent = g.sent.find(fp);
+      if (sent == g.sent.end() || sent->second.severity != alert->severity) changed = true;
+    }
+    if (alerts.empty() && !report_resolved) {  // nothing left to say
+      out.deleted_groups.push_back(g.id);
+      it = groups_.erase(it);
+      continue;
+    }
+    bool send = false;
+    if (in_active_time(route, in)) {  // outside the window, notifications wait; they are not dropped
+      if (g.last_sent == 0) send = !alerts.empty() && in.now - g.first_seen >= route.group_wait_seconds;
+      else if (changed) send = in.now - g.last_sent >= route.group_interval_seconds;
+      else send = in.now - g.last_sent >= route.repeat_interval_seconds;
+    }
+    if (!send) {
+      ++it;
+      continue;
+    }
+    Notification n = make(g, route, in.now);
+    for (const auto& [fp, alert] : alerts) n.alerts.push_back({*alert, false, 0, !g.sent.count(fp)});
+    if (route.send_resolved)
+      for (const Alert* alert : resolved) n.alerts.push_back({*alert, true, in.now, false});
+    out.notifications.push_back(std::move(n));
+    g.last_sent = in.now;
+    g.sent.clear();
+    for (const auto& [fp, alert] : alerts) g.sent[fp] = *alert;
+    if (alerts.empty()) {
+      out.deleted_groups.push_back(g.id);
+      it = groups_.erase(it);
+      continue;
+    }
+    out.changed_groups.push_back(g);
+    ++it;
+  }
+  return out;
+}
+
+}  // namespace casewatch

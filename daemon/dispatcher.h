@@ -1,0 +1,73 @@
+// Routing, grouping, timing and digests (SPEC 6): which notifications to send, to whom, and
+// when. Pure: the caller passes the alerts, what resolved, and the time; it persists the group
+// state and the notifications returned, in one transaction. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+#include "daemon/alerts.h"
+#include "daemon/notification.h"
+
+namespace casewatch {
+
+struct GroupState {
+  std::string id;  // route name + group key: the persistence key
+  size_t route = 0;
+  std::string group_key;
+  std::map<std::string, std::string> group_labels;
+  int64_t first_seen = 0;
+  int64_t last_sent = 0;                       // 0: nothing sent yet
+  std::map<std::string, Alert> sent;           // firing alerts as last notified, by fingerprint
+  Day last_digest_day = kNullDay;
+  std::set<std::string> last_digest;           // fingerprints in the previous digest
+
+  nlohmann::json to_json() const;
+  static GroupState from_json(const nlohmann::json& json);
+};
+
+struct DispatchInput {
+  std::vector<const Alert*> alerts;          // every current alert
+  std::set<std::string> silenced;            // fingerprints silenced or acknowledged
+  std::set<std::string> resolved;            // fingerprints that resolved since the last tick
+  int64_t now = 0;
+  Day today = kNullDay;                      // local date
+  int minute_of_day = 0;                     // local time
+  bool after_evaluation = false;             // alertmanager receivers are sent every evaluation
+  int64_t alertmanager_ends_in = 0;          // firing alerts' endsAt = now + this, as Prometheus does
+};
+
+struct DispatchOutput {
+  std::vector<Notification> notifications;
+  std::vector<GroupState> changed_groups;
+  std::vector<std::string> deleted_groups;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(const Config& config, std::string external_url) : config_(&config), external_url_(std::move(external_url)) {}
+  void restore(std::vector<GroupState> groups);
+  // Adopts the groups of the old dispatcher whose route still exists (after a reload).
+  void adopt(const Dispatcher& old);
+  DispatchOutput tick(const DispatchInput& input);
+  const std::map<std::string, GroupState>& groups() const { return groups_; }
+
+ private:
+  bool in_active_time(const RouteConfig& route, const DispatchInput& input) const;
+  bool escalated(const RouteConfig& route, const Alert& alert, const DispatchInput& input) const;
+  Notification make(const GroupState& group, const RouteConfig& route, int64_t now) const;
+
+  const Config* config_;
+  std::string external_url_;
+  std::map<std::string, GroupState> groups_;
+};
+
+std::string new_notification_id();
+
+}  // namespace casewatch

@@ -1,0 +1,49 @@
+// A notification: one message to one receiver about one group of alerts, as stored in the
+// outbox and rendered by the receivers. Plain data; thread-safe as such.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/alerts.h"
+
+namespace casewatch {
+
+struct NotifiedAlert {
+  Alert alert;
+  bool resolved = false;
+  // When it resolved (resolved alerts); for firing alerts sent to Alertmanager, when Alertmanager
+  // may consider it resolved if no update arrives (as Prometheus sets endsAt); 0 otherwise.
+  int64_t ends_at = 0;
+  bool is_new = false;   // digests: not in the previous digest
+};
+
+struct Notification {
+  std::string id;                 // stable across retries: receivers may use it to deduplicate
+  std::string receiver;
+  std::string route;              // the route's position, e.g. "route 2"
+  std::string group_key;          // e.g. {team="Assessment"}
+  std::map<std::string, std::string> group_labels;
+  bool digest = false;
+  int64_t created_at = 0;
+  std::string external_url;       // the status page, for links
+  std::string fallback_receiver;  // where it goes when `receiver` gives up; may be empty
+  std::vector<NotifiedAlert> alerts;
+
+  // "firing" when any alert is firing, else "resolved".
+  std::string status() const;
+  std::map<std::string, std::string> common_labels() const;
+  std::map<std::string, std::string> common_annotations() const;
+};
+
+nlohmann::json notification_to_json(const Notification& notification);
+Notification notification_from_json(const nlohmann::json& json);
+
+// RFC 3339 in UTC: "2017-06-14T08:00:00Z"; "0001-01-01T00:00:00Z" for 0 (Alertmanager's zero time).
+std::string rfc3339_utc(int64_t seconds);
+
+}  // namespace casewatch

@@ -1,0 +1,65 @@
+// Silences (label matchers over a time range) and acknowledgements (one alert, until it
+// resolves or its severity rises), SPEC 6 and 9. Persisted through the StateStore.
+// Not thread-safe: used on the event loop.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/routing.h"
+#include "daemon/alerts.h"
+#include "daemon/state_store.h"
+
+namespace casewatch {
+
+struct Silence {
+  std::string id;
+  std::vector<LabelMatcher> matchers;
+  nlohmann::json matchers_json;  // as posted, for listing
+  int64_t starts_at = 0;
+  int64_t ends_at = 0;
+  std::string created_by;
+  std::string comment;
+
+  std::string state(int64_t now) const;  // pending, active, expired
+  bool matches(const Alert& alert, int64_t now) const;
+};
+
+struct Ack {
+  std::string fingerprint;
+  Severity severity = Severity::Warning;  // the severity acknowledged
+  std::string created_by;
+  std::string comment;
+  int64_t created_at = 0;
+};
+
+class Silences {
+ public:
+  explicit Silences(StateStore& store) : store_(store) {}
+  bool restore(std::string& error);
+
+  // Parses and stores a silence posted as SPEC 9's JSON; returns its id, or nullopt with `error`.
+  std::optional<std::string> add(const nlohmann::json& body, int64_t now, std::string& error);
+  bool remove(const std::string& id, std::string& error);  // false with error "not found" when absent
+  const std::map<std::string, Silence>& all() const { return silences_; }
+
+  bool acknowledge(const Alert& alert, std::string created_by, std::string comment, int64_t now, std::string& error);
+  // Drops acknowledgements of alerts that resolved or whose severity rose; returns the
+  // fingerprints silenced at `now` (by a silence or an acknowledgement).
+  std::set<std::string> apply(const std::vector<const Alert*>& alerts, int64_t now);
+
+ private:
+  StateStore& store_;
+  std::map<std::string, Silence> silences_;
+  std::map<std::string, Ack> acks_;
+};
+
+std::optional<int64_t> parse_rfc3339_seconds(const std::string& text);
+
+}  // namespace casewatch

@@ -1,0 +1,134 @@
+#include "integrations/smtp_send.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <memory>
+
+#include <curl/curl.h>
+
+#include "integrations/http_post.h"
+
+namespace casewatch {
+
+namespace {
+
+struct CurlDeleter {
+  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+
+struct Upload {
+  const std::string* data;
+  size_t offset = 0;
+};
+
+size_t read_message(char* buffer, size_t size, size_t count, void* user) {
+  auto* upload = static_cast<Upload*>(user);
+  size_t room = size * count;
+  size_t n = std::min(room, upload->data->size() - upload->offset);
+  std::memcpy(buffer, upload->data->data() + upload->offset, n);
+  upload->offset += n;
+  return n;
+}
+
+bool bad_address(const std::string& address) {
+  return address.empty() || address.find_first_of("\r\n<> \t") != std::string::npos;
+}
+
+bool starts_with_ci(const std::string& text, const char* prefix) {
+  size_t n = std::strlen(prefix);
+  if (text.size() < n) return false;
+  for (size_t i = 0; i < n; ++i)
+    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+SmtpResult smtp_send(const SmtpRequest& request) {
+  SmtpResult result;
+  curl_global_init_once();
+
+  bool implicit_tls = starts_with_ci(request.url, "smtps://");
+  if (!implicit_tls && !starts_with_ci(request.url, "smtp://")) {
+    result.error = "smtp_url must start with smtp:// or smtps://";
+    return result;
+  }
+  if (request.recipients.empty()) {
+    result.error = "no recipients";
+    return result;
+  }
+  if (bad_address(request.from)) {
+    result.error = "invalid sender address";
+    return result;
+  }
+  for (const auto& r : request.recipients) {
+    if (bad_address(r)) {
+      result.error = "invalid recipient address";
+      return result;
+    }
+  }
+
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) {
+    result.error = "curl_easy_init failed";
+    return result;
+  }
+  curl_slist* raw = nullptr;
+  for (const auto& r : request.recipients) {
+    curl_slist* next = curl_slist_append(raw, ("<" + r + ">").c_str());
+    if (!next) {
+      curl_slist_free_all(raw);
+      result.error = "out of memory";
+      return result;
+    }
+    raw = next;
+  }
+  std::unique_ptr<curl_slist, SlistDeleter> recipients(raw);
+
+  std::string mail_from = "<" + request.from + ">";
+  Upload upload{&request.message};
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+  CURL* h = curl.get();
+  long timeout_ms = static_cast<long>(std::clamp<int64_t>(request.timeout_seconds, 1, 3600) * 1000);
+  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  // smtp://: STARTTLS when offered; required when there is a password to protect.
+  // smtps://: TLS from the first byte whatever this says.
+  curl_easy_setopt(h, CURLOPT_USE_SSL,
+                   implicit_tls || !request.username.empty() ? static_cast<long>(CURLUSESSL_ALL)
+                                                             : static_cast<long>(CURLUSESSL_TRY));
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  if (!request.username.empty()) {
+    curl_easy_setopt(h, CURLOPT_USERNAME, request.username.c_str());
+    curl_easy_setopt(h, CURLOPT_PASSWORD, request.password.c_str());
+  }
+  curl_easy_setopt(h, CURLOPT_MAIL_FROM, mail_from.c_str());
+  curl_easy_setopt(h, CURLOPT_MAIL_RCPT, recipients.get());
+  curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.message.size()));
+  curl_easy_setopt(h, CURLOPT_READFUNCTION, read_message);
+  curl_easy_setopt(h, CURLOPT_READDATA, &upload);
+
+  CURLcode code = curl_easy_perform(h);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &result.code);
+  if (code != CURLE_OK) {
+    result.error = error_buffer[0] ? std::string(error_buffer) : std::string(curl_easy_strerror(code));
+    if (result.code > 0 && result.error.find(std::to_string(result.code)) == std::string::npos)
+      result.error += " (SMTP " + std::to_string(result.code) + ")";
+    return result;
+  }
+  // libcurl reports success only when the server answered the end of DATA with 250.
+  result.ok = true;
+  return result;
+}
+
+}  // namespace casewatch

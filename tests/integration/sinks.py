@@ -1,0 +1,127 @@
+"""Real peers for the notification tests, on loopback ports: an SMTP server (Debian's aiosmtpd),
+a webhook sink that can be told to fail, and Debian's Prometheus Alertmanager."""
+import email
+import email.policy
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=20, what="condition"):
+    """Waits for an event in another process (a message arriving), not for a timer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class SmtpSink:
+    """aiosmtpd's Controller in this process; every message is kept with its envelope."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+                sink.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": message})
+                return "250 Message accepted for delivery"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        self.controller.stop()
+
+
+class WebhookSink:
+    """Answers 500 to the first `fail_first` requests, then 200; records every request."""
+
+    def __init__(self, fail_first=0):
+        self.requests = []
+        self.fail_first = fail_first
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with sink.lock:
+                    failing = len(sink.requests) < sink.fail_first
+                    sink.requests.append({"path": self.path, "headers": dict(self.headers),
+                                          "body": json.loads(body), "status": 500 if failing else 200})
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def accepted(self):
+        with self.lock:
+            return [r for r in self.requests if r["status"] == 200]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Alertmanager:
+    """Debian's prometheus-alertmanager, clustering off, on a loopback port."""
+
+    def __init__(self):
+        binary = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
+        self.dir = tempfile.mkdtemp(prefix="casewatch-am-")
+        config = os.path.join(self.dir, "alertmanager.yml")
+        with open(config, "w") as f:
+            f.write("route:\n  receiver: 'null'\n  group_wait: 1s\nreceivers:\n  - name: 'null'\n")
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [binary, "--config.file=" + config, "--storage.path=" + self.dir,
+             "--web.listen-address=127.0.0.1:%d" % self.port, "--cluster.listen-address="],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "log"), "w"))
+        wait_until(self.ready, 30, "alertmanager to start")
+
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def ready(self):
+        try:
+            with urllib.request.urlopen(self.url() + "/-/ready", timeout=2) as resp:
+                return resp.status == 200
+        except OSError:
+            return False
+
+    def alerts(self, active=True):
+        query = "?active=true&silenced=false&inhibited=false" if active else ""
+        with urllib.request.urlopen(self.url() + "/api/v2/alerts" + query, timeout=5) as resp:
+            return json.loads(resp.read())
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
