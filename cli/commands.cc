@@ -115,9 +115,14 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
 int run_backtest(const BacktestOptions& options, std::ostream& out, std::ostream& err) {
   auto config = load_or_report(options.config, err);
   if (!config) return kExitProblems;
-  auto from = parse_iso_date(options.from), to = parse_iso_date(options.to);
+  // DATE as everywhere (SPEC 2): YYYY-MM-DD or RFC 3339; each day is taken in the engine's timezone.
+  auto day_of = [&](const std::string& text) -> std::optional<Day> {
+    auto as_of = parse_as_of(text, config->engine.timezone);
+    return as_of ? std::optional<Day>(as_of->day) : std::nullopt;
+  };
+  auto from = day_of(options.from), to = day_of(options.to);
   if (!from || !to || *from > *to) {
-    err << "casewatch backtest: --from and --to must be dates YYYY-MM-DD with --from <= --to\n";
+    err << "casewatch backtest: --from and --to must be DATEs (YYYY-MM-DD or RFC 3339) with --from <= --to\n";
     return kExitUsage;
   }
   std::vector<bool> needed(config->feeds.size(), true);
@@ -180,7 +185,7 @@ int run_backtest(const BacktestOptions& options, std::ostream& out, std::ostream
       if (row.aggregate)
         entry["values"].push_back({{"group", row.group_json}, {"value", row.value ? nlohmann::ordered_json(*row.value) : nlohmann::ordered_json(nullptr)}});
     }
-    out << j.dump(2) << '\n';
+    out << dump_json(j) << '\n';
   } else if (options.format == "csv") {
     auto quote = [](const std::string& s) {
       if (s.find_first_of(",\"\n\r") == std::string::npos) return s;

@@ -67,7 +67,10 @@ bool build_feeds(const RuleTestFile& file, const RuleTestCase& c, const Config& 
       }
       if (!row_ok) { ok = false; continue; }
       if (auto problem = builder.add_row(cells)) {
-        const SourcePosition& at = row.positions.empty() ? data.position : row.positions[0];
+        // At the cell at fault; at the row's first cell when it has none (an empty key).
+        SourcePosition at = row.positions.empty() ? data.position : row.positions[0];
+        for (size_t i = 0; i < row.cells.size(); ++i)
+          if (feed.schema->field_index(row.cells[i].first) == static_cast<int>(problem->field)) at = row.positions[i];
         diagnostics.error(file.path, at.line, at.column,
                           "row rejected: field '" + feed.fields[problem->field].name + "': " + problem->message);
         ok = false;

@@ -63,6 +63,7 @@ std::optional<AsOf> parse_as_of(std::string_view text, const std::string& timezo
   size_t pos = 19;
   if (pos < text.size() && text[pos] == '.') {
     ++pos;
+    if (pos >= text.size() || text[pos] < '0' || text[pos] > '9') return std::nullopt;  // "." 1*DIGIT
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
   }
   if (pos >= text.size()) return std::nullopt;

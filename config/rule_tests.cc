@@ -131,7 +131,10 @@ std::optional<RuleTestFile> load_rule_test_file(const std::string& path, Diagnos
       if (!array) file->error(*expects, "expectations are [[case.expect]] tables", d);
       for (size_t i = 0; array && i < array->size(); ++i) {
         const toml::table* e = (*array)[i].as_table();
-        if (!e) continue;
+        if (!e) {
+          file->error((*array)[i], "each expectation must be a table with 'rule', 'key' and 'severity'", d);
+          continue;
+        }
         file->reject_unknown_keys(*e, {"rule", "key", "severity", "labels", "annotations"}, "a [[case.expect]]", d);
         RuleTestExpect expect;
         expect.position = position_of(*e);

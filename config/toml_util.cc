@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace casewatch {
@@ -11,12 +12,9 @@ std::optional<int64_t> parse_interval(std::string_view text) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
   if (ec != std::errc() || amount < 0 || ptr == text.data() + text.size()) return std::nullopt;
   std::string_view unit(ptr, text.data() + text.size() - ptr);
-  if (unit == "s") return amount;
-  if (unit == "m") return amount * 60;
-  if (unit == "h") return amount * 3600;
-  if (unit == "d") return amount * 86400;
-  if (unit == "w") return amount * 7 * 86400;
-  return std::nullopt;
+  int64_t scale = unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : unit == "w" ? 7 * 86400 : 0;
+  if (scale == 0 || amount > std::numeric_limits<int64_t>::max() / scale) return std::nullopt;  // no overflow
+  return amount * scale;
 }
 
 std::optional<TomlFile> TomlFile::load(const std::string& path, Diagnostics& diagnostics) {
@@ -59,14 +57,21 @@ void TomlFile::error(const toml::key& key, std::string message, Diagnostics& dia
 
 // Walks the raw string literal from its opening delimiter, decoding as TOML does, until `offset`
 // decoded bytes have passed, so that a position inside an expression is exact even in multi-line
-// strings and strings with escapes.
+// strings (CRLF line ends, line-ending backslashes) and strings with escapes. Columns count code
+// points, as toml++ does for every other position.
 void TomlFile::error_in_string(const toml::node& node, size_t offset, std::string message,
                                Diagnostics& diagnostics) const {
   const auto& begin = node.source().begin;
   size_t line = begin.line, column = begin.column;
   if (line == 0 || line > line_starts_.size()) return error(node, std::move(message), diagnostics);
-  size_t pos = line_starts_[line - 1] + column - 1;
   auto at = [&](size_t i) { return i < text_.size() ? text_[i] : '\0'; };
+  auto continuation = [&](size_t i) { return (static_cast<unsigned char>(at(i)) & 0xC0) == 0x80; };
+  size_t pos = line_starts_[line - 1];
+  if (line == 1 && text_.compare(0, 3, "\xEF\xBB\xBF") == 0) pos = 3;  // toml++ skips a byte order mark
+  for (size_t c = 1; c < column && pos < text_.size() && at(pos) != '\n'; ++c) {
+    ++pos;
+    while (continuation(pos)) ++pos;
+  }
   char quote = at(pos);
   if (quote != '"' && quote != '\'') return error(node, std::move(message), diagnostics);
   bool multiline = at(pos + 1) == quote && at(pos + 2) == quote;
@@ -74,16 +79,29 @@ void TomlFile::error_in_string(const toml::node& node, size_t offset, std::strin
   auto step = [&](size_t n) {
     for (size_t i = 0; i < n && pos < text_.size(); ++i, ++pos) {
       if (text_[pos] == '\n') { ++line; column = 1; }
-      else ++column;
+      else if (!continuation(pos)) ++column;
     }
   };
+  auto is_blank = [](char c) { return c == ' ' || c == '\t'; };
   step(multiline ? 3 : 1);
   if (multiline) {  // a newline right after the opening delimiter is not part of the value
     if (at(pos) == '\r' && at(pos + 1) == '\n') step(2);
     else if (at(pos) == '\n') step(1);
   }
   size_t decoded = 0;
-  while (decoded < offset && pos < text_.size()) {
+  while (pos < text_.size()) {
+    if (multiline && basic && at(pos) == '\\') {
+      // A line-ending backslash: it and all whitespace and newlines after it decode to nothing.
+      size_t next = pos + 1;
+      while (is_blank(at(next))) ++next;
+      if (at(next) == '\r' && at(next + 1) == '\n') ++next;
+      if (at(next) == '\n') {
+        step(next + 1 - pos);
+        while (is_blank(at(pos)) || at(pos) == '\n' || (at(pos) == '\r' && at(pos + 1) == '\n')) step(1);
+        continue;
+      }
+    }
+    if (decoded >= offset) break;
     if (basic && at(pos) == '\\') {
       char e = at(pos + 1);
       size_t raw = e == 'u' ? 6 : e == 'U' ? 10 : 2;
@@ -94,6 +112,11 @@ void TomlFile::error_in_string(const toml::node& node, size_t offset, std::strin
       }
       step(raw);
       decoded += bytes;
+      continue;
+    }
+    if (multiline && at(pos) == '\r' && at(pos + 1) == '\n') {  // toml++ decodes CRLF as LF
+      step(2);
+      ++decoded;
       continue;
     }
     step(1);

@@ -27,13 +27,16 @@ bool same_heading(std::string_view a, std::string_view b) {
 
 // Refuses a load whose rejected rows or shrinkage exceed the feed's limits.
 void apply_safety(const FeedConfig& feed, std::optional<size_t> last, FeedLoad& load, size_t accepted_rows) {
+  // Ratios are compared as quotients, not products: 29 of 100 is exactly 0.29, but
+  // 0.29 * 100 is 28.999999999999996 in doubles.
   if (load.rows_read > 0 &&
-      static_cast<double>(load.rejected) > feed.max_rejected_ratio * static_cast<double>(load.rows_read)) {
+      static_cast<double>(load.rejected) / static_cast<double>(load.rows_read) > feed.max_rejected_ratio) {
     load.error = std::to_string(load.rejected) + " of " + std::to_string(load.rows_read) +
                  " rows rejected, more than max_rejected_ratio " + number_to_text(feed.max_rejected_ratio);
     return;
   }
-  if (last && static_cast<double>(accepted_rows) < (1.0 - feed.max_shrink_ratio) * static_cast<double>(*last)) {
+  if (last && accepted_rows < *last &&
+      static_cast<double>(*last - accepted_rows) / static_cast<double>(*last) > feed.max_shrink_ratio) {
     load.error = std::to_string(accepted_rows) + " records, down from " + std::to_string(*last) +
                  ": shrank by more than max_shrink_ratio " + number_to_text(feed.max_shrink_ratio);
     return;

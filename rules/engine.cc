@@ -66,6 +66,7 @@ void evaluate_deadline(const EvaluationInput& input, size_t index, EvaluationRes
       due = v.day;
     } else {
       due = shift(start, *rule.spec.due_in, +1, *input.calendar);
+      if (due == kNullDay) continue;  // past what a date can hold: no due date
     }
     Severity severity;
     if (today > due) severity = Severity::Critical;

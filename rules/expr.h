@@ -53,6 +53,7 @@ std::string static_type_name(StaticType type);
 struct Scope {
   const Schema* schema = nullptr;                 // the record's fields; null: no record
   std::vector<std::string> allowed_fields;        // if non-empty, only these fields of the schema
+                                                  // (inside an aggregate call: every field)
   std::vector<std::pair<std::string, Type>> variables;  // extra variables, by slot
   bool allow_aggregates = false;                  // an aggregate rule's `value`
   const LookupTables* tables = nullptr;

@@ -118,7 +118,7 @@ class Checker {
     }
     if (scope_.schema) {
       int index = scope_.schema->field_index(node.name);
-      bool allowed = scope_.allowed_fields.empty() ||
+      bool allowed = inside_aggregate_ || scope_.allowed_fields.empty() ||
                      std::find(scope_.allowed_fields.begin(), scope_.allowed_fields.end(), node.name) !=
                          scope_.allowed_fields.end();
       if (index >= 0 && allowed) {

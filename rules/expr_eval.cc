@@ -63,6 +63,8 @@ int whole(double n) {
   return static_cast<int>(std::trunc(n));
 }
 
+bool is_null_literal(const Node& node) { return node.kind == NodeKind::Literal && node.literal.is_null(); }
+
 Value eval_binary(const Node& node, const EvalContext& context) {
   if (node.op == TokenKind::And) {
     if (!eval_node(*node.children[0], context).truthy()) return Value::of_bool(false);
@@ -76,7 +78,12 @@ Value eval_binary(const Node& node, const EvalContext& context) {
   Value r = eval_node(*node.children[1], context);
   switch (node.op) {
     case TokenKind::Equal: return Value::of_bool(values_equal(l, r));
-    case TokenKind::NotEqual: return Value::of_bool(!values_equal(l, r));
+    case TokenKind::NotEqual:
+      // `x != null` asks whether x has a value; any other != with one side null is, like every
+      // comparison with null, false (SPEC 5.1): `status != 'Closed'` is false for a null status.
+      if (l.is_null() != r.is_null())
+        return Value::of_bool(is_null_literal(*node.children[0]) || is_null_literal(*node.children[1]));
+      return Value::of_bool(!values_equal(l, r));
     case TokenKind::Less: { auto c = compare(l, r); return Value::of_bool(c && *c < 0); }
     case TokenKind::LessEqual: { auto c = compare(l, r); return Value::of_bool(c && *c <= 0); }
     case TokenKind::Greater: { auto c = compare(l, r); return Value::of_bool(c && *c > 0); }

@@ -155,8 +155,9 @@ class RuleCompiler {
                             "': record keys must never become metric labels");
     }
     if (group.allowed_fields.empty()) group.allowed_fields.push_back("\x01");  // no fields at all
+    // Inside its aggregate calls `value` sees every field; outside them only the group's fields,
+    // which alone have one value for the whole group.
     Scope value_scope = group;
-    value_scope.allowed_fields.clear();
     value_scope.allow_aggregates = true;
     if (spec.value.empty()) {
       error("value", "an aggregate rule needs 'value'");

@@ -37,8 +37,13 @@ bool values_equal(const Value& a, const Value& b) {
 std::string number_to_text(double number) {
   if (std::isnan(number)) return "NaN";
   if (std::isinf(number)) return number > 0 ? "+Inf" : "-Inf";
+  if (number == 0) return "0";  // not "-0"
   char buffer[64];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
+  // A whole number prints as one ("200000"), though "2e+05" would be shorter, while it is far
+  // inside the range where a double holds every integer exactly.
+  auto result = std::fabs(number) < 1e15 && number == std::trunc(number)
+                    ? std::to_chars(buffer, buffer + sizeof buffer, number, std::chars_format::fixed)
+                    : std::to_chars(buffer, buffer + sizeof buffer, number);
   return std::string(buffer, result.ptr);
 }
 

@@ -48,7 +48,8 @@ bool values_equal(const Value& a, const Value& b);
 // Text of a value in a template: dates as YYYY-MM-DD, whole numbers without a decimal point,
 // null as the empty string, lists as [a, b].
 std::string value_to_text(const Value& value);
-// Shortest text that reads back as the same double ("0.216", "3", "1e+21").
+// Shortest text that reads back as the same double ("0.216", "3", "1e+21"); whole numbers below
+// 1e15 always in plain digits ("200000", never "2e+05"); zero as "0", never "-0".
 std::string number_to_text(double number);
 
 // Owns strings made during evaluation (lower(), format_date(), ...), so that Values can view

@@ -1,1 +1,538 @@
+// Feed loading (SPEC 4): CSV bytes into a Table, per-row rejection and the load-safety checks.
+#include "integrations/feed_loader.h"
+
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace casewatch {
+namespace {
+
+// A csv feed with the given fields; the key is the first field.
+FeedConfig make_feed(std::vector<FieldConfig> fields, std::string date_format = "%d/%m/%Y") {
+  FeedConfig feed;
+  feed.name = "cases";
+  feed.type = FeedType::Csv;
+  feed.fields = std::move(fields);
+  feed.key = feed.fields.front().name;
+  feed.date_format = std::move(date_format);
+  auto schema = std::make_shared<Schema>();
+  for (const auto& f : feed.fields) schema->fields.push_back({f.name, f.type});
+  schema->key = 0;
+  feed.schema = schema;
+  return feed;
+}
+
+FeedConfig cases_feed() {
+  return make_feed({{"case_id", "Case ID", Type::String},
+                    {"opened", "Date Opened", Type::Date},
+                    {"hours", "Hours", Type::Number},
+                    {"open", "Open?", Type::Bool},
+                    {"team", "Team", Type::String}});
+}
+
+constexpr const char* kHeader = "Case ID,Date Opened,Hours,Open?,Team\n";
+
+// Every row's key, in order.
+std::vector<std::string> keys(const Table& table) {
+  std::vector<std::string> out;
+  for (size_t r = 0; r < table.rows(); ++r) out.emplace_back(table.key(r));
+  return out;
+}
+
+std::string text_of(const Table& table, size_t row, size_t field) {
+  Value v = table.value(row, field);
+  EXPECT_EQ(v.type, Type::String);
+  return std::string(v.text);
+}
+
+Day day(int y, unsigned m, unsigned d) { return days_from_civil(y, m, d); }
+
+std::vector<std::string> formatted(const FeedLoad& load, std::string_view source = "cases.csv") {
+  std::vector<std::string> out;
+  for (const auto& row : load.rejected_rows) out.push_back(row.format(source));
+  return out;
+}
+
+TEST(FeedCsv, ParsesEveryTypeAndEmptyCellsAreNull) {
+  FeedConfig feed = cases_feed();
+  FeedLoad load = load_csv(feed,
+                           std::string(kHeader) +
+                               "C1,02/06/2017,7.5,yes,Assessment\n"
+                               "C2,,,,\n",
+                           "cases.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  ASSERT_TRUE(load.table);
+  EXPECT_EQ(load.rows_read, 2u);
+  EXPECT_EQ(load.rejected, 0u);
+  const Table& t = *load.table;
+  ASSERT_EQ(t.rows(), 2u);
+  EXPECT_EQ(keys(t), (std::vector<std::string>{"C1", "C2"}));
+  EXPECT_EQ(t.value(0, 1).type, Type::Date);
+  EXPECT_EQ(t.value(0, 1).day, day(2017, 6, 2));
+  EXPECT_EQ(t.value(0, 2).type, Type::Number);
+  EXPECT_DOUBLE_EQ(t.value(0, 2).number, 7.5);
+  EXPECT_EQ(t.value(0, 3).type, Type::Bool);
+  EXPECT_TRUE(t.value(0, 3).boolean);
+  EXPECT_EQ(text_of(t, 0, 4), "Assessment");
+  for (size_t f = 1; f < 5; ++f) EXPECT_TRUE(t.value(1, f).is_null()) << "field " << f;
+}
+
+TEST(FeedCsv, Rfc4180QuotingWithCommasDoubledQuotesAndNewlines) {
+  FeedConfig feed = cases_feed();
+  feed.max_rejected_ratio = 1;
+  FeedLoad load = load_csv(feed,
+                           std::string(kHeader) +
+                               "\"C1\",02/06/2017,1,y,\"Smith, Jo\"\n"
+                               "C2,02/06/2017,1,y,\"The \"\"A\"\" team\"\n"
+                               "C3,02/06/2017,1,y,\"two\nlines\"\n"
+                               "C4,bad,1,y,x\n",  // on physical line 6: the quoted newline counts
+                           "cases.csv", std::nullopt);
+  ASSERT_TRUE(load.table) << load.error;
+  const Table& t = *load.table;
+  ASSERT_EQ(t.rows(), 3u);
+  EXPECT_EQ(text_of(t, 0, 4), "Smith, Jo");
+  EXPECT_EQ(text_of(t, 1, 4), "The \"A\" team");
+  EXPECT_EQ(text_of(t, 2, 4), "two\nlines");
+  ASSERT_EQ(load.rejected_rows.size(), 1u);
+  EXPECT_EQ(load.rejected_rows[0].line, 6u);
+}
+
+TEST(FeedCsv, ByteOrderMarkBeforeTheHeaderAndCrlfLineEnds) {
+  FeedConfig feed = cases_feed();
+  std::string bytes =
+      "\xEF\xBB\xBF"
+      "Case ID,Date Opened,Hours,Open?,Team\r\n"
+      "C1,02/06/2017,3,n,Assessment\r\n"
+      "C2,03/06/2017,4,Y,\"Quoted\"\r\n";
+  FeedLoad load = load_csv(feed, bytes, "cases.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  const Table& t = *load.table;
+  ASSERT_EQ(t.rows(), 2u);
+  EXPECT_EQ(keys(t), (std::vector<std::string>{"C1", "C2"}));
+  // No CR left on the last cell of a line.
+  EXPECT_EQ(text_of(t, 0, 4), "Assessment");
+  EXPECT_EQ(text_of(t, 1, 4), "Quoted");
+  EXPECT_EQ(t.value(1, 1).day, day(2017, 6, 3));
+}
+
+TEST(FeedCsv, HeadingsTrimmedMatchedIgnoringCaseInAnyOrderAndUndeclaredColumnsIgnored) {
+  FeedConfig feed = cases_feed();
+  FeedLoad load = load_csv(feed,
+                           "Unused,  TEAM ,open?,\"  case id\",hours,date opened,Other\n"
+                           "zzz,Assessment,false,C1,2,02/06/2017,yyy\n",
+                           "cases.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  const Table& t = *load.table;
+  ASSERT_EQ(t.rows(), 1u);
+  EXPECT_EQ(t.key(0), "C1");
+  EXPECT_EQ(t.value(0, 1).day, day(2017, 6, 2));
+  EXPECT_DOUBLE_EQ(t.value(0, 2).number, 2);
+  EXPECT_FALSE(t.value(0, 3).boolean);
+  EXPECT_EQ(text_of(t, 0, 4), "Assessment");
+}
+
+TEST(FeedCsv, CellsAreTrimmed) {
+  FeedConfig feed = cases_feed();
+  FeedLoad load = load_csv(feed, std::string(kHeader) + " C1 , 02/06/2017 , 2 , yes , Assessment \n", "cases.csv",
+                           std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  EXPECT_EQ(load.table->key(0), "C1");
+  EXPECT_EQ(text_of(*load.table, 0, 4), "Assessment");
+  EXPECT_EQ(load.table->value(0, 1).day, day(2017, 6, 2));
+}
+
+TEST(FeedCsv, DatesInTheFeedFormatOrIsoWithOrWithoutATime) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"d", "d", Type::Date}});
+  const std::vector<std::pair<std::string, Day>> good = {
+      {"02/06/2017", day(2017, 6, 2)},          {"2/6/2017", day(2017, 6, 2)},
+      {"2017-06-02", day(2017, 6, 2)},          {"02/06/2017 14:30", day(2017, 6, 2)},
+      {"02/06/2017 14:30:00", day(2017, 6, 2)}, {"2017-06-02 14:30", day(2017, 6, 2)},
+      {"2017-06-02 14:30:00", day(2017, 6, 2)}, {"2017-06-02T14:30:00Z", day(2017, 6, 2)},
+      {"29/02/2016", day(2016, 2, 29)},
+  };
+  std::string csv = "id,d\n";
+  for (size_t i = 0; i < good.size(); ++i) csv += "K" + std::to_string(i) + ",\"" + good[i].first + "\"\n";
+  FeedLoad load = load_csv(feed, csv, "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  EXPECT_EQ(load.rejected, 0u) << testing::PrintToString(formatted(load));
+  ASSERT_EQ(load.table->rows(), good.size());
+  for (size_t i = 0; i < good.size(); ++i) EXPECT_EQ(load.table->value(i, 1).day, good[i].second) << good[i].first;
+}
+
+TEST(FeedCsv, BadDatesAreRejected) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"d", "d", Type::Date}});
+  feed.max_rejected_ratio = 1;
+  const std::vector<std::string> bad = {"31/02/2017", "2017/06/02", "06-02-2017", "02/06/17", "yesterday",
+                                        "02/06/2017 25:00", "2017-06-02x", "29/02/2017", "2017-13-01"};
+  std::string csv = "id,d\n";
+  for (size_t i = 0; i < bad.size(); ++i) csv += "K" + std::to_string(i) + "," + bad[i] + "\n";
+  FeedLoad load = load_csv(feed, csv, "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  EXPECT_EQ(load.table->rows(), 0u);
+  EXPECT_EQ(load.rejected, bad.size());
+  for (const auto& row : load.rejected_rows) {
+    EXPECT_EQ(row.field, "d");
+    EXPECT_EQ(row.reason, "not a date (expected %d/%m/%Y or YYYY-MM-DD)");
+  }
+}
+
+TEST(FeedCsv, WithoutADateFormatOnlyIsoIsAccepted) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"d", "d", Type::Date}}, "");
+  feed.max_rejected_ratio = 1;
+  FeedLoad load = load_csv(feed, "id,d\nA,2017-06-02 09:15\nB,02/06/2017\n", "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  ASSERT_EQ(load.table->rows(), 1u);
+  EXPECT_EQ(load.table->value(0, 1).day, day(2017, 6, 2));
+  EXPECT_EQ(formatted(load, "f.csv"),
+            (std::vector<std::string>{"f.csv:3: row rejected: field 'd' (column \"d\"): not a date (expected YYYY-MM-DD)"}));
+}
+
+TEST(FeedCsv, BoolSpellingsInAnyCase) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"b", "b", Type::Bool}});
+  const std::vector<std::pair<std::string, bool>> good = {
+      {"true", true}, {"TRUE", true}, {"True", true}, {"yes", true},  {"YES", true},  {"y", true},   {"Y", true},
+      {"1", true},    {"false", false}, {"FALSE", false}, {"no", false}, {"No", false}, {"n", false}, {"N", false},
+      {"0", false}};
+  std::string csv = "id,b\n";
+  for (size_t i = 0; i < good.size(); ++i) csv += "K" + std::to_string(i) + "," + good[i].first + "\n";
+  FeedLoad load = load_csv(feed, csv, "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  ASSERT_EQ(load.table->rows(), good.size());
+  for (size_t i = 0; i < good.size(); ++i) {
+    Value v = load.table->value(i, 1);
+    EXPECT_EQ(v.type, Type::Bool) << good[i].first;
+    EXPECT_EQ(v.boolean, good[i].second) << good[i].first;
+  }
+}
+
+TEST(FeedCsv, OtherBoolTextIsRejected) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"b", "b", Type::Bool}});
+  feed.max_rejected_ratio = 1;
+  FeedLoad load = load_csv(feed, "id,b\nA,2\nB,maybe\nC,t\nD,yess\nE,-1\n", "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted);
+  EXPECT_EQ(load.table->rows(), 0u);
+  ASSERT_EQ(load.rejected, 5u);
+  EXPECT_EQ(load.rejected_rows[1].format("f.csv"),
+            "f.csv:3: row rejected: field 'b' (column \"b\"): not a bool (expected true/false, yes/no, y/n or 1/0)");
+}
+
+TEST(FeedCsv, Numbers) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});
+  feed.max_rejected_ratio = 1;
+  FeedLoad load = load_csv(feed,
+                           "id,n\nA,12\nB,-3.5\nC,+4\nD,1e3\nE,0.216\n"
+                           "F,12abc\nG,\"1,000\"\nH,nan\nI,inf\nJ,£5\n",
+                           "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted);
+  ASSERT_EQ(load.table->rows(), 5u);
+  const std::vector<double> expected = {12, -3.5, 4, 1000, 0.216};
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_DOUBLE_EQ(load.table->value(i, 1).number, expected[i]);
+  EXPECT_EQ(load.rejected, 5u);
+  for (const auto& row : load.rejected_rows) EXPECT_EQ(row.reason, "not a number");
+}
+
+TEST(FeedCsv, RejectedRowNamesLineFieldAndColumnButNeverTheValue) {
+  FeedConfig feed = cases_feed();
+  feed.max_rejected_ratio = 1;
+  FeedLoad load = load_csv(feed,
+                           std::string(kHeader) +
+                               "C1,02/06/2017,1,yes,A\n"
+                               "C2,SECRET-DATE,1,yes,A\n"
+                               "C3,02/06/2017,SECRET-HOURS,yes,A\n"
+                               "\n"
+                               "C4,02/06/2017,1,SECRET-BOOL,A\n"
+                               "C5,02/06/2017,1,yes,A\n",
+                           "data/cases.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  EXPECT_EQ(keys(*load.table), (std::vector<std::string>{"C1", "C5"}));
+  EXPECT_EQ(load.rows_read, 5u);
+  EXPECT_EQ(load.rejected, 3u);
+  ASSERT_EQ(load.rejected_rows.size(), 3u);
+  EXPECT_EQ(load.rejected_rows[0].line, 3u);
+  EXPECT_EQ(load.rejected_rows[0].field, "opened");
+  EXPECT_EQ(load.rejected_rows[0].column, "Date Opened");
+  EXPECT_EQ(formatted(load, "data/cases.csv"),
+            (std::vector<std::string>{
+                "data/cases.csv:3: row rejected: field 'opened' (column \"Date Opened\"): not a date (expected %d/%m/%Y or YYYY-MM-DD)",
+                "data/cases.csv:4: row rejected: field 'hours' (column \"Hours\"): not a number",
+                "data/cases.csv:6: row rejected: field 'open' (column \"Open?\"): not a bool (expected true/false, yes/no, y/n or 1/0)",
+            }));
+  for (const auto& row : load.rejected_rows) {
+    EXPECT_EQ(row.reason.find("SECRET"), std::string::npos) << row.reason;
+    EXPECT_EQ(row.format("x").find("SECRET"), std::string::npos);
+  }
+}
+
+TEST(FeedCsv, MalformedRowRejectedAloneAndTheNextRowsKept) {
+  FeedConfig feed = cases_feed();
+  feed.max_rejected_ratio = 1;
+  FeedLoad load = load_csv(feed,
+                           std::string(kHeader) +
+                               "C1,02/06/2017,1,yes,A\n"
+                               "C2,02/06/2017,1,yes,\"SECRET\"x\n"
+                               "C3,02/06/2017,1,yes,A\n",
+                           "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  EXPECT_EQ(keys(*load.table), (std::vector<std::string>{"C1", "C3"}));
+  ASSERT_EQ(load.rejected_rows.size(), 1u);
+  EXPECT_EQ(load.rejected_rows[0].line, 3u);
+  EXPECT_EQ(load.rejected_rows[0].field, "");
+  EXPECT_EQ(load.rejected_rows[0].format("f.csv"),
+            "f.csv:3: row rejected: unexpected text after closing quote in field 5");
+}
+
+TEST(FeedCsv, ABadRowNeverCostsAGoodOneNorLeavesPartOfItself) {
+  // The bad cell is the last field: the good cells before it must not leak into the table.
+  FeedConfig feed = make_feed({{"id", "id", Type::String},
+                               {"team", "team", Type::String},
+                               {"n", "n", Type::Number},
+                               {"d", "d", Type::Date}});
+  feed.max_rejected_ratio = 1;
+  FeedLoad load = load_csv(feed,
+                           "id,team,n,d\n"
+                           "A,Alpha,1,02/06/2017\n"
+                           "B,Bravo,2,notadate\n"
+                           "C,Charlie,3,03/06/2017\n",
+                           "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted);
+  const Table& t = *load.table;
+  ASSERT_EQ(t.rows(), 2u);
+  EXPECT_EQ(keys(t), (std::vector<std::string>{"A", "C"}));
+  EXPECT_EQ(text_of(t, 1, 1), "Charlie");
+  EXPECT_DOUBLE_EQ(t.value(1, 2).number, 3);
+  EXPECT_EQ(t.value(1, 3).day, day(2017, 6, 3));
+  EXPECT_EQ(t.column(2).numbers.size(), 2u);
+  EXPECT_EQ(t.column(3).days.size(), 2u);
+}
+
+TEST(FeedCsv, SecondRowWithAKeyAlreadySeenIsRejected) {
+  FeedConfig feed = cases_feed();
+  feed.max_rejected_ratio = 1;
+  FeedLoad load = load_csv(feed,
+                           std::string(kHeader) +
+                               "C1,02/06/2017,1,yes,First\n"
+                               "C2,02/06/2017,1,yes,A\n"
+                               " C1 ,03/06/2017,2,no,Second\n",
+                           "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted);
+  const Table& t = *load.table;
+  EXPECT_EQ(keys(t), (std::vector<std::string>{"C1", "C2"}));
+  EXPECT_EQ(text_of(t, 0, 4), "First");
+  EXPECT_EQ(t.value(0, 1).day, day(2017, 6, 2));
+  EXPECT_EQ(formatted(load, "f.csv"),
+            (std::vector<std::string>{"f.csv:4: row rejected: field 'case_id' (column \"Case ID\"): duplicate key"}));
+}
+
+TEST(FeedCsv, EmptyKeyIsRejected) {
+  FeedConfig feed = cases_feed();
+  feed.max_rejected_ratio = 1;
+  FeedLoad load = load_csv(feed,
+                           std::string(kHeader) +
+                               ",02/06/2017,1,yes,A\n"
+                               "   ,02/06/2017,1,yes,A\n"
+                               "C1,02/06/2017,1,yes,A\n",
+                           "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted);
+  EXPECT_EQ(keys(*load.table), (std::vector<std::string>{"C1"}));
+  EXPECT_EQ(formatted(load, "f.csv"),
+            (std::vector<std::string>{"f.csv:2: row rejected: field 'case_id' (column \"Case ID\"): empty key",
+                                      "f.csv:3: row rejected: field 'case_id' (column \"Case ID\"): empty key"}));
+}
+
+TEST(FeedCsv, MissingDeclaredColumnFailsTheWholeLoad) {
+  FeedConfig feed = cases_feed();
+  FeedLoad load = load_csv(feed, "Case ID, Hours ,Open?,Team,Extra\nC1,1,yes,A,x\n", "f.csv", std::nullopt);
+  EXPECT_FALSE(load.accepted);
+  EXPECT_FALSE(load.table);
+  EXPECT_EQ(load.error,
+            "missing column \"Date Opened\"; the columns found are \"Case ID\", \"Hours\", \"Open?\", \"Team\", \"Extra\"");
+}
+
+TEST(FeedCsv, SeveralMissingColumnsAreAllNamed) {
+  FeedConfig feed = cases_feed();
+  FeedLoad load = load_csv(feed, "\xEF\xBB\xBF" "Case ID,Team\r\nC1,A\r\n", "f.csv", std::nullopt);
+  EXPECT_FALSE(load.accepted);
+  EXPECT_EQ(load.error,
+            "missing columns \"Date Opened\", \"Hours\", \"Open?\"; the columns found are \"Case ID\", \"Team\"");
+}
+
+TEST(FeedCsv, EmptyDataHasNoHeader) {
+  FeedConfig feed = cases_feed();
+  FeedLoad load = load_csv(feed, "", "f.csv", std::nullopt);
+  EXPECT_FALSE(load.accepted);
+  EXPECT_EQ(load.error, "no header row");
+  load = load_csv(feed, "\xEF\xBB\xBF\r\n\n", "f.csv", std::nullopt);
+  EXPECT_FALSE(load.accepted);
+  EXPECT_EQ(load.error, "no header row");
+}
+
+TEST(FeedCsv, HeaderOnlyIsAnEmptySnapshot) {
+  FeedConfig feed = cases_feed();
+  FeedLoad load = load_csv(feed, kHeader, "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  EXPECT_EQ(load.table->rows(), 0u);
+  EXPECT_EQ(load.rows_read, 0u);
+}
+
+std::string rows_with_bad(size_t good, size_t bad) {
+  std::string csv = "id,n\n";
+  for (size_t i = 0; i < good; ++i) csv += "G" + std::to_string(i) + "," + std::to_string(i) + "\n";
+  for (size_t i = 0; i < bad; ++i) csv += "B" + std::to_string(i) + ",x\n";
+  return csv;
+}
+
+TEST(FeedSafety, RejectedRatioAtTheLimitIsAccepted) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});  // 0.05 by default
+  FeedLoad load = load_csv(feed, rows_with_bad(19, 1), "f.csv", std::nullopt);
+  EXPECT_TRUE(load.accepted) << load.error;
+  EXPECT_EQ(load.table->rows(), 19u);
+  EXPECT_EQ(load.rejected, 1u);
+  EXPECT_EQ(load.rows_read, 20u);
+}
+
+TEST(FeedSafety, RejectedRatioOverTheLimitRefusesTheLoad) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});
+  FeedLoad load = load_csv(feed, rows_with_bad(18, 2), "f.csv", std::nullopt);
+  EXPECT_FALSE(load.accepted);
+  EXPECT_FALSE(load.table);
+  EXPECT_EQ(load.rejected, 2u);
+  EXPECT_EQ(load.rows_read, 20u);
+  EXPECT_EQ(load.error, "2 of 20 rows rejected, more than max_rejected_ratio 0.05");
+  // The rejected rows are still reported, so the operator can see why.
+  EXPECT_EQ(load.rejected_rows.size(), 2u);
+}
+
+TEST(FeedSafety, RejectedRatioBoundaryIsExactDespiteFloatingPoint) {
+  // 29 of 100 is exactly 0.29; 0.29 * 100 is 28.999999999999996 in doubles.
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});
+  feed.max_rejected_ratio = 0.29;
+  FeedLoad load = load_csv(feed, rows_with_bad(71, 29), "f.csv", std::nullopt);
+  EXPECT_TRUE(load.accepted) << load.error;
+  feed.max_rejected_ratio = 0.57;
+  load = load_csv(feed, rows_with_bad(43, 57), "f.csv", std::nullopt);
+  EXPECT_TRUE(load.accepted) << load.error;
+  load = load_csv(feed, rows_with_bad(42, 58), "f.csv", std::nullopt);
+  EXPECT_FALSE(load.accepted);
+}
+
+TEST(FeedSafety, ZeroRejectedRatioRefusesAnyBadRow) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});
+  feed.max_rejected_ratio = 0;
+  EXPECT_TRUE(load_csv(feed, rows_with_bad(5, 0), "f.csv", std::nullopt).accepted);
+  FeedLoad load = load_csv(feed, rows_with_bad(1000, 1), "f.csv", std::nullopt);
+  EXPECT_FALSE(load.accepted);
+  EXPECT_EQ(load.error, "1 of 1001 rows rejected, more than max_rejected_ratio 0");
+}
+
+TEST(FeedSafety, ShrinkAgainstTheLastAcceptedCount) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});  // 0.5 by default
+  EXPECT_TRUE(load_csv(feed, rows_with_bad(50, 0), "f.csv", size_t{100}).accepted);
+  EXPECT_TRUE(load_csv(feed, rows_with_bad(500, 0), "f.csv", size_t{100}).accepted);
+  EXPECT_TRUE(load_csv(feed, rows_with_bad(1, 0), "f.csv", std::nullopt).accepted);  // first load
+  FeedLoad load = load_csv(feed, rows_with_bad(49, 0), "f.csv", size_t{100});
+  EXPECT_FALSE(load.accepted);
+  EXPECT_FALSE(load.table);
+  EXPECT_EQ(load.error, "49 records, down from 100: shrank by more than max_shrink_ratio 0.5");
+}
+
+TEST(FeedSafety, ShrinkCountsAcceptedRecordsNotRowsRead) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});
+  feed.max_rejected_ratio = 1;
+  FeedLoad load = load_csv(feed, rows_with_bad(40, 20), "f.csv", size_t{100});
+  EXPECT_FALSE(load.accepted);
+  EXPECT_EQ(load.error, "40 records, down from 100: shrank by more than max_shrink_ratio 0.5");
+}
+
+TEST(FeedSafety, EmptyExtractAfterAFullOneIsRefused) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});
+  FeedLoad load = load_csv(feed, "id,n\n", "f.csv", size_t{10});
+  EXPECT_FALSE(load.accepted);
+  EXPECT_EQ(load.error, "0 records, down from 10: shrank by more than max_shrink_ratio 0.5");
+  // Nothing accepted before, nothing to shrink from.
+  EXPECT_TRUE(load_csv(feed, "id,n\n", "f.csv", size_t{0}).accepted);
+}
+
+TEST(FeedSafety, ShrinkBoundaryIsExactDespiteFloatingPoint) {
+  // 59 of 100 is exactly 41% fewer; (1 - 0.41) * 100 is 59.00000000000001 in doubles.
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});
+  feed.max_shrink_ratio = 0.41;
+  FeedLoad load = load_csv(feed, rows_with_bad(59, 0), "f.csv", size_t{100});
+  EXPECT_TRUE(load.accepted) << load.error;
+  EXPECT_FALSE(load_csv(feed, rows_with_bad(58, 0), "f.csv", size_t{100}).accepted);
+  feed.max_shrink_ratio = 0;
+  EXPECT_TRUE(load_csv(feed, rows_with_bad(100, 0), "f.csv", size_t{100}).accepted);
+  EXPECT_FALSE(load_csv(feed, rows_with_bad(99, 0), "f.csv", size_t{100}).accepted);
+}
+
+TEST(FeedSafety, OnlyTheFirstHundredRejectedRowsAreKeptButAllAreCounted) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});
+  feed.max_rejected_ratio = 1;
+  FeedLoad load = load_csv(feed, rows_with_bad(10, 150), "f.csv", std::nullopt);
+  EXPECT_TRUE(load.accepted);
+  EXPECT_EQ(load.rejected, 150u);
+  EXPECT_EQ(load.rejected_rows.size(), kMaxRejectedReported);
+  EXPECT_EQ(load.rejected_rows.front().line, 12u);
+}
+
+class FeedFile : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("casewatch_feed_test_" + std::to_string(::getpid()) + "_" +
+            testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    std::string path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(FeedFile, LoadsTheCsvFile) {
+  FeedConfig feed = cases_feed();
+  feed.path = write("cases.csv", std::string(kHeader) + "C1,02/06/2017,1,yes,A\nC2,bad,1,yes,A\n");
+  feed.max_rejected_ratio = 0.5;
+  FeedLoad load = load_feed(feed, std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  EXPECT_EQ(load.table->rows(), 1u);
+  EXPECT_EQ(load.rejected, 1u);
+}
+
+TEST_F(FeedFile, MissingFileIsAnErrorNamingIt) {
+  FeedConfig feed = cases_feed();
+  feed.path = (dir_ / "nope.csv").string();
+  FeedLoad load = load_feed(feed, size_t{10});
+  EXPECT_FALSE(load.accepted);
+  EXPECT_FALSE(load.table);
+  EXPECT_EQ(load.error, feed.path + ": No such file or directory");
+}
+
+TEST_F(FeedFile, ADirectoryIsNotAFeed) {
+  FeedConfig feed = cases_feed();
+  feed.path = dir_.string();
+  FeedLoad load = load_feed(feed, std::nullopt);
+  EXPECT_FALSE(load.accepted);
+  EXPECT_NE(load.error.find(feed.path), std::string::npos) << load.error;
+}
+
+TEST(FeedLoad, OtherFeedTypesAreNotLoadedByThisBuild) {
+  FeedConfig feed = cases_feed();
+  feed.type = FeedType::JsonHttp;
+  FeedLoad load = load_feed(feed, std::nullopt);
+  EXPECT_FALSE(load.accepted);
+  EXPECT_FALSE(load.error.empty());
+}
+
+}  // namespace
+}  // namespace casewatch
