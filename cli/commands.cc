@@ -12,6 +12,7 @@
 #include "config/as_of.h"
 #include "config/config.h"
 #include "config/rule_tests.h"
+#include "integrations/json_text.h"
 #include "daemon/daemon.h"
 #include "integrations/feed_loader.h"
 #include "rules/engine.h"
@@ -185,7 +186,7 @@ int run_backtest(const BacktestOptions& options, std::ostream& out, std::ostream
       if (row.aggregate)
         entry["values"].push_back({{"group", row.group_json}, {"value", row.value ? nlohmann::ordered_json(*row.value) : nlohmann::ordered_json(nullptr)}});
     }
-    out << dump_json(j) << '\n';
+    out << json_text(j, 2) << '\n';
   } else if (options.format == "csv") {
     auto quote = [](const std::string& s) {
       if (s.find_first_of(",\"\n\r") == std::string::npos) return s;

@@ -1,14 +1,11 @@
 #include "cli/output.h"
 
+#include "integrations/json_text.h"
+
 #include <algorithm>
 #include <ostream>
 
 namespace casewatch {
-
-std::string dump_json(const nlohmann::ordered_json& j) {
-  // Feed data is meant to be UTF-8, but an extract in another encoding must not make dump() throw.
-  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-}
 
 nlohmann::ordered_json value_json(const OwnedValue& value) {
   switch (value.type) {
@@ -60,7 +57,7 @@ void print_eval_json(const Config& config, const EvaluationResult& result, const
     if (!f.error.empty()) feed["error"] = f.error;
     j["feeds"].push_back(feed);
   }
-  out << dump_json(j) << '\n';
+  out << json_text(j, 2) << '\n';
 }
 
 void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {

@@ -21,7 +21,6 @@ struct FeedSummary {
 };
 
 // Indented by 2; bytes that are not UTF-8 become U+FFFD instead of throwing.
-std::string dump_json(const nlohmann::ordered_json& j);
 
 nlohmann::ordered_json value_json(const OwnedValue& value);
 nlohmann::ordered_json match_json(const Config& config, const Match& match);

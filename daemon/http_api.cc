@@ -1,4 +1,5 @@
 #include "daemon/http_api.h"
+#include "integrations/json_text.h"
 
 #include <ctime>
 
@@ -25,7 +26,7 @@ json time_json(int64_t seconds) { return seconds > 0 ? json(utc_time(seconds)) :
 
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(json_text(body), "application/json");
 }
 
 void reply_error(httplib::Response& res, int status, const std::string& message) {

@@ -1,4 +1,5 @@
 #include "daemon/receivers.h"
+#include "integrations/json_text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -46,7 +47,6 @@ std::string one_line(std::string s) {
   return strip(s);
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 std::string count_text(size_t n) { return std::to_string(n) + (n == 1 ? " alert" : " alerts"); }
 
@@ -703,9 +703,9 @@ DeliveryResult Receivers::deliver_webhook(const ReceiverConfig& r, const Notific
   if (!base_request(r, n, request, error)) return {false, false, "receiver '" + r.name + "': " + error};
   request.url = r.url;
   switch (r.format) {
-    case WebhookFormat::Json: request.body = dump(alertmanager_webhook_payload(n)); break;
-    case WebhookFormat::Teams: request.body = dump(teams_payload(n)); break;
-    case WebhookFormat::Slack: request.body = dump(slack_payload(n)); break;
+    case WebhookFormat::Json: request.body = json_text(alertmanager_webhook_payload(n)); break;
+    case WebhookFormat::Teams: request.body = json_text(teams_payload(n)); break;
+    case WebhookFormat::Slack: request.body = json_text(slack_payload(n)); break;
   }
   // The URL itself may hold a secret (Slack, Teams): errors name the status or the transport's
   // reason, never the URL.
@@ -719,7 +719,7 @@ DeliveryResult Receivers::deliver_alertmanager(const ReceiverConfig& r, const No
   HttpPostRequest request;
   std::string error;
   if (!base_request(r, n, request, error)) return {false, false, "receiver '" + r.name + "': " + error};
-  request.body = dump(alertmanager_api_alerts(n));
+  request.body = json_text(alertmanager_api_alerts(n));
   bool any_ok = false;
   bool all_permanent = true;
   std::string failures;
@@ -739,7 +739,7 @@ DeliveryResult Receivers::deliver_alertmanager(const ReceiverConfig& r, const No
 
 DeliveryResult Receivers::deliver_file(const ReceiverConfig& r, const Notification& n) const {
   if (r.path.empty()) return {false, true, "receiver '" + r.name + "' has no path"};
-  std::string line = dump(notification_to_json(n)) + "\n";
+  std::string line = json_text(notification_to_json(n)) + "\n";
   std::lock_guard lock(file_mutex_);
   int fd = ::open(r.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return {false, false, "receiver '" + r.name + "': " + r.path + ": " + std::strerror(errno)};

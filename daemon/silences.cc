@@ -1,4 +1,5 @@
 #include "daemon/silences.h"
+#include "integrations/json_text.h"
 
 #include <spdlog/spdlog.h>
 
@@ -123,7 +124,7 @@ std::optional<std::string> Silences::add(const nlohmann::json& body, int64_t now
     return std::nullopt;
   }
   s->id = new_notification_id();
-  if (!store_.put_document("silences", s->id, silence_json(*s).dump(), error)) return std::nullopt;
+  if (!store_.put_document("silences", s->id, json_text(silence_json(*s)), error)) return std::nullopt;
   spdlog::info("silence {} created by the API", s->id);
   std::string id = s->id;
   silences_[id] = std::move(*s);
@@ -145,7 +146,7 @@ bool Silences::acknowledge(const Alert& alert, std::string created_by, std::stri
   Ack a{alert.fingerprint, alert.severity, std::move(created_by), std::move(comment), now};
   nlohmann::json j = {{"fingerprint", a.fingerprint}, {"severity", static_cast<int>(a.severity)},
                       {"created_by", a.created_by}, {"comment", a.comment}, {"created_at", a.created_at}};
-  if (!store_.put_document("acks", a.fingerprint, j.dump(), error)) return false;
+  if (!store_.put_document("acks", a.fingerprint, json_text(j), error)) return false;
   acks_[a.fingerprint] = std::move(a);
   spdlog::info("alert {} key {} acknowledged", alert.rule, alert.key);
   return true;

@@ -1,4 +1,5 @@
 #include "daemon/state_store.h"
+#include "integrations/json_text.h"
 
 #include <sqlite3.h>
 
@@ -15,7 +16,7 @@ struct Statement {
   ~Statement() { sqlite3_finalize(stmt); }
 };
 
-std::string to_json(const std::map<std::string, std::string>& map) { return nlohmann::json(map).dump(); }
+std::string to_json(const std::map<std::string, std::string>& map) { return json_text(nlohmann::json(map)); }
 
 std::map<std::string, std::string> from_json(const unsigned char* text) {
   if (!text) return {};
@@ -220,7 +221,7 @@ bool StateStore::enqueue(const Notification& n, int64_t now, std::string& error)
   if (!prepare(db_, "INSERT OR IGNORE INTO outbox (id, receiver, notification, created_at, attempts, next_attempt)"
                     " VALUES (?, ?, ?, ?, 0, ?)", s, error))
     return false;
-  std::string body = notification_to_json(n).dump();
+  std::string body = json_text(notification_to_json(n));
   sqlite3_bind_text(s.stmt, 1, n.id.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s.stmt, 2, n.receiver.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s.stmt, 3, body.c_str(), -1, SQLITE_TRANSIENT);
@@ -236,7 +237,7 @@ bool StateStore::save_dispatch(const DispatchOutput& output, std::string& error)
   for (const GroupState& g : output.changed_groups) {
     Statement s;
     if (!prepare(db_, "INSERT OR REPLACE INTO notify_groups (id, state) VALUES (?, ?)", s, error)) return false;
-    std::string state = g.to_json().dump();
+    std::string state = json_text(g.to_json());
     sqlite3_bind_text(s.stmt, 1, g.id.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s.stmt, 2, state.c_str(), -1, SQLITE_TRANSIENT);
     if (!step_done(db_, s, error)) return false;

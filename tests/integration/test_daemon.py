@@ -250,6 +250,16 @@ class DaemonTest(unittest.TestCase):
         result = subprocess.run([promtool, "check", "metrics"], input=metrics, capture_output=True, text=True)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
+    def test_non_utf8_extract_does_not_break_the_api(self):
+        d = deployment()
+        self.d = d
+        with open(os.path.join(d.dir, "data", "assessments.csv"), "wb") as f:  # a Windows-1252 export
+            f.write((HEADER + "A1,02/06/2017,,D\xe9partement\n").encode("latin-1"))
+        d.start()
+        alert = d.alerts()[("assessment_timescale", "A1")]
+        self.assertEqual(alert["labels"]["team"], "D\ufffdpartement")
+        self.assertEqual(d.get("/").status, 200)
+
     def test_sigterm_exits_zero(self):
         d = self.start()
         self.assertEqual(d.stop(signal.SIGTERM), 0)
