@@ -72,11 +72,11 @@ class Deployment:
         os.replace(path + ".tmp", path)  # as an extract job would: never half a file
 
     def start(self, at="2017-06-14", extra=()):
-        stderr = open(self.stderr_path, "a")
-        self.process = subprocess.Popen(
-            [BINARY, "run", "-c", os.path.join(self.dir, "casewatch.toml"), "--listen", "127.0.0.1:0",
-             "--test-clock", at, *(extra or ("--log-level", "debug"))],
-            stdout=subprocess.PIPE, stderr=stderr, text=True)
+        with open(self.stderr_path, "a") as stderr:
+            self.process = subprocess.Popen(
+                [BINARY, "run", "-c", os.path.join(self.dir, "casewatch.toml"), "--listen", "127.0.0.1:0",
+                 "--test-clock", at, *(extra or ("--log-level", "debug"))],
+                stdout=subprocess.PIPE, stderr=stderr, text=True)
         line = self.process.stdout.readline()
         if not line.startswith("listening on port "):
             self.process.wait(timeout=10)
