@@ -43,10 +43,13 @@ struct Snapshots {
 Snapshots load_snapshots(const Config& config, const std::vector<bool>& needed, std::ostream& err) {
   Snapshots s;
   s.tables.resize(config.feeds.size());
-  for (size_t i = 0; i < config.feeds.size(); ++i) {
-    if (!needed[i]) continue;
-    const FeedConfig& feed = config.feeds[i];
-    FeedLoad load = load_feed(feed, std::nullopt);
+  std::vector<const FeedConfig*> feeds;
+  for (size_t i = 0; i < config.feeds.size(); ++i)
+    if (needed[i]) feeds.push_back(&config.feeds[i]);
+  std::vector<FeedLoad> loads = load_feeds(feeds);
+  for (size_t k = 0; k < feeds.size(); ++k) {
+    const FeedConfig& feed = *feeds[k];
+    FeedLoad& load = loads[k];
     for (const RejectedRow& row : load.rejected_rows) err << row.format(feed.path) << '\n';
     if (load.rejected > load.rejected_rows.size())
       err << feed.path << ": " << (load.rejected - load.rejected_rows.size()) << " more rows rejected\n";
@@ -55,7 +58,7 @@ Snapshots load_snapshots(const Config& config, const std::vector<bool>& needed, 
       err << (feed.path.empty() ? feed.name : feed.path) << ": error: feed '" << feed.name << "' not loaded: " << load.error << '\n';
       s.all_up = false;
     }
-    s.tables[i] = load.table;
+    s.tables[static_cast<size_t>(config.feed_index(feed.name))] = load.table;
     s.summaries.push_back(std::move(summary));
   }
   return s;

@@ -1,7 +1,12 @@
 #include "integrations/feed_loader.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <numeric>
+#include <thread>
 
 #include "integrations/csv_reader.h"
 #include "integrations/file_bytes.h"
@@ -113,6 +118,40 @@ FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_r
     return load;
   }
   return load_csv(feed, file.bytes(), feed.path, last_accepted_records);
+}
+
+std::vector<FeedLoad> load_feeds(const std::vector<const FeedConfig*>& feeds,
+                                 const std::vector<std::optional<size_t>>& last_accepted_records) {
+  std::vector<FeedLoad> loads(feeds.size());
+  // Largest files first, so that one big extract does not start last and run alone.
+  std::vector<size_t> order(feeds.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<off_t> sizes(feeds.size(), 0);
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    struct stat st {};
+    if (feeds[i]->type == FeedType::Csv && ::stat(feeds[i]->path.c_str(), &st) == 0) sizes[i] = st.st_size;
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t k; (k = next++) < order.size();) {
+      size_t i = order[k];
+      std::optional<size_t> last = i < last_accepted_records.size() ? last_accepted_records[i] : std::nullopt;
+      loads[i] = load_feed(*feeds[i], last);
+    }
+  };
+  size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), feeds.size());
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& thread : pool) thread.join();
+  return loads;
+}
+
+std::vector<FeedLoad> load_feeds(const std::vector<FeedConfig>& feeds) {
+  std::vector<const FeedConfig*> pointers;
+  for (const FeedConfig& feed : feeds) pointers.push_back(&feed);
+  return load_feeds(pointers);
 }
 
 }  // namespace casewatch

@@ -43,4 +43,10 @@ FeedLoad load_csv(const FeedConfig& feed, std::string_view bytes, std::string_vi
 // Reads the feed's source (csv: its file) and loads it.
 FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_records);
 
+// Loads several feeds at once, each on one of up to hardware_concurrency() threads, largest
+// files first. `last_accepted_records` is by position (empty: first loads). Results by position.
+std::vector<FeedLoad> load_feeds(const std::vector<const FeedConfig*>& feeds,
+                                 const std::vector<std::optional<size_t>>& last_accepted_records = {});
+std::vector<FeedLoad> load_feeds(const std::vector<FeedConfig>& feeds);
+
 }  // namespace casewatch

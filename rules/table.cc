@@ -46,10 +46,65 @@ std::optional<bool> parse_bool_cell(std::string_view text) {
   return std::nullopt;
 }
 
+uint64_t StringInterner::hash(std::string_view text) {
+  // FNV-1a over 8-byte words then the tail, finished with a multiply-xorshift: fast for the
+  // short identifiers and names that fill extracts, and well mixed in the low bits we index by.
+  uint64_t h = 0xcbf29ce484222325ull ^ text.size();
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    h = (h ^ word) * 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  for (; i < text.size(); ++i) h = (h ^ static_cast<unsigned char>(text[i])) * 0x100000001b3ull;
+  h ^= h >> 32;
+  h *= 0xd6e8feb86659fd93ull;
+  h ^= h >> 32;
+  return h;
+}
+
+uint32_t StringInterner::find(uint64_t h, std::string_view text, const std::vector<std::string_view>& dictionary) const {
+  if (slots_.empty()) return kNullCode;
+  uint64_t tag = h >> 32;
+  size_t mask = slots_.size() - 1;
+  for (size_t i = tag & mask;; i = (i + 1) & mask) {
+    uint64_t slot = slots_[i];
+    if (slot == 0) return kNullCode;
+    if ((slot >> 32) == tag) {
+      uint32_t code = static_cast<uint32_t>(slot) - 1;
+      if (dictionary[code] == text) return code;
+    }
+  }
+}
+
+void StringInterner::insert(uint64_t h, uint32_t code) {
+  if ((used_ + 1) * 4 > slots_.size() * 3) grow();  // keep the load under 3/4
+  uint64_t tag = h >> 32;
+  size_t mask = slots_.size() - 1;
+  size_t i = tag & mask;
+  while (slots_[i] != 0) i = (i + 1) & mask;
+  slots_[i] = (tag << 32) | (static_cast<uint64_t>(code) + 1);
+  ++used_;
+}
+
+void StringInterner::grow() {
+  size_t size = slots_.empty() ? 1024 : slots_.size() * 2;
+  std::vector<uint64_t> old = std::move(slots_);
+  slots_.assign(size, 0);
+  size_t mask = size - 1;
+  for (uint64_t slot : old) {
+    if (slot == 0) continue;
+    size_t i = (slot >> 32) & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = slot;
+  }
+}
+
 TableBuilder::TableBuilder(std::shared_ptr<const Schema> schema, DateParser dates)
     : table_(std::move(schema)), dates_(std::move(dates)) {
   size_t n = table_.schema().fields.size();
-  dictionaries_.resize(n);
+  interners_.resize(n);
   numbers_.resize(n);
   days_.resize(n);
   bools_.resize(n);
@@ -68,14 +123,13 @@ std::string_view TableBuilder::store(std::string_view text) {
 }
 
 uint32_t TableBuilder::intern(size_t field, std::string_view text) {
-  auto& dictionary = dictionaries_[field];
-  auto it = dictionary.find(text);
-  if (it != dictionary.end()) return it->second;
   Column& column = table_.columns_[field];
-  auto code = static_cast<uint32_t>(column.dictionary.size());
-  std::string_view stored = store(text);
-  column.dictionary.push_back(stored);
-  dictionary.emplace(stored, code);
+  uint64_t h = StringInterner::hash(text);
+  uint32_t code = interners_[field].find(h, text, column.dictionary);
+  if (code != kNullCode) return code;
+  code = static_cast<uint32_t>(column.dictionary.size());
+  column.dictionary.push_back(store(text));
+  interners_[field].insert(h, code);
   return code;
 }
 
@@ -112,7 +166,9 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
   }
   std::string_view key = schema.key < cells.size() ? cells[schema.key] : std::string_view();
   if (key.empty()) return RowError{schema.key, "empty key"};
-  if (dictionaries_[schema.key].count(key)) return RowError{schema.key, "duplicate key"};
+  const uint64_t key_hash = StringInterner::hash(key);
+  if (interners_[schema.key].find(key_hash, key, table_.columns_[schema.key].dictionary) != kNullCode)
+    return RowError{schema.key, "duplicate key"};
 
   for (size_t f = 0; f < n; ++f) {
     Column& column = table_.columns_[f];
@@ -122,7 +178,14 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
       case Type::Bool: column.bools.push_back(bools_[f]); break;
       default: {
         std::string_view cell = f < cells.size() ? cells[f] : std::string_view();
-        column.codes.push_back(cell.empty() ? kNullCode : intern(f, cell));
+        if (f == schema.key) {  // known to be new: no second lookup
+          auto code = static_cast<uint32_t>(column.dictionary.size());
+          column.dictionary.push_back(store(cell));
+          interners_[f].insert(key_hash, code);
+          column.codes.push_back(code);
+        } else {
+          column.codes.push_back(cell.empty() ? kNullCode : intern(f, cell));
+        }
       }
     }
   }
@@ -131,7 +194,7 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
 }
 
 Table TableBuilder::finish() {
-  dictionaries_.clear();
+  interners_.clear();
   return std::move(table_);
 }
 

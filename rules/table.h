@@ -75,6 +75,26 @@ class Table {
   size_t storage_used_ = 0;          // bytes used in storage_.back()
 };
 
+// Maps strings to dense codes: open addressing over a power-of-two table of codes, so that
+// interning millions of cells costs one hash and usually one comparison, with no node per
+// entry. The strings themselves live in the column's dictionary.
+class StringInterner {
+ public:
+  static uint64_t hash(std::string_view text);
+  // The code of `text` (whose hash is `h`) in `dictionary`, or kNullCode when absent.
+  uint32_t find(uint64_t h, std::string_view text, const std::vector<std::string_view>& dictionary) const;
+  // Records that the string hashed `h` has `code` (it must be absent).
+  void insert(uint64_t h, uint32_t code);
+
+ private:
+  void grow();
+  // Each slot: the hash's high 32 bits (which also choose the slot), then code + 1 (0: empty).
+  // The check against the hash needs no string compare and no second memory access, and
+  // growing re-places slots without hashing any string again.
+  std::vector<uint64_t> slots_;
+  size_t used_ = 0;
+};
+
 // Parses cells into a Table. Cells are the raw texts of one row, one per schema field, already
 // trimmed; an empty cell is null. A row with a cell that does not parse, an empty key, or a key
 // already seen is rejected alone.
@@ -96,7 +116,7 @@ class TableBuilder {
 
   Table table_;
   DateParser dates_;
-  std::vector<std::unordered_map<std::string_view, uint32_t>> dictionaries_;
+  std::vector<StringInterner> interners_;
   // Parsed cells of the row being added, committed only when the whole row is good.
   std::vector<double> numbers_;
   std::vector<Day> days_;

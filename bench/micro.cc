@@ -1,0 +1,156 @@
+// Micro-benchmarks, each beside a peer measured in the same run so that figures can be read as
+// ratios: CSV parsing against a std::getline/stringstream split, expression evaluation against
+// the same test written directly in C++, working-day arithmetic against a day-by-day loop.
+#include <benchmark/benchmark.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "integrations/csv_reader.h"
+#include "rules/calendar.h"
+#include "rules/expr.h"
+#include "rules/table.h"
+
+namespace {
+
+using namespace casewatch;
+
+std::string make_csv(size_t rows) {
+  std::string csv = "Referral ID,Child Unique ID,Date of referral,Allocated Team,Allocated Worker\r\n";
+  for (size_t i = 0; i < rows; ++i) {
+    csv += "R" + std::to_string(i) + ",C" + std::to_string(i / 3) + "," + std::to_string(1 + i % 28) + "/0" +
+           std::to_string(1 + i % 9) + "/2017,Assessment,\"Smith, Jo" + std::to_string(i % 120) + "\"\r\n";
+  }
+  return csv;
+}
+
+void BM_CsvReader(benchmark::State& state) {
+  std::string csv = make_csv(100000);
+  for (auto _ : state) {
+    csv::Reader reader(csv);
+    csv::Record record;
+    size_t fields = 0;
+    while (reader.next(record)) fields += record.fields.size();
+    benchmark::DoNotOptimize(fields);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * csv.size()));
+}
+BENCHMARK(BM_CsvReader);
+
+// Peer: the common way, a stringstream and getline per line and per field (no quote handling).
+void BM_CsvPeerGetline(benchmark::State& state) {
+  std::string csv = make_csv(100000);
+  for (auto _ : state) {
+    std::istringstream in(csv);
+    std::string line, field;
+    size_t fields = 0;
+    while (std::getline(in, line)) {
+      std::istringstream cells(line);
+      while (std::getline(cells, field, ',')) ++fields;
+    }
+    benchmark::DoNotOptimize(fields);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * csv.size()));
+}
+BENCHMARK(BM_CsvPeerGetline);
+
+struct Records {
+  std::shared_ptr<Schema> schema = std::make_shared<Schema>();
+  Table table;
+  Records() {
+    schema->fields = {{"id", Type::String}, {"team", Type::String}, {"referral", Type::Date}, {"done", Type::Date}};
+    TableBuilder builder(schema, DateParser("%d/%m/%Y"));
+    const char* teams[] = {"Assessment", "Child Protection", "Corporate Parenting"};
+    for (int i = 0; i < 100000; ++i) {
+      std::string id = "A" + std::to_string(i);
+      std::string referral = std::to_string(1 + i % 28) + "/06/2017";
+      std::string cells[] = {id, teams[i % 3], referral, i % 4 ? "" : "20/06/2017"};
+      std::string_view views[] = {cells[0], cells[1], cells[2], cells[3]};
+      builder.add_row(views);
+    }
+    table = builder.finish();
+  }
+};
+
+void BM_ExpressionPerRecord(benchmark::State& state) {
+  static Records records;
+  Calendar calendar(Calendar::england_and_wales_bank_holidays());
+  Scope scope;
+  scope.schema = records.schema.get();
+  std::vector<ExprError> errors;
+  auto e = Expression::compile(
+      "team in ['Assessment', 'Child Protection'] && is_null(done) && add_working_days(referral, 10) < today()", scope, errors);
+  EvalContext context{&records.table, 0, {}, {}, days_from_civil(2017, 6, 20), &calendar, nullptr, nullptr};
+  for (auto _ : state) {
+    size_t n = 0;
+    for (size_t row = 0; row < records.table.rows(); ++row) {
+      context.row = row;
+      n += e->eval(context).truthy();
+    }
+    benchmark::DoNotOptimize(n);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.table.rows()));
+}
+BENCHMARK(BM_ExpressionPerRecord);
+
+// Peer: the same test written directly against the columns.
+void BM_ExpressionPeerNative(benchmark::State& state) {
+  static Records records;
+  Calendar calendar(Calendar::england_and_wales_bank_holidays());
+  const Table& t = records.table;
+  const Column& team = t.column(1);
+  const Column& referral = t.column(2);
+  const Column& done = t.column(3);
+  Day today = days_from_civil(2017, 6, 20);
+  for (auto _ : state) {
+    size_t n = 0;
+    for (size_t row = 0; row < t.rows(); ++row) {
+      std::string_view name = team.codes[row] == kNullCode ? "" : team.dictionary[team.codes[row]];
+      bool ok = (name == "Assessment" || name == "Child Protection") && done.days[row] == kNullDay &&
+                referral.days[row] != kNullDay && calendar.add_working_days(referral.days[row], 10) < today;
+      n += ok;
+    }
+    benchmark::DoNotOptimize(n);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * t.rows()));
+}
+BENCHMARK(BM_ExpressionPeerNative);
+
+void BM_WorkingDays(benchmark::State& state) {
+  Calendar calendar(Calendar::england_and_wales_bank_holidays());
+  Day start = days_from_civil(2017, 1, 1);
+  for (auto _ : state) {
+    int64_t sum = 0;
+    for (int i = 0; i < 1000; ++i) sum += calendar.add_working_days(start + i, 25) + calendar.working_days_between(start, start + i);
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 2000));
+}
+BENCHMARK(BM_WorkingDays);
+
+// Peer: stepping day by day, checking each day against the holiday list.
+void BM_WorkingDaysPeerLoop(benchmark::State& state) {
+  std::vector<Day> holidays = Calendar::england_and_wales_bank_holidays();
+  auto working = [&](Day d) {
+    return weekday(d) < 5 && !std::binary_search(holidays.begin(), holidays.end(), d);
+  };
+  Day start = days_from_civil(2017, 1, 1);
+  for (auto _ : state) {
+    int64_t sum = 0;
+    for (int i = 0; i < 1000; ++i) {
+      Day d = start + i;
+      for (int n = 0; n < 25;) n += working(++d);
+      int count = 0;
+      for (Day x = start + 1; x <= start + i; ++x) count += working(x);
+      sum += d + count;
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 2000));
+}
+BENCHMARK(BM_WorkingDaysPeerLoop);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,80 @@
+// casewatch-phases: times the phases of `casewatch eval` on one deployment, in one process:
+// loading every feed (cold), evaluating every rule at an as-of date, evaluating again at the next
+// day with the feeds unchanged (the daemon's steady state), and rendering the JSON output.
+// Prints one JSON object; used by bench/macro.sh. Peak RSS is read from /proc at the end.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "cli/output.h"
+#include "config/as_of.h"
+#include "config/config.h"
+#include "integrations/feed_loader.h"
+#include "rules/engine.h"
+
+using namespace casewatch;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+long peak_rss_kb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::cerr << "usage: casewatch-phases CONFIG DATE\n";
+    return 2;
+  }
+  Diagnostics diagnostics;
+  auto config = load_config(argv[1], diagnostics);
+  if (!config) {
+    diagnostics.print(std::cerr);
+    return 1;
+  }
+  auto as_of = parse_as_of(argv[2], config->engine.timezone);
+  if (!as_of) return 2;
+
+  auto start = std::chrono::steady_clock::now();
+  std::vector<FeedLoad> loads = load_feeds(config->feeds);
+  double load_seconds = seconds_since(start);
+  std::vector<const Table*> tables;
+  size_t records = 0;
+  for (const FeedLoad& load : loads) {
+    tables.push_back(load.table.get());
+    if (load.table) records += load.table->rows();
+  }
+
+  EvaluationInput input{config->rules, tables, as_of->day, config->calendar.get(), config->tables.get()};
+  start = std::chrono::steady_clock::now();
+  EvaluationResult first = evaluate(input);
+  double eval_seconds = seconds_since(start);
+
+  input.as_of = as_of->day + 1;
+  start = std::chrono::steady_clock::now();
+  EvaluationResult second = evaluate(input);
+  double warm_seconds = seconds_since(start);
+
+  start = std::chrono::steady_clock::now();
+  std::ostringstream json;
+  print_eval_json(*config, first, format_rfc3339(*as_of), {}, json);
+  double render_seconds = seconds_since(start);
+
+  std::printf("{\"records\": %zu, \"load_seconds\": %.4f, \"eval_seconds\": %.4f, \"warm_eval_seconds\": %.4f, "
+              "\"render_seconds\": %.4f, \"alerts\": %zu, \"values\": %zu, \"output_bytes\": %zu, \"peak_rss_kb\": %ld}\n",
+              records, load_seconds, eval_seconds, warm_seconds, render_seconds, first.matches.size(), first.values.size(),
+              json.str().size(), peak_rss_kb());
+  return 0;
+}
