@@ -44,19 +44,18 @@ bool FeedSet::changed_on_disk(Feed& feed) const {
   return st.st_size != feed.size || mtime != feed.mtime_ns;
 }
 
-void FeedSet::load(Feed& feed, int64_t now) {
+void FeedSet::record_stat(Feed& feed) const {
   struct stat st {};
-  if (feed.config->type == FeedType::Csv) {
-    if (::stat(feed.config->path.c_str(), &st) == 0) {
-      feed.size = st.st_size;
-      feed.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-    } else {
-      feed.size = -2;
-    }
+  if (feed.config->type != FeedType::Csv) return;
+  if (::stat(feed.config->path.c_str(), &st) == 0) {
+    feed.size = st.st_size;
+    feed.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  } else {
+    feed.size = -2;
   }
-  std::optional<size_t> last;
-  if (feed.table) last = feed.table->rows();
-  FeedLoad load = load_feed(*feed.config, last);
+}
+
+void FeedSet::accept(Feed& feed, FeedLoad load, int64_t now) {
   feed.status.last_attempt = now;
   feed.status.rejected_last = load.rejected;
   feed.status.rejected_total += load.rejected;
@@ -77,14 +76,25 @@ void FeedSet::load(Feed& feed, int64_t now) {
 }
 
 bool FeedSet::refresh(int64_t now, bool force) {
+  std::vector<Feed*> due;
+  for (Feed& feed : feeds_)
+    if (force || feed.status.last_attempt == 0 || now - feed.status.last_attempt >= feed.config->refresh_seconds ||
+        changed_on_disk(feed))
+      due.push_back(&feed);
+  if (due.empty()) return false;
+  std::vector<const FeedConfig*> configs;
+  std::vector<std::optional<size_t>> last;
+  for (Feed* feed : due) {
+    record_stat(*feed);  // before reading: a change made while loading is seen next time
+    configs.push_back(feed->config);
+    last.push_back(feed->table ? std::optional<size_t>(feed->table->rows()) : std::nullopt);
+  }
+  std::vector<FeedLoad> loads = load_feeds(configs, last);
   bool changed = false;
-  for (Feed& feed : feeds_) {
-    bool due = force || feed.status.last_attempt == 0 || now - feed.status.last_attempt >= feed.config->refresh_seconds ||
-               changed_on_disk(feed);
-    if (!due) continue;
-    const Table* before = feed.table.get();
-    load(feed, now);
-    changed = changed || feed.table.get() != before;
+  for (size_t i = 0; i < due.size(); ++i) {
+    const Table* before = due[i]->table.get();
+    accept(*due[i], std::move(loads[i]), now);
+    changed = changed || due[i]->table.get() != before;
   }
   return changed;
 }

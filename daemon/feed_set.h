@@ -52,7 +52,8 @@ class FeedSet {
     std::string definition;  // for adopt(): a fingerprint of the feed's config
   };
   bool changed_on_disk(Feed& feed) const;
-  void load(Feed& feed, int64_t now);
+  void record_stat(Feed& feed) const;
+  void accept(Feed& feed, FeedLoad load, int64_t now);
 
   std::vector<Feed> feeds_;
 };
