@@ -1,4 +1,6 @@
 #include "daemon/http_api.h"
+
+#include "daemon/notification.h"
 #include "integrations/json_text.h"
 
 #include <ctime>
@@ -12,15 +14,7 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::string utc_time(int64_t seconds) {
-  if (seconds <= 0) return "";
-  time_t t = static_cast<time_t>(seconds);
-  struct tm utc {};
-  gmtime_r(&t, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buffer;
-}
+std::string utc_time(int64_t seconds) { return seconds > 0 ? rfc3339_utc(seconds) : ""; }
 
 json time_json(int64_t seconds) { return seconds > 0 ? json(utc_time(seconds)) : json(nullptr); }
 

@@ -1,4 +1,5 @@
 #include "daemon/receivers.h"
+#include "daemon/html.h"
 #include "integrations/json_text.h"
 
 #include <algorithm>
@@ -113,22 +114,6 @@ std::string without_trailing_slash(std::string url) {
 std::string generator_url(const Notification& n, const Alert& a) {
   if (n.external_url.empty()) return "";
   return without_trailing_slash(n.external_url) + "/#rule-" + percent_encode(a.rule);
-}
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 // Slack's three control characters.

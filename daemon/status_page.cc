@@ -4,48 +4,11 @@
 #include <sstream>
 
 #include "config/as_of.h"
+#include "daemon/html.h"
 #include "daemon/http_api.h"
 
 namespace casewatch {
 namespace {
-
-// Length of the valid UTF-8 sequence starting at text[i], or 0.
-size_t utf8_sequence(std::string_view text, size_t i) {
-  auto byte = [&](size_t k) { return k < text.size() ? static_cast<unsigned char>(text[k]) : 0u; };
-  unsigned char c = byte(i);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((byte(i + k) >> 6) != 0x2) return 0;
-  return n;
-}
-
-// HTML-escaped, with bytes that are not UTF-8 (a Windows-1252 extract) shown as U+FFFD.
-std::string escape(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size();) {
-    size_t n = utf8_sequence(text, i);
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-      continue;
-    }
-    if (n > 1) {
-      out.append(text.substr(i, n));
-      i += n;
-      continue;
-    }
-    char c = text[i++];
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string when(int64_t seconds) {
   if (seconds <= 0) return "never";
@@ -95,14 +58,14 @@ std::string render_status_page(const ServiceSnapshot& s) {
        << "<title>casewatch</title><style>" << kStyle << "</style></head><body>";
   html << "<h1>casewatch</h1><div class=\"meta\">"
        << (s.ready ? "Last evaluation " + when(s.evaluated_at) : std::string("Waiting for the first evaluation"))
-       << " &middot; timezone " << escape(s.timezone) << "</div>";
+       << " &middot; timezone " << html_escape(s.timezone) << "</div>";
   html << "<div class=\"summary\">"
        << "<div class=\"tile critical\"><b id=\"count-critical\">" << counts[2] << "</b>critical</div>"
        << "<div class=\"tile warning\"><b id=\"count-warning\">" << counts[1] << "</b>warning</div>"
        << "<div class=\"tile info\"><b id=\"count-info\">" << counts[0] << "</b>info</div></div>";
 
   html << "<h2>Alerts by team</h2><div class=\"table-wrap\"><table><tr><th>Team</th><th>Alerts</th></tr>";
-  for (const auto& [team, n] : by_team) html << "<tr><td>" << escape(team) << "</td><td>" << n << "</td></tr>";
+  for (const auto& [team, n] : by_team) html << "<tr><td>" << html_escape(team) << "</td><td>" << n << "</td></tr>";
   if (by_team.empty()) html << "<tr><td colspan=\"2\">No alerts.</td></tr>";
   html << "</table></div>";
 
@@ -110,17 +73,17 @@ std::string render_status_page(const ServiceSnapshot& s) {
   for (const auto& [rule, alerts] : by_rule) {
     size_t critical = 0;
     for (const Alert* a : alerts) critical += a->severity == Severity::Critical;
-    html << "<details" << (critical ? " open" : "") << " id=\"rule-" << escape(rule) << "\"><summary>" << escape(rule) << " ("
+    html << "<details" << (critical ? " open" : "") << " id=\"rule-" << html_escape(rule) << "\"><summary>" << html_escape(rule) << " ("
          << alerts.size() << (critical ? ", " + std::to_string(critical) + " critical" : "") << ")</summary>"
          << "<div class=\"table-wrap\"><table><tr><th>Severity</th><th>Key</th><th>Team</th><th>Due</th><th>State</th><th>Summary</th></tr>";
     for (const Alert* a : alerts) {
       auto team = a->labels.find("team");
       auto summary = a->annotations.find("summary");
       std::string severity(severity_name(a->severity));
-      html << "<tr><td><span class=\"sev " << severity << "\">" << severity << "</span></td><td>" << escape(a->key)
-           << "</td><td>" << (team == a->labels.end() ? "" : escape(team->second)) << "</td><td class=\"date\">"
+      html << "<tr><td><span class=\"sev " << severity << "\">" << severity << "</span></td><td>" << html_escape(a->key)
+           << "</td><td>" << (team == a->labels.end() ? "" : html_escape(team->second)) << "</td><td class=\"date\">"
            << (a->due_date == kNullDay ? "" : format_iso(a->due_date)) << "</td><td>" << alert_state_name(a->state)
-           << "</td><td>" << (summary == a->annotations.end() ? "" : escape(summary->second)) << "</td></tr>";
+           << "</td><td>" << (summary == a->annotations.end() ? "" : html_escape(summary->second)) << "</td></tr>";
     }
     html << "</table></div></details>";
   }
@@ -128,16 +91,16 @@ std::string render_status_page(const ServiceSnapshot& s) {
 
   html << "<h2>Feeds</h2><div class=\"table-wrap\"><table><tr><th>Feed</th><th>Status</th><th>Records</th><th>Rejected</th><th>Last success</th></tr>";
   for (const FeedStatus& f : s.feeds)
-    html << "<tr><td>" << escape(f.name) << "</td><td class=\"" << (f.up ? "ok\">up" : "err\">" + std::string(f.stale ? "stale" : "down"))
-         << (f.last_error.empty() ? "" : ": " + escape(f.last_error)) << "</td><td>" << f.records << "</td><td>"
+    html << "<tr><td>" << html_escape(f.name) << "</td><td class=\"" << (f.up ? "ok\">up" : "err\">" + std::string(f.stale ? "stale" : "down"))
+         << (f.last_error.empty() ? "" : ": " + html_escape(f.last_error)) << "</td><td>" << f.records << "</td><td>"
          << f.rejected_last << "</td><td>" << when(f.last_success) << "</td></tr>";
   html << "</table></div>";
 
   html << "<h2>Rules</h2><div class=\"table-wrap\"><table><tr><th>Rule</th><th>Kind</th><th>Health</th><th>Matches</th><th>Duration</th></tr>";
   for (const RuleStatus& r : s.rules)
-    html << "<tr><td>" << escape(r.name) << "</td><td>" << escape(r.kind) << "</td><td class=\""
-         << (r.health == "err" ? "err" : "ok") << "\">" << escape(r.health)
-         << (r.last_error.empty() ? "" : ": " + escape(r.last_error)) << "</td><td>" << r.matches << "</td><td>"
+    html << "<tr><td>" << html_escape(r.name) << "</td><td>" << html_escape(r.kind) << "</td><td class=\""
+         << (r.health == "err" ? "err" : "ok") << "\">" << html_escape(r.health)
+         << (r.last_error.empty() ? "" : ": " + html_escape(r.last_error)) << "</td><td>" << r.matches << "</td><td>"
          << static_cast<int64_t>(r.duration_seconds * 1000000) / 1000.0 << " ms</td></tr>";
   html << "</table></div>";
   html << "<p class=\"meta\"><a href=\"/metrics\">metrics</a> &middot; <a href=\"/api/v1/alerts\">alerts API</a></p>";
