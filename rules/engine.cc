@@ -197,11 +197,37 @@ void evaluate_aggregate(const EvaluationInput& input, size_t index, EvaluationRe
   std::unordered_map<std::string, size_t> group_index;
   if (rule.group_by.empty()) groups.push_back({SIZE_MAX, std::vector<Accumulator>(calls.size())});
   std::string identity;
+  // Grouping by string fields (the usual team, worker or child) goes by dictionary codes: one
+  // field indexes an array, two pack into one integer; anything else falls back to bytes.
+  bool by_codes = !rule.group_by.empty() && rule.group_by.size() <= 2 &&
+                  std::all_of(rule.group_by.begin(), rule.group_by.end(),
+                              [&](size_t f) { return table.column(f).type == Type::String; });
+  std::vector<uint32_t> group_of_code;
+  if (by_codes && rule.group_by.size() == 1)
+    group_of_code.assign(table.column(rule.group_by[0]).dictionary.size() + 1, UINT32_MAX);
+  std::unordered_map<uint64_t, size_t> group_of_pair;
   for (size_t row = 0; row < table.rows(); ++row) {
     context.row = row;
     if (rule.where && !rule.where->eval(context).truthy()) { arena.clear(); continue; }
     size_t g = 0;
-    if (!rule.group_by.empty()) {
+    if (by_codes) {
+      auto code = [&](size_t i) {
+        uint32_t c = table.column(rule.group_by[i]).codes[row];
+        return c == kNullCode ? static_cast<uint32_t>(table.column(rule.group_by[i]).dictionary.size()) : c;
+      };
+      if (rule.group_by.size() == 1) {
+        uint32_t& slot = group_of_code[code(0)];
+        if (slot == UINT32_MAX) {
+          slot = static_cast<uint32_t>(groups.size());
+          groups.push_back({row, std::vector<Accumulator>(calls.size())});
+        }
+        g = slot;
+      } else {
+        auto [it, inserted] = group_of_pair.try_emplace((static_cast<uint64_t>(code(0)) << 32) | code(1), groups.size());
+        if (inserted) groups.push_back({row, std::vector<Accumulator>(calls.size())});
+        g = it->second;
+      }
+    } else if (!rule.group_by.empty()) {
       identity.clear();
       for (size_t field : rule.group_by) append_identity(table.value(row, field), identity);
       auto [it, inserted] = group_index.try_emplace(identity, groups.size());
