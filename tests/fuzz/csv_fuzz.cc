@@ -86,7 +86,7 @@ std::vector<Row> reference(std::string_view d) {
           pos += 2;
           break;
         }
-        row.error = "line " + std::to_string(line) + ": unexpected text after closing quote in field " +
+        row.error = "unexpected text after closing quote in field " +
                     std::to_string(row.fields.size());
         while (pos < n && d[pos] != '\n') ++pos;
         if (pos < n) {

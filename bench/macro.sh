@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The macro benchmark: casewatch against SQLite on the England-scale synthetic extracts.
+#
+#   bench/macro.sh [--profile england|la] [--as-of YYYY-MM-DD] [--seed N] [--work DIR] [--no-build]
+#
+# From a fresh clone, one command: builds (scripts/build.sh), generates the data with casewatch-gen
+# into WORK/data (default WORK: build/bench-PROFILE; the data is reused while the profile, date and
+# seed are the same), then measures, one process each:
+#   (a) casewatch eval, cold: load every feed of bench/england.toml, evaluate its rules
+#       (bench/rules/subset.toml, a representative subset of the example deployment's), print JSON;
+#   (b) the warm re-evaluation at DATE+1 with the feeds unchanged (the daemon's steady state), from
+#       build/casewatch-phases, which also times the phases of (a) inside one process;
+#   (c) the same work in SQLite (Debian's sqlite3): a fresh database, .import of each CSV, conversion
+#       to typed tables with casewatch's feed semantics, and the rules as SQL (bench/rules.sql);
+#   (d) the rules again in SQLite at DATE+1 on that database (the counterpart of (b)).
+# It checks that casewatch and SQLite give the same matches (rule, key, severity, due date, value),
+# the same aggregate values and the same feed counts, as of DATE and as of DATE+1, and exits 1 with
+# the first differences when they do not. Then it prints wall time and peak RSS (GNU time -v) of
+# each, the ratios, the CSV size, and writes the same to WORK/results.json.
+#
+# The figures are of one run each: on a shared or busy machine they are indicative only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+profile=england
+as_of=2026-11-26
+seed=1
+work=
+build=1
+usage() {
+  sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --profile) profile=${2:?}; shift 2 ;;
+    --as-of) as_of=${2:?}; shift 2 ;;
+    --seed) seed=${2:?}; shift 2 ;;
+    --work) work=${2:?}; shift 2 ;;
+    --no-build) build=0; shift ;;
+    -h|--help) usage ;;
+    *) echo "macro.sh: unknown argument '$1'" >&2; usage ;;
+  esac
+done
+case "$profile" in england|la) ;; *) echo "macro.sh: --profile must be england or la" >&2; exit 2 ;; esac
+work=${work:-build/bench-$profile}
+next_day=$(date -u -d "$as_of + 1 day" +%F)
+python=/usr/bin/python3
+helper="$python $repo/bench/sqlite_bench.py"
+timev=/usr/bin/time
+for tool in "$python" "$timev" sqlite3; do
+  command -v "$tool" >/dev/null || { echo "macro.sh: $tool is missing (apt-get install python3 time sqlite3)" >&2; exit 1; }
+done
+
+# 1. Build, then the data.
+if [ "$build" = 1 ]; then
+  bash scripts/setup.sh  # installs only what is missing
+  echo "building (nice bash scripts/build.sh)"
+  BUILD_DIR=build nice -n 10 bash scripts/build.sh
+fi
+for binary in build/casewatch build/casewatch-gen build/casewatch-phases; do
+  [ -x "$binary" ] || { echo "macro.sh: $binary is missing: run bash scripts/build.sh" >&2; exit 1; }
+done
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+stamp="profile=$profile as_of=$as_of seed=$seed"
+if [ "$(cat "$work/data/.generated" 2>/dev/null)" != "$stamp" ]; then
+  echo "generating the $profile data as of $as_of (seed $seed) into $work/data"
+  rm -rf "$work/data"
+  nice -n 10 build/casewatch-gen --profile "$profile" --as-of "$as_of" --seed "$seed" --out "$work/data" -q
+  echo "$stamp" > "$work/data/.generated"
+else
+  echo "reusing the $profile data in $work/data ($stamp)"
+fi
+cp bench/england.toml "$work/casewatch.toml"
+rm -rf "$work/rules"
+cp -r bench/rules "$work/rules"
+config=$work/casewatch.toml
+$helper check-rules "$repo"
+cat "$work"/data/*.csv > /dev/null  # the same page cache for everyone
+
+# 2. casewatch: (a) cold eval, (b) the phases and the warm re-evaluation.
+echo "(a) casewatch eval --at $as_of"
+status=0
+$timev -v -o "$work/time-casewatch.txt" build/casewatch eval -c "$config" --at "$as_of" --format json \
+  > "$work/out.json" 2> "$work/casewatch.log" || status=$?
+if [ "$status" != 0 ]; then
+  echo "macro.sh: casewatch eval exited $status; see $work/casewatch.log" >&2
+  tail -5 "$work/casewatch.log" >&2
+  exit 1
+fi
+echo "(b) casewatch-phases (warm re-evaluation at $next_day)"
+build/casewatch-phases "$config" "$as_of" > "$work/phases.json" 2> "$work/phases.log" \
+  || { echo "macro.sh: casewatch-phases failed; see $work/phases.log" >&2; exit 1; }
+
+# 3. SQLite: (c) a fresh database, import, convert, rules; (d) the rules again at DATE+1.
+sql=$work/sqlite
+mkdir -p "$sql"
+rm -f "$sql"/*.tsv "$sql/bench.db"
+$helper prepare "$config" "$sql"
+day_number() { echo $(( $(date -u -d "$1" +%s) / 86400 )); }
+output_sql() {  # $1: file suffix
+  cat <<EOF
+.mode tabs
+.headers off
+.output '$sql/matches$1.tsv'
+SELECT rule, key, severity, coalesce(due, ''), coalesce(value, '')
+FROM matches ORDER BY rule, key;
+.output '$sql/values$1.tsv'
+SELECT rule, key, coalesce(value, '') FROM agg_values ORDER BY rule, key;
+.output '$sql/feeds$1.tsv'
+SELECT name, iif(up, records, 0), rejected, up FROM feeds ORDER BY name;  -- a feed down has no records
+.output stdout
+EOF
+}
+{
+  echo ".bail on"
+  echo ".read '$sql/load.sql'"
+  echo ".parameter set @d $(day_number "$as_of")"  # after load.sql: PRAGMA temp_store drops parameters
+  echo ".read '$repo/bench/rules.sql'"
+  echo "INSERT INTO marks VALUES ('rules', (julianday('now') - 2440587.5) * 86400);"
+  output_sql ""
+  echo "INSERT INTO marks VALUES ('output', (julianday('now') - 2440587.5) * 86400);"
+  echo ".mode tabs"
+  echo ".output '$sql/marks.tsv'"
+  echo "SELECT step, printf('%.3f', t) FROM marks ORDER BY rowid;"
+} > "$sql/cold.sql"
+{
+  echo ".bail on"
+  echo "PRAGMA temp_store = MEMORY;"  # as load.sql sets it
+  echo "PRAGMA cache_size = -65536;"
+  echo ".parameter set @d $(day_number "$next_day")"
+  echo ".read '$repo/bench/rules.sql'"
+  output_sql "-next"
+} > "$sql/warm.sql"
+echo "(c) sqlite3: import, convert, rules as of $as_of"
+$timev -v -o "$work/time-sqlite.txt" sqlite3 "$sql/bench.db" < "$sql/cold.sql" 2> "$sql/sqlite.log" \
+  || { echo "macro.sh: sqlite3 failed; see $sql/sqlite.log" >&2; grep -v 'expected [0-9]* columns' "$sql/sqlite.log" | tail -5 >&2; exit 1; }
+echo "(d) sqlite3: the rules again as of $next_day"
+$timev -v -o "$work/time-sqlite-warm.txt" sqlite3 "$sql/bench.db" < "$sql/warm.sql" 2> "$sql/sqlite-warm.log" \
+  || { echo "macro.sh: sqlite3 failed; see $sql/sqlite-warm.log" >&2; tail -5 "$sql/sqlite-warm.log" >&2; exit 1; }
+
+# The same matches? As of DATE, and as of DATE+1 (casewatch eval once more, not timed).
+echo "comparing the matches"
+build/casewatch eval -c "$config" --at "$next_day" --format json > "$work/out-next.json" 2>> "$work/casewatch.log" \
+  || { echo "macro.sh: casewatch eval --at $next_day failed; see $work/casewatch.log" >&2; exit 1; }
+status=0
+$helper compare "$work/out.json" "$sql" "" || status=1
+$helper compare "$work/out-next.json" "$sql" "-next" || status=1
+if [ "$status" != 0 ]; then
+  echo "macro.sh: FAILED: casewatch and SQLite disagree (casewatch: $work/out.json, out-next.json;" \
+       "SQLite: $sql/*.tsv)" >&2
+  exit 1
+fi
+
+# 4. The report.
+$helper report "$work" "$profile" "$as_of" "$seed" "$work/data"

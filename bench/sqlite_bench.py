@@ -1,0 +1,646 @@
+#!/usr/bin/python3
+"""Helpers for bench/macro.sh: the SQLite side of the macro benchmark, and its report.
+
+  sqlite_bench.py prepare CONFIG OUT_DIR
+      Writes OUT_DIR/load.sql: the calendar of working days (built-in England and Wales bank
+      holidays plus the config's extra_non_working_days), the config's lookup tables, and for every
+      feed of CONFIG an `.import` of its CSV into a raw table and the conversion of the raw rows
+      into a typed table with casewatch's semantics (SPEC 4): cells trimmed, empty cells null, a
+      row with a cell that does not parse as its field's type rejected, the first row of a key
+      kept, the load refused when too many rows are rejected. The rules themselves are
+      bench/rules.sql, written by hand. Only the CSV header row is read here (to find the declared
+      columns, as casewatch does); every data row is read by sqlite3.
+  sqlite_bench.py compare CASEWATCH_JSON SQLITE_DIR SUFFIX
+      Compares casewatch's matches, due dates, aggregate values and feed counts with SQLite's
+      (SQLITE_DIR/{matches,values,feeds}SUFFIX.tsv); prints the first differences and exits 1 when
+      they disagree.
+  sqlite_bench.py report WORK_DIR ...
+      Prints the table of figures and writes WORK_DIR/results.json (see macro.sh).
+
+Debian's /usr/bin/python3, standard library only.
+"""
+
+import csv
+import datetime
+import glob
+import json
+import math
+import os
+import re
+import sys
+import tomllib
+
+EPOCH = datetime.date(1970, 1, 1)
+WHITESPACE = " \t\r\n"  # what casewatch trims from headings and cells
+
+# ------------------------------------------------------------------------------------------------
+# The calendar. Written independently of rules/calendar.cc from the published rules, and checked
+# against the published dates (the table in the project's domain notes, 2016 to 2027).
+
+
+def easter_sunday(year):
+    """The anonymous Gregorian computus."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = b // 4, b % 4
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    l = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * l) // 451
+    month = (h + l - 7 * m + 114) // 31
+    day = (h + l - 7 * m + 114) % 31 + 1
+    return datetime.date(year, month, day)
+
+
+def next_weekday(day):
+    """The day itself if Monday to Friday, else the Monday after (a substitute day)."""
+    while day.weekday() >= 5:
+        day += datetime.timedelta(days=1)
+    return day
+
+
+def england_and_wales_bank_holidays(first=2015, last=2030):
+    days = set()
+    for year in range(first, last + 1):
+        easter = easter_sunday(year)
+        may1 = datetime.date(year, 5, 1)
+        early_may = may1 + datetime.timedelta(days=(7 - may1.weekday()) % 7)
+        may31 = datetime.date(year, 5, 31)
+        spring = may31 - datetime.timedelta(days=may31.weekday())
+        aug31 = datetime.date(year, 8, 31)
+        summer = aug31 - datetime.timedelta(days=aug31.weekday())
+        christmas = next_weekday(datetime.date(year, 12, 25))
+        boxing = next_weekday(christmas + datetime.timedelta(days=1))
+        days |= {next_weekday(datetime.date(year, 1, 1)), easter - datetime.timedelta(days=2),
+                 easter + datetime.timedelta(days=1), early_may, spring, summer, christmas, boxing}
+    # One-off changes by proclamation.
+    changes = [((2020, 5, 4), (2020, 5, 8)), ((2022, 5, 30), (2022, 6, 2)), (None, (2022, 6, 3)),
+               (None, (2022, 9, 19)), (None, (2023, 5, 8))]
+    for removed, added in changes:
+        if removed and first <= removed[0] <= last:
+            days.discard(datetime.date(*removed))
+        if first <= added[0] <= last:
+            days.add(datetime.date(*added))
+    return sorted(days)
+
+
+PUBLISHED = {  # https://www.gov.uk/bank-holidays, as listed in the domain notes
+    2016: "01-01 03-25 03-28 05-02 05-30 08-29 12-26 12-27",
+    2017: "01-02 04-14 04-17 05-01 05-29 08-28 12-25 12-26",
+    2018: "01-01 03-30 04-02 05-07 05-28 08-27 12-25 12-26",
+    2019: "01-01 04-19 04-22 05-06 05-27 08-26 12-25 12-26",
+    2020: "01-01 04-10 04-13 05-08 05-25 08-31 12-25 12-28",
+    2021: "01-01 04-02 04-05 05-03 05-31 08-30 12-27 12-28",
+    2022: "01-03 04-15 04-18 05-02 06-02 06-03 08-29 09-19 12-26 12-27",
+    2023: "01-02 04-07 04-10 05-01 05-08 05-29 08-28 12-25 12-26",
+    2024: "01-01 03-29 04-01 05-06 05-27 08-26 12-25 12-26",
+    2025: "01-01 04-18 04-21 05-05 05-26 08-25 12-25 12-26",
+    2026: "01-01 04-03 04-06 05-04 05-25 08-31 12-25 12-28",
+    2027: "01-01 03-26 03-29 05-03 05-31 08-30 12-27 12-28",
+}
+
+
+def check_bank_holidays(days):
+    for year, text in PUBLISHED.items():
+        published = sorted(datetime.date(year, int(md[:2]), int(md[3:])) for md in text.split())
+        computed = [d for d in days if d.year == year]
+        if computed != published:
+            raise SystemExit(f"bank holidays {year}: computed {computed}, published {published}")
+
+
+def day_number(day):
+    return (day - EPOCH).days
+
+
+# ------------------------------------------------------------------------------------------------
+# SQL for one feed.
+
+
+def sql_text(value):
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_ident(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ascii_lower(text):
+    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
+
+
+def same_heading(a, b):
+    return ascii_lower(a.strip(WHITESPACE)) == ascii_lower(b.strip(WHITESPACE))
+
+
+WS = "char(32, 9, 13, 10)"  # the characters casewatch trims (a constant: computed once)
+
+# A time of day after a date, as casewatch accepts it (rules/date.cc is_time_suffix): 'T' or
+# spaces, H:MM or HH:MM, optional :SS with an optional fraction, optional Z or +HH[[:]MM].
+TIME = (r"([Tt]|[ \t\r\n]+)(\d|[01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)([.,]\d+)?)?"
+        r"([Zz]|[-+](0\d|1[0-4])(:?[0-5]\d)?)?")
+DMY_RE = r"^\d{1,2}/\d{1,2}/\d{4}(" + TIME + r")?$"
+ISO_RE = r"^\d{4}-\d{2}-\d{2}(" + TIME + r")?$"
+
+
+def month_length(y, m):
+    return (f"(CASE WHEN {m} = 2 THEN 28 + ({y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0)) "
+            f"ELSE 30 + (({m} + {m} / 8) % 2) END)")
+
+
+def valid_civil(y, m, d):
+    return f"({m} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND {month_length(y, m)})"
+
+
+def days_from_iso(iso):
+    """Days since 1970-01-01 of an ISO date text (julianday() does not check the day of month)."""
+    return f"CAST(julianday({iso}) - 2440587.5 AS INTEGER)"
+
+
+def date_expr(t, dmy):
+    """A trimmed cell (NULL when empty) to a day number, NULL, or 'bad' when it is not a date.
+
+    dmy: the feed's date_format is %d/%m/%Y (the only one these benchmarks use); ISO dates are
+    always accepted, as in casewatch. The first branch is the fast path for dd/mm/yyyy."""
+    if not dmy:
+        fast = ""
+    else:
+        y, m, d = (f"CAST(substr({t}, 7, 4) AS INTEGER)", f"CAST(substr({t}, 4, 2) AS INTEGER)",
+                   f"CAST(substr({t}, 1, 2) AS INTEGER)")
+        iso = f"substr({t}, 7, 4) || '-' || substr({t}, 4, 2) || '-' || substr({t}, 1, 2)"
+        fast = (f" WHEN {t} GLOB '[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]' THEN "
+                f"CASE WHEN {valid_civil(y, m, d)} THEN {days_from_iso(iso)} ELSE 'bad' END")
+        # d/m/yyyy with one- or two-digit day and month, and an optional time.
+        p1 = f"instr({t}, '/')"
+        rest = f"substr({t}, {p1} + 1)"
+        p2 = f"instr({rest}, '/')"
+        sd, sm, sy = f"substr({t}, 1, {p1} - 1)", f"substr({rest}, 1, {p2} - 1)", f"substr({rest}, {p2} + 1, 4)"
+        y, m, d = f"CAST({sy} AS INTEGER)", f"CAST({sm} AS INTEGER)", f"CAST({sd} AS INTEGER)"
+        iso = f"printf('%04d-%02d-%02d', {y}, {m}, {d})"
+        fast += (f" WHEN {t} REGEXP {sql_text(DMY_RE)} AND {valid_civil(y, m, d)} THEN {days_from_iso(iso)}")
+    y, m, d = (f"CAST(substr({t}, 1, 4) AS INTEGER)", f"CAST(substr({t}, 6, 2) AS INTEGER)",
+               f"CAST(substr({t}, 9, 2) AS INTEGER)")
+    return (f"CASE WHEN {t} IS NULL THEN NULL{fast}"
+            f" WHEN {t} REGEXP {sql_text(ISO_RE)} AND {valid_civil(y, m, d)} THEN {days_from_iso('substr(' + t + ', 1, 10)')}"
+            f" ELSE 'bad' END")
+
+
+NUMBER_RE = r"^\+?-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"  # what std::from_chars takes, after one '+'
+
+
+def number_expr(t):
+    unsigned = f"(CASE WHEN substr({t}, 1, 1) = '+' THEN substr({t}, 2) ELSE {t} END)"
+    mantissa = f"substr({t}, 1, instr(lower({t}) || 'e', 'e') - 1)"
+    # Beyond a double's range (overflow, or a non-zero number that underflows to zero), from_chars
+    # fails; subnormal numbers it takes.
+    in_range = (f"abs(CAST({unsigned} AS REAL)) <= 1.7976931348623157e308 AND "
+                f"(CAST({unsigned} AS REAL) <> 0 OR {mantissa} NOT GLOB '*[1-9]*')")
+    return (f"CASE WHEN {t} IS NULL THEN NULL"
+            f" WHEN {t} NOT GLOB '*[^0-9]*' AND length({t}) < 300 THEN CAST({t} AS REAL)"
+            f" WHEN {t} REGEXP {sql_text(NUMBER_RE)} AND {in_range} THEN CAST({unsigned} AS REAL)"
+            f" ELSE 'bad' END")
+
+
+def bool_expr(t):
+    return (f"CASE WHEN {t} IS NULL THEN NULL WHEN lower({t}) IN ('true', 'yes', 'y', '1') THEN 1"
+            f" WHEN lower({t}) IN ('false', 'no', 'n', '0') THEN 0 ELSE 'bad' END")
+
+
+# The tables of date texts seen, each with its day number, NULL (blank) or 'bad', by date_format.
+DATE_FORMATS = {"": "dates_iso", "%d/%m/%Y": "dates_dmy"}
+
+SQL_TYPE = {"string": "TEXT", "number": "REAL", "date": "INTEGER", "bool": "INTEGER"}
+
+
+def read_header(path):
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+        return next(csv.reader(f))
+
+
+def feed_sql(feed, base):
+    name = feed["name"]
+    if feed.get("type", "csv") != "csv":
+        raise SystemExit(f"feed {name}: only csv feeds are benchmarked")
+    path = os.path.join(base, feed["path"])
+    header = read_header(path)
+    fields = []  # (field, type, raw column index from 1)
+    for field, spec in feed["fields"].items():
+        column = spec["column"]
+        positions = [i for i, h in enumerate(header) if same_heading(h, column)]
+        if not positions:
+            raise SystemExit(f"{path}: missing column {column!r}; the columns found are {header}")
+        fields.append((field, spec.get("type", "string"), positions[0] + 1))
+    key = feed["key"]
+    date_format = feed.get("date_format", "")
+    if date_format not in DATE_FORMATS:
+        raise SystemExit(f"feed {name}: date_format {date_format!r} is not supported here")
+    dates = DATE_FORMATS[date_format]
+    raw = f"raw_{name}"
+    ncols = len(header)
+    out = [f"\n-- feed {name}: {feed['path']}"]
+    out.append(f"CREATE TABLE {raw}(" + ", ".join(f"c{i} TEXT" for i in range(1, ncols + 1)) + ");")
+    out.append(f".import --csv --skip 1 {sql_text(path)} {raw}")
+    out.append(mark("import"))
+    # A blank line is no record for casewatch; sqlite3 imports it as one empty cell.
+    blank = f"(c1 = '' AND c2 IS NULL)" if ncols > 1 else "(c1 = '')"
+    # Each distinct text of the date columns is parsed once, into the table of dates seen.
+    date_cells = [f"SELECT DISTINCT c{i} AS txt FROM {raw} WHERE c{i} IS NOT NULL" for _, t, i in fields if t == "date"]
+    if date_cells:
+        parse = date_expr(f"NULLIF(trim(txt, {WS}), '')", bool(date_format))
+        out.append(f"INSERT OR IGNORE INTO {dates}(txt, day)\nSELECT txt, {parse}\nFROM (" +
+                   "\n      UNION ".join(date_cells) + ");")
+    columns = ", ".join(f"{sql_ident(f)} {SQL_TYPE[t]}" + (" PRIMARY KEY" if f == key else "")
+                        for f, t, _ in fields)
+    out.append(f"CREATE TABLE {sql_ident(name)}({columns});")
+    parsed = []
+    for f, t, i in fields:
+        cell = f"NULLIF(trim(c{i}, {WS}), '')"
+        expr = {"string": lambda c: c, "number": number_expr, "bool": bool_expr,
+                "date": lambda c: f"(SELECT day FROM {dates} WHERE txt = c{i})"}[t](cell)
+        parsed.append(f"  {expr} AS {sql_ident(f)}")
+    checks = [f"{sql_ident(key)} IS NOT NULL"] + [f"{sql_ident(f)} IS NOT 'bad'" for f, t, _ in fields
+                                                   if t != "string"]
+    names = ", ".join(sql_ident(f) for f, _, _ in fields)
+    # Rows are converted once (MATERIALIZED), then the valid ones inserted in file order: INSERT OR
+    # IGNORE on the primary key keeps the first row of each key, as casewatch does.
+    out.append(f"WITH parsed AS MATERIALIZED (SELECT rowid AS rid,\n" + ",\n".join(parsed) +
+               f"\n  FROM {raw} WHERE NOT {blank})\n"
+               f"INSERT OR IGNORE INTO {sql_ident(name)}({names})\n"
+               f"SELECT {names} FROM parsed WHERE " + " AND ".join(checks) + " ORDER BY rid;")
+    out.append(mark("convert"))
+    ratio = float(feed.get("max_rejected_ratio", 0.05))
+    out.append(f"INSERT INTO feeds(name, rows_read, records) SELECT {sql_text(name)}, "
+               f"(SELECT count(*) FROM {raw} WHERE NOT {blank}), (SELECT count(*) FROM {sql_ident(name)});")
+    out.append(f"UPDATE feeds SET rejected = rows_read - records, up = rows_read = 0 OR "
+               f"CAST(rows_read - records AS REAL) / rows_read <= {ratio!r} WHERE name = {sql_text(name)};")
+    return "\n".join(out)
+
+
+def mark(step):
+    """Records the time (seconds, to the millisecond) at the end of a step."""
+    return f"INSERT INTO marks VALUES ({sql_text(step)}, (julianday('now') - 2440587.5) * 86400);"
+
+
+CALENDAR_MARGIN_DAYS = 1000  # more than any shift the rules make from a date of the data
+
+
+def calendar_sql():
+    spans = [f"SELECT min(day) - {CALENDAR_MARGIN_DAYS}, max(day) + {CALENDAR_MARGIN_DAYS} FROM {table} "
+             f"WHERE typeof(day) = 'integer'" for table in sorted(set(DATE_FORMATS.values()))]
+    return """
+-- Working days. cal has every day from 1900 to 2199, and further when the data holds dates further
+-- off (any date seen in a date column), so that every date a rule shifts is in it (casewatch's
+-- calendar has no bounds): whether it is a working day, wb (the number of working days before it,
+-- from cal's first day), its month (mi = year * 12 + month - 1) and its day of the month; wd
+-- numbers the working days (wd.j = cal.wb); months gives each month's first day and length. Day
+-- numbers count from 1970-01-01, as casewatch's do. The first day's civil date is Howard Hinnant's
+-- civil_from_days; each next one steps from the day before.
+CREATE TEMP TABLE span AS SELECT min(lo) AS lo, max(hi) AS hi FROM (
+  SELECT unixepoch('1900-01-01') / 86400 AS lo, unixepoch('2199-12-31') / 86400 AS hi""" + "".join(
+        "\n  UNION ALL " + q for q in spans) + """);
+CREATE TABLE cal(day INTEGER PRIMARY KEY, working INTEGER NOT NULL, wb INTEGER NOT NULL,
+                 mi INTEGER NOT NULL, dom INTEGER NOT NULL);
+WITH RECURSIVE c1 AS (SELECT lo AS x, lo + 719468 AS z FROM span),
+c2 AS MATERIALIZED (SELECT x, z, (CASE WHEN z >= 0 THEN z ELSE z - 146096 END) / 146097 AS era FROM c1),
+c3 AS MATERIALIZED (SELECT x, era, z - era * 146097 AS doe FROM c2),
+c4 AS MATERIALIZED (SELECT x, era, doe, (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365 AS yoe FROM c3),
+c5 AS MATERIALIZED (SELECT x, era, yoe, doe - (365 * yoe + yoe / 4 - yoe / 100) AS doy FROM c4),
+c6 AS MATERIALIZED (SELECT x, era, yoe, doy, (5 * doy + 2) / 153 AS mp FROM c5),
+first AS MATERIALIZED (SELECT x, iif(mp < 10, mp + 3, mp - 9) AS m, doy - (153 * mp + 2) / 5 + 1 AS dom,
+                              yoe + era * 400 + (mp >= 10) AS y FROM c6),
+-- then day after day: the next day of the month, or the first of the next month.
+d(x, y, m, dom, len) AS (
+  SELECT x, y, m, dom, """ + month_length("y", "m") + """ FROM first
+  UNION ALL
+  SELECT x + 1, iif(dom < len, y, y + (m = 12)), iif(dom < len, m, m % 12 + 1), iif(dom < len, dom + 1, 1),
+         iif(dom < len, len, """ + month_length("iif(m = 12, y + 1, y)", "(m % 12 + 1)") + """)
+  FROM d WHERE x < (SELECT hi FROM span)),
+w AS (SELECT x, dom, y * 12 + m - 1 AS mi,
+             (((x + 3) % 7 + 7) % 7 < 5 AND x NOT IN non_working) AS working FROM d)
+INSERT INTO cal SELECT x, working, sum(working) OVER (ORDER BY x ROWS UNBOUNDED PRECEDING) - working, mi, dom
+FROM w;
+CREATE TABLE wd(j INTEGER PRIMARY KEY, day INTEGER NOT NULL);
+INSERT INTO wd SELECT wb, day FROM cal WHERE working;
+CREATE TABLE months(mi INTEGER PRIMARY KEY, first INTEGER NOT NULL, len INTEGER NOT NULL);
+INSERT INTO months SELECT mi, min(day), count(*) FROM cal  -- whole months only
+WHERE mi > (SELECT min(mi) FROM cal) AND mi < (SELECT max(mi) FROM cal) GROUP BY mi;"""
+
+
+def load_config(path):
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def prepare(config_path, out_dir):
+    config = load_config(config_path)
+    base = os.path.dirname(os.path.abspath(config_path))
+    engine = config.get("engine", {})
+    calendar = engine.get("calendar", "england-and-wales")
+    if calendar == "england-and-wales":
+        holidays = england_and_wales_bank_holidays()
+        check_bank_holidays(holidays)
+    else:
+        holidays = []
+        with open(os.path.join(base, calendar)) as f:
+            for line in f:
+                line = line.strip(WHITESPACE)
+                if line and not line.startswith("#"):
+                    holidays.append(datetime.date.fromisoformat(line))
+    non_working = set(holidays)
+    for day in engine.get("extra_non_working_days", []):
+        non_working.add(day if isinstance(day, datetime.date) else datetime.date.fromisoformat(day))
+
+    out = ["-- Generated by bench/sqlite_bench.py prepare from " + config_path + ": do not edit.",
+           ".output /dev/null", "PRAGMA journal_mode = OFF;", ".output stdout", "PRAGMA synchronous = OFF;", "PRAGMA temp_store = MEMORY;",
+           "PRAGMA cache_size = -65536;",
+           "-- Timestamps after each step, for the report (after PRAGMA temp_store, which drops TEMP).",
+           "CREATE TEMP TABLE marks(step TEXT NOT NULL, t REAL NOT NULL);", mark("start"), "BEGIN;"]
+    out.append("""
+-- Bank holidays and closure days (the calendar itself is built once the feeds are loaded).
+CREATE TABLE non_working(day INTEGER PRIMARY KEY);""")
+    days = sorted(day_number(d) for d in non_working)
+    out.append("INSERT INTO non_working VALUES " + ", ".join(f"({d})" for d in days) + ";")
+    out.append("""
+-- The config's lookup tables, for lookup('table', key, default).
+CREATE TABLE lookup(tbl TEXT NOT NULL, k TEXT NOT NULL, v, PRIMARY KEY (tbl, k)) WITHOUT ROWID;""")
+    rows = []
+    for table, entries in config.get("tables", {}).items():
+        for key, value in entries.items():
+            if isinstance(value, bool):
+                value = int(value)
+            rows.append(f"({sql_text(table)}, {sql_text(key)}, "
+                        f"{sql_text(value) if isinstance(value, str) else repr(value)})")
+    if rows:
+        out.append("INSERT INTO lookup VALUES " + ", ".join(rows) + ";")
+    out.append("""
+-- The texts of date cells seen, each parsed once: its day number, NULL when blank, 'bad' when it
+-- is not a date (with the feed's date_format, or ISO).""")
+    for table in sorted(set(DATE_FORMATS.values())):
+        out.append(f"CREATE TABLE {table}(txt TEXT PRIMARY KEY, day) WITHOUT ROWID;")
+    out.append("""
+-- Each feed's counts, as casewatch reports them; up = the load is accepted (SPEC 4, load safety).
+CREATE TABLE feeds(name TEXT PRIMARY KEY, rows_read INTEGER, records INTEGER, rejected INTEGER,
+                   up INTEGER);""")
+    for feed in config.get("feed", []):
+        out.append(feed_sql(feed, base))
+    out.append(calendar_sql())
+    out.append("COMMIT;")
+    out.append(mark("calendar"))
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "load.sql"), "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+# ------------------------------------------------------------------------------------------------
+# Comparison.
+
+
+def iso_date(day_number_text):
+    """A day number to YYYY-MM-DD, as casewatch prints dates (Hinnant's civil_from_days: Python's
+    datetime stops at year 1, SQLite's date() is off for some days before 1582)."""
+    if day_number_text == "":
+        return ""
+    z = int(day_number_text) + 719468
+    era = z // 146097  # floor division
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    y = yoe + era * 400 + (m <= 2)
+    return f"{'-' if y < 0 else ''}{abs(y):04d}-{m:02d}-{d:02d}"
+
+
+def group_text(value):
+    """A group's value in an aggregate alert's key, as casewatch writes it (SPEC 5.5)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def close(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def parse_number(text):
+    return None if text == "" else float(text)
+
+
+def read_tsv(path):
+    with open(path, newline="") as f:
+        return [line.rstrip("\n").split("\t") for line in f if line.strip("\n")]
+
+
+def compare(casewatch_json, sqlite_dir, suffix):
+    with open(casewatch_json) as f:
+        cw = json.load(f)
+    matches = read_tsv(os.path.join(sqlite_dir, f"matches{suffix}.tsv"))
+    values = read_tsv(os.path.join(sqlite_dir, f"values{suffix}.tsv"))
+    feeds = read_tsv(os.path.join(sqlite_dir, f"feeds{suffix}.tsv"))
+    sql_rules = set(RULES)
+    problems = []
+
+    # Feed counts: records and rejected rows.
+    cw_feeds = {f["name"]: (f.get("records"), f.get("rejected"), f.get("up", True)) for f in cw["feeds"]}
+    sql_feeds = {name: (int(records), int(rejected), up == "1") for name, records, rejected, up in feeds}
+    for name in sorted(set(cw_feeds) | set(sql_feeds)):
+        if cw_feeds.get(name) != sql_feeds.get(name):
+            problems.append(f"feed {name}: casewatch (records, rejected, up) {cw_feeds.get(name)}, "
+                            f"SQLite {sql_feeds.get(name)}")
+
+    # Matches: (rule, key) -> (severity, due date, value).
+    def cw_match(a):
+        value = a.get("value")
+        return (a["severity"], a.get("due_date") or "", value)
+
+    cw_m = {(a["rule"], a["key"]): cw_match(a) for a in cw["alerts"] if a["rule"] in sql_rules}
+    sql_m = {(r, k): (s, iso_date(due), parse_number(v)) for r, k, s, due, v in matches}
+    only_cw = sorted(set(cw_m) - set(sql_m))
+    only_sql = sorted(set(sql_m) - set(cw_m))
+    differ = sorted(k for k in set(cw_m) & set(sql_m)
+                    if cw_m[k][:2] != sql_m[k][:2] or not close(cw_m[k][2], sql_m[k][2]))
+    for k in only_cw:
+        problems.append(f"only casewatch: {k[0]} {k[1]} {cw_m[k]}")
+    for k in only_sql:
+        problems.append(f"only SQLite:    {k[0]} {k[1]} {sql_m[k]}")
+    for k in differ:
+        problems.append(f"differ:         {k[0]} {k[1]} casewatch {cw_m[k]} SQLite {sql_m[k]}")
+
+    # Aggregate values, every group.
+    cw_v = {(v["rule"], "/".join(map(group_text, v["group"].values()))): v.get("value")
+            for v in cw["values"] if v["rule"] in sql_rules}
+    sql_v = {(r, k): parse_number(v) for r, k, v in values}
+    for k in sorted(set(cw_v) | set(sql_v)):
+        if k not in cw_v or k not in sql_v or not close(cw_v[k], sql_v[k]):
+            problems.append(f"value {k[0]} [{k[1]}]: casewatch {cw_v.get(k, 'missing')}, "
+                            f"SQLite {sql_v.get(k, 'missing')}")
+
+    missing_rules = sql_rules - {a["rule"] for a in cw["alerts"]} - {v["rule"] for v in cw["values"]}
+    summary = {
+        "alerts": len(sql_m), "values": len(sql_v), "rules": len(sql_rules),
+        "rules_without_matches": sorted(missing_rules),
+    }
+    if problems:
+        print(f"MISMATCH ({suffix or 'as-of'}): {len(problems)} differences between casewatch and SQLite; the first:")
+        for p in problems[:25]:
+            print("  " + p)
+        return 1, summary
+    print(f"  same matches{suffix and ' (' + suffix.strip('-') + ')'}: {len(sql_m)} alerts of {len(sql_rules)} rules, "
+          f"{len(sql_v)} aggregate values, {len(sql_feeds)} feeds' counts")
+    if missing_rules:
+        print(f"  note: no match and no value at all for {', '.join(sorted(missing_rules))}: nothing compared there")
+    return 0, summary
+
+
+# The rules bench/rules.sql implements (bench/rules/subset.toml).
+RULES = ["assessment_timescale", "lac_review", "lac_visit", "conference_report_shared",
+         "case_supervision_overdue", "care_leaver_neet_without_pathway_plan", "caseload_over_limit",
+         "child_seen_alone_rate"]
+
+
+def check_rules_verbatim(repo):
+    """Warns when a rule of bench/rules/subset.toml differs from the example's rule of that name."""
+    def blocks(paths):
+        out = {}
+        for path in paths:
+            with open(path) as f:
+                for block in re.split(r"(?m)^(?=\[\[rule\]\]\n)", f.read())[1:]:
+                    block = re.sub(r"(?m)^#.*\n?", "", block).strip()  # comments between rules
+                    name = re.search(r'(?m)^name = "(\w+)"', block)
+                    if name:
+                        out[name.group(1)] = block
+        return out
+    bench = blocks([os.path.join(repo, "bench/rules/subset.toml")])
+    example = blocks(sorted(glob.glob(os.path.join(repo, "examples/improvement-plan/rules/*.toml"))))
+    if sorted(bench) != sorted(RULES):
+        print(f"warning: bench/rules/subset.toml has {sorted(bench)}, bench/rules.sql implements {sorted(RULES)}")
+    for name, block in bench.items():
+        if example.get(name) != block:
+            print(f"warning: rule {name} in bench/rules/subset.toml differs from examples/improvement-plan/rules")
+
+
+# ------------------------------------------------------------------------------------------------
+# The report.
+
+
+def time_v(path):
+    """Wall seconds and peak RSS (MB) from a GNU time -v report."""
+    wall = rss = None
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("Elapsed (wall clock) time"):
+                parts = line.rsplit(" ", 1)[1].split(":")
+                wall = sum(float(p) * 60 ** i for i, p in enumerate(reversed(parts)))
+            elif line.startswith("Maximum resident set size"):
+                rss = int(line.rsplit(" ", 1)[1]) / 1024
+    return wall, rss
+
+
+def sqlite_steps(path):
+    """Seconds spent in each step of the SQLite run, from the marks it recorded."""
+    steps = {"import": 0.0, "convert": 0.0, "calendar": 0.0, "rules": 0.0, "output": 0.0}
+    previous = None
+    for step, t in read_tsv(path):
+        t = float(t)
+        if previous is not None and step in steps:
+            steps[step] += t - previous
+        previous = t
+    return {k: round(v, 3) for k, v in steps.items()}
+
+
+def report(work, profile, as_of, seed, data_dir, match_summary):
+    t = lambda name: time_v(os.path.join(work, name))
+    with open(os.path.join(work, "phases.json")) as f:
+        phases = json.load(f)
+    steps = sqlite_steps(os.path.join(work, "sqlite", "marks.tsv"))
+    csv_files = sorted(glob.glob(os.path.join(data_dir, "*.csv")))
+    with open(os.path.join(work, "casewatch.toml"), "rb") as f:
+        config = tomllib.load(f)
+    used = [os.path.normpath(os.path.join(work, feed["path"])) for feed in config.get("feed", [])]
+    cw_cold, sql_cold, sql_warm = t("time-casewatch.txt"), t("time-sqlite.txt"), t("time-sqlite-warm.txt")
+    cw_warm = (phases["warm_eval_seconds"], phases["peak_rss_kb"] / 1024)
+    ratio = lambda a, b: round(a / b, 3) if a and b else "n/a"
+    rows = [
+        ("(a) casewatch eval, cold: load, evaluate, print", cw_cold),
+        ("(b) casewatch warm re-evaluation at DATE+1 [1]", cw_warm),
+        ("(c) SQLite cold: .import, convert, rules, output", sql_cold),
+        ("(d) SQLite warm: the rules again at DATE+1", sql_warm),
+    ]
+    results = {
+        "profile": profile, "as_of": as_of, "seed": seed,
+        "csv_bytes_total": sum(os.path.getsize(p) for p in csv_files),
+        "csv_bytes_benchmarked": sum(os.path.getsize(p) for p in used if os.path.exists(p)),
+        "csv_files_benchmarked": [os.path.basename(p) for p in used],
+        "records": phases.get("records"),
+        "rules": match_summary.get("rules"),
+        "alerts": match_summary.get("alerts"),
+        "aggregate_values": match_summary.get("values"),
+        "same_matches": True,
+        "phases": [{"phase": name, "wall_seconds": round(w, 3), "peak_rss_mb": round(r, 1)}
+                   for name, (w, r) in rows],
+        "casewatch_phases": phases,
+        "sqlite_steps_seconds": steps,
+        "ratios_casewatch_over_sqlite": {
+            "cold_wall": ratio(cw_cold[0], sql_cold[0]),
+            "cold_peak_rss": ratio(cw_cold[1], sql_cold[1]),
+            "warm_wall": ratio(cw_warm[0], sql_warm[0]),
+        },
+        "note": "one run of each on whatever else the machine is doing: indicative figures. [1] timed "
+                "inside casewatch-phases, whose peak RSS is given (it holds every feed loaded).",
+    }
+    mb = lambda n: n / 1e6
+    print()
+    print(f"macro benchmark: profile {profile}, as of {as_of}, seed {seed}")
+    print(f"  CSV: {mb(results['csv_bytes_total']):.1f} MB in all, {mb(results['csv_bytes_benchmarked']):.1f} MB "
+          f"in the {len(used)} feeds benchmarked ({results['records']} records); "
+          f"{results['alerts']} alerts and {results['aggregate_values']} aggregate values from {results['rules']} rules")
+    print()
+    print(f"  {'phase':52} {'wall s':>8} {'peak RSS MB':>12}")
+    for name, (wall, rss) in rows:
+        print(f"  {name:52} {wall:8.3f} {rss:12.1f}")
+    r = results["ratios_casewatch_over_sqlite"]
+    print()
+    print(f"  casewatch/SQLite: cold wall {r['cold_wall']}, cold peak RSS {r['cold_peak_rss']}, "
+          f"warm wall {r['warm_wall']}")
+    print(f"  casewatch phases: load {phases['load_seconds']:.3f} s, evaluate {phases['eval_seconds']:.3f} s, "
+          f"warm re-evaluate {phases['warm_eval_seconds']:.3f} s, render {phases['render_seconds']:.3f} s")
+    print(f"  SQLite steps: " + ", ".join(f"{k} {v:.3f} s" for k, v in steps.items()))
+    print(f"  [1] timed inside casewatch-phases; its peak RSS (every feed loaded)")
+    path = os.path.join(work, "results.json")
+    with open(path, "w") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+    print(f"  written to {path}")
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "prepare":
+        prepare(argv[2], argv[3])
+        return 0
+    if len(argv) == 5 and argv[1] == "compare":
+        code, summary = compare(argv[2], argv[3], argv[4])
+        with open(os.path.join(argv[3], f"compare{argv[4]}.json"), "w") as f:
+            json.dump(summary, f)
+        return code
+    if len(argv) == 3 and argv[1] == "check-rules":
+        check_rules_verbatim(argv[2])
+        return 0
+    if len(argv) == 7 and argv[1] == "report":
+        with open(os.path.join(argv[2], "sqlite", "compare.json")) as f:
+            summary = json.load(f)
+        report(argv[2], argv[3], argv[4], argv[5], argv[6], summary)
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
