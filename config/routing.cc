@@ -9,8 +9,14 @@ namespace casewatch {
 bool LabelMatcher::matches(const std::map<std::string, std::string>& labels) const {
   auto it = labels.find(label);
   const std::string& actual = it == labels.end() ? std::string() : it->second;
-  if (regex) return std::regex_match(actual, *regex);
+  if (regex) return RE2::FullMatch(actual, *regex);
   return actual == value;
+}
+
+std::shared_ptr<const RE2> compile_matcher_regex(const std::string& pattern) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  return std::make_shared<const RE2>(pattern, options);
 }
 
 bool DaySet::includes(Day day, const Calendar& calendar) const {

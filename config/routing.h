@@ -6,7 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
+#include <re2/re2.h>
 #include <string>
 #include <vector>
 
@@ -19,7 +19,7 @@ namespace casewatch {
 struct LabelMatcher {
   std::string label;
   std::string value;                    // exact match, or
-  std::shared_ptr<const std::regex> regex;  // the whole value must match
+  std::shared_ptr<const RE2> regex;  // the whole value must match (RE2: linear time)
   std::string pattern;                  // the regex as written
   bool matches(const std::map<std::string, std::string>& labels) const;
 };
@@ -45,6 +45,10 @@ struct DailySchedule {
   DaySet days;
   int minute = 0;
 };
+
+// Label matcher regexes (routes, silences posted over the API) compile with RE2, whose matching
+// time is linear: a pattern from the API can never stall the event loop.
+std::shared_ptr<const RE2> compile_matcher_regex(const std::string& pattern);
 
 std::optional<TimeWindow> parse_time_window(std::string_view text, std::string& error);
 std::optional<DailySchedule> parse_daily_schedule(std::string_view text, std::string& error);

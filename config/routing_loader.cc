@@ -164,11 +164,8 @@ void load_route(const TomlFile& file, const toml::table& t, size_t index, std::v
       } else if (const toml::table* spec = value.as_table(); spec && spec->size() == 1 && spec->get("regex") &&
                                                               spec->get("regex")->is_string()) {
         m.pattern = spec->get("regex")->as_string()->get();
-        try {
-          m.regex = std::make_shared<const std::regex>(m.pattern, std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
-          file.error(*spec->get("regex"), std::string("invalid regular expression: ") + e.what(), d);
-        }
+        m.regex = compile_matcher_regex(m.pattern);
+        if (!m.regex->ok()) file.error(*spec->get("regex"), "invalid regular expression: " + m.regex->error(), d);
       } else {
         file.error(value, "a matcher is a string or { regex = \"...\" }", d);
         continue;

@@ -48,10 +48,9 @@ std::optional<Silence> silence_from(const nlohmann::json& matchers, std::string&
       m.value = value.get<std::string>();
     } else if (value.is_object() && value.size() == 1 && value.contains("regex") && value["regex"].is_string()) {
       m.pattern = value["regex"].get<std::string>();
-      try {
-        m.regex = std::make_shared<const std::regex>(m.pattern, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        error = "matcher " + label + ": invalid regular expression";
+      m.regex = compile_matcher_regex(m.pattern);
+      if (!m.regex->ok()) {
+        error = "matcher " + label + ": invalid regular expression: " + m.regex->error();
         return std::nullopt;
       }
     } else {

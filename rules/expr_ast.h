@@ -3,7 +3,7 @@
 #pragma once
 
 #include <memory>
-#include <regex>
+#include <re2/re2.h>
 #include <string>
 #include <vector>
 
@@ -53,7 +53,7 @@ struct Node {
   std::vector<std::unique_ptr<Node>> children;
   std::vector<Value> list_values;              // List of constants (owned by the node)
   std::string owned_text;                      // storage for a string literal's text
-  std::shared_ptr<std::regex> regex;           // matches(): compiled once
+  std::shared_ptr<const RE2> regex;            // matches(): compiled once, linear-time matching
 };
 
 // Parses tokens into a tree; on a syntax error returns null and appends one error.

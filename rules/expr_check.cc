@@ -314,11 +314,12 @@ class Checker {
         if (arg(1).kind != NodeKind::Literal || arg(1).literal.type != Type::String) {
           error(arg(1), "the pattern of matches() must be a string literal");
         } else {
-          try {
-            node.regex = std::make_shared<std::regex>(std::string(arg(1).literal.text), std::regex::ECMAScript);
-          } catch (const std::regex_error& e) {
-            error(arg(1), std::string("invalid regular expression: ") + e.what());
-          }
+          // RE2: matching time is linear in the text, so no pattern can stall an evaluation.
+          RE2::Options options;
+          options.set_log_errors(false);
+          auto regex = std::make_shared<const RE2>(std::string(arg(1).literal.text), options);
+          if (!regex->ok()) error(arg(1), "invalid regular expression: " + regex->error());
+          else node.regex = std::move(regex);
         }
         node.type = StaticType::of(Type::Bool);
         break;

@@ -190,7 +190,7 @@ Value eval_call(const Node& node, const EvalContext& context) {
       return Value::of_bool(a.text.starts_with(b.text));
     case Function::Matches:
       if (a.type != Type::String || !node.regex) return {};
-      return Value::of_bool(std::regex_search(a.text.begin(), a.text.end(), *node.regex));
+      return Value::of_bool(RE2::PartialMatch(a.text, *node.regex));
     case Function::FormatDate:
       if (a.type != Type::Date || b.type != Type::String) return {};
       return Value::of_string(store(context, format_date(a.day, b.text)));

@@ -8,7 +8,7 @@ packages=(
   clang libclang-rt-14-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libboost-dev libcpp-httplib-dev nlohmann-json3-dev
+  libboost-dev libcpp-httplib-dev nlohmann-json3-dev libre2-dev
   libsqlite3-dev sqlite3 libcurl4-openssl-dev libpq-dev libsystemd-dev libssl-dev
   prometheus-cpp-dev
   time

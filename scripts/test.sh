@@ -25,7 +25,7 @@ fuzz_seconds=${FUZZ_SECONDS:-30}
 for target in csv expr; do
   corpus=$(mktemp -d)
   cp tests/fuzz/corpus/$target/* "$corpus"/
-  ./build-fuzz/tests/fuzz/${target}_fuzz -max_total_time="$fuzz_seconds" -print_final_stats=0 "$corpus" 2>&1 | tail -n 2
+  ./build-fuzz/tests/fuzz/${target}_fuzz -max_total_time="$fuzz_seconds" -timeout=10 -print_final_stats=0 "$corpus" 2>&1 | tail -n 2
   rm -rf "$corpus"
 done
 echo "all tests passed"
