@@ -185,7 +185,7 @@ def date_expr(t, dmy):
             f" ELSE 'bad' END")
 
 
-NUMBER_RE = r"^\+?-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"  # what std::from_chars takes, after one '+'
+NUMBER_RE = r"^(\+|-)?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"  # one sign at most, as casewatch takes
 
 
 def number_expr(t):

@@ -28,7 +28,10 @@ std::optional<double> parse_number_cell(std::string_view text) {
   if (text.empty()) return std::nullopt;
   const char* first = text.data();
   const char* last = first + text.size();
-  if (*first == '+') ++first;  // from_chars refuses a leading '+'
+  if (*first == '+') {  // from_chars refuses a leading '+'; a sign after it is not a number
+    ++first;
+    if (first == last || *first == '-' || *first == '+') return std::nullopt;
+  }
   double value = 0;
   auto [ptr, ec] = std::from_chars(first, last, value, std::chars_format::general);
   if (ec != std::errc() || ptr != last || std::isnan(value) || std::isinf(value)) return std::nullopt;

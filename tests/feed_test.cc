@@ -228,13 +228,13 @@ TEST(FeedCsv, Numbers) {
   feed.max_rejected_ratio = 1;
   FeedLoad load = load_csv(feed,
                            "id,n\nA,12\nB,-3.5\nC,+4\nD,1e3\nE,0.216\n"
-                           "F,12abc\nG,\"1,000\"\nH,nan\nI,inf\nJ,£5\n",
+                           "F,12abc\nG,\"1,000\"\nH,nan\nI,inf\nJ,£5\nK,+-3\nL,+\n",
                            "f.csv", std::nullopt);
   ASSERT_TRUE(load.accepted);
   ASSERT_EQ(load.table->rows(), 5u);
   const std::vector<double> expected = {12, -3.5, 4, 1000, 0.216};
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_DOUBLE_EQ(load.table->value(i, 1).number, expected[i]);
-  EXPECT_EQ(load.rejected, 5u);
+  EXPECT_EQ(load.rejected, 7u);
   for (const auto& row : load.rejected_rows) EXPECT_EQ(row.reason, "not a number");
 }
 
