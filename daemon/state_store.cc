@@ -269,13 +269,6 @@ std::vector<StateStore::OutboxEntry> StateStore::due(int64_t now, size_t limit, 
   return entries;
 }
 
-int64_t StateStore::next_due(std::string& error) {
-  Statement s;
-  if (!prepare(db_, "SELECT MIN(next_attempt) FROM outbox", s, error)) return 0;
-  if (sqlite3_step(s.stmt) == SQLITE_ROW && sqlite3_column_type(s.stmt, 0) != SQLITE_NULL) return sqlite3_column_int64(s.stmt, 0);
-  return 0;
-}
-
 bool StateStore::delivered(const std::string& id, std::string& error) {
   Statement s;
   if (!prepare(db_, "DELETE FROM outbox WHERE id = ?", s, error)) return false;

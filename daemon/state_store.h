@@ -39,7 +39,6 @@ class StateStore {
   };
   // Entries due at `now`, oldest first.
   std::vector<OutboxEntry> due(int64_t now, size_t limit, std::string& error);
-  int64_t next_due(std::string& error);  // earliest next_attempt; 0 when the outbox is empty
   bool delivered(const std::string& id, std::string& error);
   bool retry_later(const std::string& id, int attempts, int64_t next_attempt, const std::string& last_error, std::string& error);
   // Removes `id` and, when given, enqueues `replacement` (a fallback) in the same transaction.

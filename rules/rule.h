@@ -75,9 +75,6 @@ struct Rule {
   std::vector<std::pair<std::string, Template>> labels, annotations;
 };
 
-// Variables a deadline rule's templates see, in slot order.
-inline constexpr const char* kDeadlineVariables[] = {"due_date", "days_remaining", "working_days_remaining"};
-
 // Compiles `spec` against the schema of its feed. Returns nullopt and appends every problem
 // found when the rule cannot be compiled.
 std::optional<Rule> compile_rule(RuleSpec spec, size_t feed, std::shared_ptr<const Schema> schema,
