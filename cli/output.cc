@@ -17,18 +17,6 @@ nlohmann::ordered_json value_json(const OwnedValue& value) {
   }
 }
 
-nlohmann::ordered_json match_json(const Config& config, const Match& match) {
-  nlohmann::ordered_json j;
-  j["rule"] = config.rules[match.rule].spec.name;
-  j["key"] = match.key;
-  j["severity"] = std::string(severity_name(match.severity));
-  j["labels"] = match.labels;
-  j["annotations"] = match.annotations;
-  j["due_date"] = match.due_date == kNullDay ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(format_iso(match.due_date));
-  j["value"] = match.value ? nlohmann::ordered_json(*match.value) : nlohmann::ordered_json(nullptr);
-  return j;
-}
-
 nlohmann::ordered_json group_value_json(const Config& config, const GroupValue& value) {
   nlohmann::ordered_json j;
   j["rule"] = config.rules[value.rule].spec.name;
@@ -41,47 +29,151 @@ nlohmann::ordered_json group_value_json(const Config& config, const GroupValue& 
 
 namespace {
 
-// Writes `items` as the value of a top-level member, exactly as dump(2) would inside the whole
-// document, but one element at a time: 166,000 alerts never become one tree in memory.
-template <class Items, class ToJson>
-void write_array(std::string& out, const Items& items, ToJson to_json) {
-  using Serializer = nlohmann::detail::serializer<nlohmann::ordered_json>;
-  if (items.empty()) {
-    out += "[]";
+// The alerts are written as text, one after another, laid out exactly as dump(2) lays out the
+// whole document: 166,000 alerts never become JSON values, let alone one tree.
+void append_member(std::string& out, std::string_view indent, std::string_view name) {
+  out += indent;
+  append_json_string(out, name);
+  out += ": ";
+}
+
+void append_string_map(std::string& out, const std::map<std::string, std::string>& map) {
+  if (map.empty()) {
+    out += "{}";
     return;
   }
-  Serializer serializer(nlohmann::detail::output_adapter<char>(out), ' ', nlohmann::ordered_json::error_handler_t::replace);
-  out += "[\n";
+  out += "{\n";
   bool first = true;
-  for (const auto& item : items) {
+  for (const auto& [name, text] : map) {
     if (!first) out += ",\n";
     first = false;
-    out += "    ";
-    serializer.dump(to_json(item), true, false, 2, 4);
+    append_member(out, "        ", name);
+    append_json_string(out, text);
   }
-  out += "\n  ]";
+  out += "\n      }";
+}
+
+void append_value(std::string& out, const OwnedValue& value) {
+  switch (value.type) {
+    case Type::Bool: out += value.boolean ? "true" : "false"; break;
+    case Type::Number: append_json_number(out, value.number); break;
+    case Type::String: append_json_string(out, value.text); break;
+    case Type::Date: append_json_string(out, format_iso(value.day)); break;
+    default: out += "null";
+  }
+}
+
+void append_optional_number(std::string& out, const std::optional<double>& number) {
+  if (number) append_json_number(out, *number);
+  else out += "null";
+}
+
+void append_match(std::string& out, const Config& config, const Match& match) {
+  out += "{\n";
+  append_member(out, "      ", "rule");
+  append_json_string(out, config.rules[match.rule].spec.name);
+  out += ",\n";
+  append_member(out, "      ", "key");
+  append_json_string(out, match.key);
+  out += ",\n";
+  append_member(out, "      ", "severity");
+  append_json_string(out, severity_name(match.severity));
+  out += ",\n";
+  append_member(out, "      ", "labels");
+  append_string_map(out, match.labels);
+  out += ",\n";
+  append_member(out, "      ", "annotations");
+  append_string_map(out, match.annotations);
+  out += ",\n";
+  append_member(out, "      ", "due_date");
+  if (match.due_date == kNullDay) out += "null";
+  else append_json_string(out, format_iso(match.due_date));
+  out += ",\n";
+  append_member(out, "      ", "value");
+  append_optional_number(out, match.value);
+  out += "\n    }";
+}
+
+void append_group_value(std::string& out, const Config& config, const GroupValue& value) {
+  out += "{\n";
+  append_member(out, "      ", "rule");
+  append_json_string(out, config.rules[value.rule].spec.name);
+  out += ",\n";
+  append_member(out, "      ", "group");
+  if (value.group.empty()) {
+    out += "{}";
+  } else {
+    out += "{\n";
+    for (size_t i = 0; i < value.group.size(); ++i) {
+      if (i) out += ",\n";
+      append_member(out, "        ", value.group[i].first);
+      append_value(out, value.group[i].second);
+    }
+    out += "\n      }";
+  }
+  out += ",\n";
+  append_member(out, "      ", "value");
+  append_optional_number(out, value.value);
+  out += "\n    }";
+}
+
+void append_feed(std::string& out, const FeedSummary& feed) {
+  out += "{\n";
+  append_member(out, "      ", "name");
+  append_json_string(out, feed.name);
+  out += ",\n";
+  append_member(out, "      ", "up");
+  out += feed.up ? "true" : "false";
+  out += ",\n";
+  append_member(out, "      ", "records");
+  out += std::to_string(feed.records);
+  out += ",\n";
+  append_member(out, "      ", "rejected");
+  out += std::to_string(feed.rejected);
+  if (!feed.error.empty()) {
+    out += ",\n";
+    append_member(out, "      ", "error");
+    append_json_string(out, feed.error);
+  }
+  out += "\n    }";
+}
+
+// Writes the array in chunks, so that the text in memory stays small.
+template <class Items, class Append>
+void write_array(std::string& text, std::ostream& out, const Items& items, Append append) {
+  if (items.empty()) {
+    text += "[]";
+    return;
+  }
+  text += "[\n";
+  bool first = true;
+  for (const auto& item : items) {
+    if (!first) text += ",\n";
+    first = false;
+    text += "    ";
+    append(text, item);
+    if (text.size() > (1u << 20)) {
+      out.write(text.data(), static_cast<std::streamsize>(text.size()));
+      text.clear();
+    }
+  }
+  text += "\n  ]";
 }
 
 }  // namespace
 
 void print_eval_json(const Config& config, const EvaluationResult& result, const std::string& evaluated_at,
                      const std::vector<FeedSummary>& feeds, std::ostream& out) {
-  std::string text = "{\n  \"evaluated_at\": " + json_text(nlohmann::ordered_json(evaluated_at)) + ",\n  \"alerts\": ";
-  write_array(text, result.matches, [&](const Match& m) { return match_json(config, m); });
+  std::string text = "{\n  \"evaluated_at\": ";
+  append_json_string(text, evaluated_at);
+  text += ",\n  \"alerts\": ";
+  write_array(text, out, result.matches, [&](std::string& t, const Match& m) { append_match(t, config, m); });
   text += ",\n  \"values\": ";
-  write_array(text, result.values, [&](const GroupValue& v) { return group_value_json(config, v); });
+  write_array(text, out, result.values, [&](std::string& t, const GroupValue& v) { append_group_value(t, config, v); });
   text += ",\n  \"feeds\": ";
-  write_array(text, feeds, [](const FeedSummary& f) {
-    nlohmann::ordered_json feed;
-    feed["name"] = f.name;
-    feed["up"] = f.up;
-    feed["records"] = f.records;
-    feed["rejected"] = f.rejected;
-    if (!f.error.empty()) feed["error"] = f.error;
-    return feed;
-  });
+  write_array(text, out, feeds, append_feed);
   text += "\n}\n";
-  out << text;
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
 }
 
 void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {

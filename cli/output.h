@@ -23,7 +23,6 @@ struct FeedSummary {
 // Indented by 2; bytes that are not UTF-8 become U+FFFD instead of throwing.
 
 nlohmann::ordered_json value_json(const OwnedValue& value);
-nlohmann::ordered_json match_json(const Config& config, const Match& match);
 nlohmann::ordered_json group_value_json(const Config& config, const GroupValue& value);
 
 void print_eval_json(const Config& config, const EvaluationResult& result, const std::string& evaluated_at,

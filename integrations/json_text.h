@@ -4,6 +4,9 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 namespace casewatch {
 
@@ -11,5 +14,10 @@ template <class Json>
 std::string json_text(const Json& json, int indent = -1) {
   return json.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
+
+// For output too large to build as a tree (eval's hundred thousand alerts): appends what
+// json_text would write for one string or number, byte for byte, without a JSON value.
+void append_json_string(std::string& out, std::string_view text);
+void append_json_number(std::string& out, double number);
 
 }  // namespace casewatch
