@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/as_of.h"
+#include "rules/parallel.h"
 
 namespace casewatch {
 namespace {
@@ -129,6 +130,26 @@ void Service::evaluate(bool force_feed_reload) {
   std::vector<const Table*> tables = feeds_->snapshots();
   EvaluationInput input{config.rules, tables, as_of.day, config.calendar.get(), config.tables.get()};
 
+  // The rules first evaluate side by side; their alerts then change one rule at a time.
+  struct Outcome {
+    EvaluationResult result;
+    std::string error;
+    double seconds = 0;
+  };
+  std::vector<Outcome> outcomes(config.rules.size());
+  std::vector<size_t> order;
+  for (size_t i : evaluation_order(input))
+    if (config.rules[i].spec.enabled && tables[config.rules[i].feed]) order.push_back(i);
+  parallel_for_each(order, [&](size_t i) {
+    auto started = std::chrono::steady_clock::now();
+    try {
+      evaluate_rule(input, i, outcomes[i].result);
+    } catch (const std::exception& e) {
+      outcomes[i].error = e.what();
+    }
+    outcomes[i].seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  });
+
   std::vector<AlertChange> changes;
   values_.clear();
   for (size_t i = 0; i < config.rules.size(); ++i) {
@@ -143,18 +164,15 @@ void Service::evaluate(bool force_feed_reload) {
       metrics_->observe_rule_evaluation(rule.spec.name, 0, true);
       continue;
     }
-    EvaluationResult result;
-    auto started = std::chrono::steady_clock::now();
-    try {
-      evaluate_rule(input, i, result);
-    } catch (const std::exception& e) {
+    EvaluationResult& result = outcomes[i].result;
+    if (!outcomes[i].error.empty()) {
       status.health = "err";
-      status.last_error = e.what();
+      status.last_error = outcomes[i].error;
       metrics_->observe_rule_evaluation(rule.spec.name, 0, true);
-      spdlog::error("rule {}: evaluation failed: {}", rule.spec.name, e.what());
+      spdlog::error("rule {}: evaluation failed: {}", rule.spec.name, outcomes[i].error);
       continue;
     }
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double seconds = outcomes[i].seconds;
     status.health = "ok";
     status.last_error.clear();
     status.duration_seconds = seconds;

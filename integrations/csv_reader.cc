@@ -26,6 +26,10 @@ Reader::Reader(std::string_view data) : data_(data) {
   if (data_.starts_with("\xEF\xBB\xBF")) pos_ = 3;
 }
 
+Reader::Reader(std::string_view data, size_t first_line, bool last) : data_(data), line_(first_line), last_(last) {
+  if (first_line == 1 && data_.starts_with("\xEF\xBB\xBF")) pos_ = 3;
+}
+
 bool Reader::next(Record& out) {
   out.fields.clear();
   out.error.clear();
@@ -37,8 +41,8 @@ bool Reader::next(Record& out) {
 
   // Blank lines: empty, or a lone CR (the CR of a CRLF, or one left at the end of the data).
   for (;;) {
-    if (p == end) {
-      pos_ = data_.size();
+    if (p == end || (!last_ && *p == '\r' && p + 1 == end)) {
+      pos_ = static_cast<size_t>(p - begin);
       return false;
     }
     if (*p == '\n') {
@@ -50,7 +54,19 @@ bool Reader::next(Record& out) {
       break;
     }
   }
+  pos_ = static_cast<size_t>(p - begin);
   out.line = line_;
+  const size_t record_line = line_;
+
+  // In a piece that is not the last, a record reaching the end of the data may go on in the
+  // next piece: it is left unread, to be read whole from there.
+  auto incomplete = [&] {
+    line_ = record_line;
+    out.fields.clear();
+    out.error.clear();
+    unescaped_fields_.clear();
+    return false;
+  };
 
   // Where the current record ends, unless a quoted field runs past it (then it is recomputed).
   auto line_end = [&](const char* from) {
@@ -61,6 +77,7 @@ bool Reader::next(Record& out) {
 
   // Ends the record after a terminator at `at` ('\n', or `end`).
   auto finish = [&](const char* at) {
+    if (at == end && !last_) return incomplete();
     if (at == end) {
       pos_ = data_.size();
     } else {

@@ -23,14 +23,25 @@ class Reader {
   // LF or CRLF (a lone CR inside quotes is data). Blank lines are skipped.
   explicit Reader(std::string_view data);
 
-  // Reads the next record; returns false at the end of the data. A malformed record is still
-  // returned (with `error` set) so the caller can reject it alone and go on.
+  // For input read in pieces: `data` is the next piece, beginning where the previous reader
+  // stopped (consumed()) on line `first_line`. Unless `last`, a record that runs to the end of
+  // `data` is left for the next piece, which must begin with it.
+  Reader(std::string_view data, size_t first_line, bool last);
+
+  // Reads the next record; returns false at the end of the data (or of the complete records in
+  // a piece that is not the last). A malformed record is still returned (with `error` set) so
+  // the caller can reject it alone and go on.
   bool next(Record& out);
+
+  // Bytes of `data` read so far, and the line on which the next record starts.
+  size_t consumed() const { return pos_; }
+  size_t line() const { return line_; }
 
  private:
   std::string_view data_;
   size_t pos_ = 0;
   size_t line_ = 1;
+  bool last_ = true;
   std::vector<std::string> unescaped_;  // owned storage for unescaped fields of the current record
   // Indexes into Record::fields of the fields held in unescaped_ (the k-th uses unescaped_[k]).
   // Their views are set only once the record is complete, because growing unescaped_ mid-record

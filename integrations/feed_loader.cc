@@ -3,13 +3,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <numeric>
-#include <thread>
 
 #include "integrations/csv_reader.h"
 #include "integrations/file_bytes.h"
+#include "rules/parallel.h"
 
 namespace casewatch {
 
@@ -51,73 +50,121 @@ void apply_safety(const FeedConfig& feed, std::optional<size_t> last, FeedLoad& 
 
 }  // namespace
 
-FeedLoad load_csv(const FeedConfig& feed, std::string_view bytes, std::string_view source,
-                  std::optional<size_t> last_accepted_records) {
-  FeedLoad load;
-  csv::Reader reader(bytes);
-  csv::Record record;
-  if (!reader.next(record) || !record.error.empty()) {
-    load.error = record.error.empty() ? "no header row" : "header row: " + record.error;
-    return load;
+namespace {
+
+// Turns the records of one extract, header first, into a table.
+class CsvFeedParser {
+ public:
+  CsvFeedParser(const FeedConfig& feed, FeedLoad& load)
+      : feed_(feed), load_(load), builder_(feed.schema, DateParser(feed.date_format)), cells_(feed.fields.size()) {}
+
+  // False once the load has failed (a bad header): nothing more need be read.
+  bool add(const csv::Record& record) {
+    if (!header_read_) return read_header(record);
+    ++load_.rows_read;
+    if (!record.error.empty()) {
+      reject({record.line, "", "", record.error});
+      return true;
+    }
+    for (size_t f = 0; f < feed_.fields.size(); ++f)
+      cells_[f] = position_[f] < record.fields.size() ? trim(record.fields[position_[f]]) : std::string_view();
+    if (auto problem = builder_.add_row(cells_)) {
+      const FieldConfig& field = feed_.fields[problem->field];
+      reject({record.line, field.name, field.column, problem->message});
+    }
+    return true;
   }
-  // Map each declared field to the position of its column.
-  std::vector<size_t> position(feed.fields.size(), SIZE_MAX);
-  std::vector<std::string> missing;
-  for (size_t f = 0; f < feed.fields.size(); ++f) {
-    for (size_t c = 0; c < record.fields.size(); ++c)
-      if (same_heading(record.fields[c], feed.fields[f].column)) { position[f] = c; break; }
-    if (position[f] == SIZE_MAX) missing.push_back("\"" + feed.fields[f].column + "\"");
+
+  void finish(std::optional<size_t> last_accepted_records) {
+    if (!header_read_) {
+      if (load_.error.empty()) load_.error = "no header row";
+      return;
+    }
+    apply_safety(feed_, last_accepted_records, load_, builder_.rows());
+    if (load_.accepted) load_.table = std::make_shared<const Table>(builder_.finish());
   }
-  if (!missing.empty()) {
+
+ private:
+  bool read_header(const csv::Record& record) {
+    header_read_ = true;
+    if (!record.error.empty()) {
+      load_.error = "header row: " + record.error;
+      return false;
+    }
+    // Map each declared field to the position of its column.
+    position_.assign(feed_.fields.size(), SIZE_MAX);
+    std::vector<std::string> missing;
+    for (size_t f = 0; f < feed_.fields.size(); ++f) {
+      for (size_t c = 0; c < record.fields.size(); ++c)
+        if (same_heading(record.fields[c], feed_.fields[f].column)) { position_[f] = c; break; }
+      if (position_[f] == SIZE_MAX) missing.push_back("\"" + feed_.fields[f].column + "\"");
+    }
+    if (missing.empty()) return true;
     std::string found;
     for (size_t c = 0; c < record.fields.size(); ++c)
       found += (c ? ", \"" : "\"") + std::string(trim(record.fields[c])) + "\"";
     std::string names;
     for (size_t i = 0; i < missing.size(); ++i) names += (i ? ", " : "") + missing[i];
-    load.error = std::string(missing.size() == 1 ? "missing column " : "missing columns ") + names +
-                 "; the columns found are " + found;
-    return load;
+    load_.error = std::string(missing.size() == 1 ? "missing column " : "missing columns ") + names +
+                  "; the columns found are " + found;
+    return false;
   }
 
-  TableBuilder builder(feed.schema, DateParser(feed.date_format));
-  std::vector<std::string_view> cells(feed.fields.size());
-  auto reject = [&](RejectedRow row) {
-    ++load.rejected;
-    if (load.rejected_rows.size() < kMaxRejectedReported) load.rejected_rows.push_back(std::move(row));
-  };
-  while (reader.next(record)) {
-    ++load.rows_read;
-    if (!record.error.empty()) {
-      reject({record.line, "", "", record.error});
-      continue;
-    }
-    for (size_t f = 0; f < feed.fields.size(); ++f)
-      cells[f] = position[f] < record.fields.size() ? trim(record.fields[position[f]]) : std::string_view();
-    if (auto problem = builder.add_row(cells)) {
-      const FieldConfig& field = feed.fields[problem->field];
-      reject({record.line, field.name, field.column, problem->message});
-    }
+  void reject(RejectedRow row) {
+    ++load_.rejected;
+    if (load_.rejected_rows.size() < kMaxRejectedReported) load_.rejected_rows.push_back(std::move(row));
   }
-  size_t accepted_rows = builder.rows();
-  apply_safety(feed, last_accepted_records, load, accepted_rows);
-  if (load.accepted) load.table = std::make_shared<const Table>(builder.finish());
+
+  const FeedConfig& feed_;
+  FeedLoad& load_;
+  TableBuilder builder_;
+  bool header_read_ = false;
+  std::vector<size_t> position_;
+  std::vector<std::string_view> cells_;
+};
+
+// Extracts are read a megabyte at a time: the whole file is never in memory beside its table,
+// and the buffer stays in cache while it is parsed.
+constexpr size_t kReadChunk = 1 << 20;
+
+}  // namespace
+
+FeedLoad load_csv(const FeedConfig& feed, std::string_view bytes, std::string_view /*source*/,
+                  std::optional<size_t> last_accepted_records) {
+  FeedLoad load;
+  CsvFeedParser parser(feed, load);
+  csv::Reader reader(bytes);
+  csv::Record record;
+  while (reader.next(record))
+    if (!parser.add(record)) return load;
+  parser.finish(last_accepted_records);
   return load;
 }
 
 FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_records) {
+  FeedLoad load;
   if (feed.type != FeedType::Csv) {
-    FeedLoad load;
     load.error = "feed type not supported yet by this build (only csv)";
     return load;
   }
-  FileBytes file;
-  std::string error;
-  if (!file.open(feed.path, error)) {
-    FeedLoad load;
-    load.error = error;
-    return load;
+  FileReader file;
+  if (!file.open(feed.path, load.error)) return load;
+  CsvFeedParser parser(feed, load);
+  std::string buffer;  // the records not yet parsed, then the next piece read
+  size_t line = 1;
+  csv::Record record;
+  for (bool last = false; !last;) {
+    long n = file.append(buffer, kReadChunk, load.error);
+    if (n < 0) return load;
+    last = static_cast<size_t>(n) < kReadChunk;
+    csv::Reader reader(buffer, line, last);
+    while (reader.next(record))
+      if (!parser.add(record)) return load;
+    line = reader.line();
+    buffer.erase(0, reader.consumed());
   }
-  return load_csv(feed, file.bytes(), feed.path, last_accepted_records);
+  parser.finish(last_accepted_records);
+  return load;
 }
 
 std::vector<FeedLoad> load_feeds(const std::vector<const FeedConfig*>& feeds,
@@ -132,19 +179,10 @@ std::vector<FeedLoad> load_feeds(const std::vector<const FeedConfig*>& feeds,
     if (feeds[i]->type == FeedType::Csv && ::stat(feeds[i]->path.c_str(), &st) == 0) sizes[i] = st.st_size;
   }
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t k; (k = next++) < order.size();) {
-      size_t i = order[k];
-      std::optional<size_t> last = i < last_accepted_records.size() ? last_accepted_records[i] : std::nullopt;
-      loads[i] = load_feed(*feeds[i], last);
-    }
-  };
-  size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), feeds.size());
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& thread : pool) thread.join();
+  parallel_for_each(order, [&](size_t i) {
+    std::optional<size_t> last = i < last_accepted_records.size() ? last_accepted_records[i] : std::nullopt;
+    loads[i] = load_feed(*feeds[i], last);
+  });
   return loads;
 }
 

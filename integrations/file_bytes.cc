@@ -14,8 +14,14 @@ std::string system_error(const std::string& path, int err) { return path + ": " 
 
 }  // namespace
 
-bool FileBytes::open(const std::string& path, std::string& error) {
-  data_.clear();
+FileReader::~FileReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool FileReader::open(const std::string& path, std::string& error) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  path_ = path;
   // O_NONBLOCK so that a FIFO given by mistake is refused below instead of blocking the open.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
@@ -29,23 +35,41 @@ bool FileBytes::open(const std::string& path, std::string& error) {
     ::close(fd);
     return false;
   }
-  // One allocation of the size seen now; a file still growing is read to its end all the same.
-  std::string data(static_cast<size_t>(st.st_size) + 1, '\0');
+  fd_ = fd;
+  size_hint_ = static_cast<size_t>(st.st_size);
+  return true;
+}
+
+long FileReader::append(std::string& out, size_t count, std::string& error) {
+  const size_t start = out.size();
+  out.resize(start + count);
   size_t used = 0;
-  while (true) {
-    if (used == data.size()) data.resize(data.size() * 2 + 4096);
-    ssize_t n = ::read(fd, data.data() + used, data.size() - used);
+  while (used < count) {
+    ssize_t n = ::read(fd_, out.data() + start + used, count - used);
     if (n < 0) {
       if (errno == EINTR) continue;
-      error = system_error(path, errno);
-      ::close(fd);
-      return false;
+      error = system_error(path_, errno);
+      out.resize(start);
+      return -1;
     }
     if (n == 0) break;
     used += static_cast<size_t>(n);
   }
-  ::close(fd);
-  data.resize(used);
+  out.resize(start + used);
+  return static_cast<long>(used);
+}
+
+bool FileBytes::open(const std::string& path, std::string& error) {
+  data_.clear();
+  FileReader file;
+  if (!file.open(path, error)) return false;
+  std::string data;
+  // One allocation of the size seen now, then more for a file still growing.
+  for (size_t chunk = file.size_hint() + 1;; chunk = data.size() + 4096) {
+    long n = file.append(data, chunk, error);
+    if (n < 0) return false;
+    if (static_cast<size_t>(n) < chunk) break;
+  }
   data_ = std::move(data);
   return true;
 }

@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "rules/parallel.h"
+
 namespace casewatch {
 
 OwnedValue OwnedValue::from(const Value& value) {
@@ -201,7 +203,10 @@ void evaluate_aggregate(const EvaluationInput& input, size_t index, EvaluationRe
   // field indexes an array, two pack into one integer; anything else falls back to bytes.
   bool by_codes = !rule.group_by.empty() && rule.group_by.size() <= 2 &&
                   std::all_of(rule.group_by.begin(), rule.group_by.end(),
-                              [&](size_t f) { return table.column(f).type == Type::String; });
+                              [&](size_t f) {
+                                const Column& column = table.column(f);
+                                return column.type == Type::String && column.distinct_codes;
+                              });
   std::vector<uint32_t> group_of_code;
   if (by_codes && rule.group_by.size() == 1)
     group_of_code.assign(table.column(rule.group_by[0]).dictionary.size() + 1, UINT32_MAX);
@@ -298,9 +303,27 @@ void sort_result(std::span<const Rule> rules, EvaluationResult& result) {
   std::sort(result.values.begin(), result.values.end(), by_rule_then_key);
 }
 
+std::vector<size_t> evaluation_order(const EvaluationInput& input) {
+  std::vector<size_t> order;
+  auto rows = [&](size_t i) {
+    const Rule& rule = input.rules[i];
+    return rule.feed < input.feeds.size() && input.feeds[rule.feed] ? input.feeds[rule.feed]->rows() : 0;
+  };
+  for (size_t i = 0; i < input.rules.size(); ++i) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rows(a) > rows(b); });
+  return order;
+}
+
 EvaluationResult evaluate(const EvaluationInput& input) {
+  std::vector<EvaluationResult> each(input.rules.size());
+  parallel_for_each(evaluation_order(input), [&](size_t i) { evaluate_rule(input, i, each[i]); });
   EvaluationResult result;
-  for (size_t i = 0; i < input.rules.size(); ++i) evaluate_rule(input, i, result);
+  for (EvaluationResult& part : each) {
+    result.matches.insert(result.matches.end(), std::make_move_iterator(part.matches.begin()),
+                          std::make_move_iterator(part.matches.end()));
+    result.values.insert(result.values.end(), std::make_move_iterator(part.values.begin()),
+                         std::make_move_iterator(part.values.end()));
+  }
   sort_result(input.rules, result);
   return result;
 }

@@ -61,8 +61,13 @@ struct EvaluationInput {
 // Appends the matches and values of rule `index` to `out` (unsorted).
 void evaluate_rule(const EvaluationInput& input, size_t index, EvaluationResult& out);
 
-// Every enabled rule whose feed has a snapshot; results sorted.
+// Every enabled rule whose feed has a snapshot, side by side on the machine's cores; results
+// sorted.
 EvaluationResult evaluate(const EvaluationInput& input);
+
+// The rules' indices, those over the biggest snapshots first: the order in which to hand them to
+// parallel_for_each.
+std::vector<size_t> evaluation_order(const EvaluationInput& input);
 
 void sort_result(std::span<const Rule> rules, EvaluationResult& result);
 

@@ -67,7 +67,7 @@ uint64_t StringInterner::hash(std::string_view text) {
   return h;
 }
 
-uint32_t StringInterner::find(uint64_t h, std::string_view text, const std::vector<std::string_view>& dictionary) const {
+uint32_t StringInterner::find(uint64_t h, std::string_view text, const StringDictionary& dictionary) const {
   if (slots_.empty()) return kNullCode;
   uint64_t tag = h >> 32;
   size_t mask = slots_.size() - 1;
@@ -104,6 +104,10 @@ void StringInterner::grow() {
   }
 }
 
+namespace {
+constexpr size_t kCardinalitySample = 50000;
+}  // namespace
+
 TableBuilder::TableBuilder(std::shared_ptr<const Schema> schema, DateParser dates)
     : table_(std::move(schema)), dates_(std::move(dates)) {
   size_t n = table_.schema().fields.size();
@@ -113,16 +117,16 @@ TableBuilder::TableBuilder(std::shared_ptr<const Schema> schema, DateParser date
   bools_.resize(n);
 }
 
-std::string_view TableBuilder::store(std::string_view text) {
-  constexpr size_t kChunk = 1 << 20;
-  if (table_.storage_.empty() || table_.storage_used_ + text.size() > table_.storage_.back().size()) {
-    table_.storage_.emplace_back(std::max(kChunk, text.size()), '\0');
-    table_.storage_used_ = 0;
+void TableBuilder::review_cardinality() {
+  const size_t rows = table_.rows_;
+  for (size_t f = 0; f < table_.columns_.size(); ++f) {
+    Column& column = table_.columns_[f];
+    if (column.type != Type::String || f == table_.schema().key || !column.distinct_codes) continue;
+    if (column.dictionary.size() * 2 > rows) {
+      column.distinct_codes = false;
+      interners_[f] = StringInterner();
+    }
   }
-  char* out = table_.storage_.back().data() + table_.storage_used_;
-  std::memcpy(out, text.data(), text.size());
-  table_.storage_used_ += text.size();
-  return {out, text.size()};
 }
 
 uint32_t TableBuilder::intern(size_t field, std::string_view text) {
@@ -130,8 +134,7 @@ uint32_t TableBuilder::intern(size_t field, std::string_view text) {
   uint64_t h = StringInterner::hash(text);
   uint32_t code = interners_[field].find(h, text, column.dictionary);
   if (code != kNullCode) return code;
-  code = static_cast<uint32_t>(column.dictionary.size());
-  column.dictionary.push_back(store(text));
+  code = column.dictionary.add(text);
   interners_[field].insert(h, code);
   return code;
 }
@@ -182,17 +185,19 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
       default: {
         std::string_view cell = f < cells.size() ? cells[f] : std::string_view();
         if (f == schema.key) {  // known to be new: no second lookup
-          auto code = static_cast<uint32_t>(column.dictionary.size());
-          column.dictionary.push_back(store(cell));
+          uint32_t code = column.dictionary.add(cell);
           interners_[f].insert(key_hash, code);
           column.codes.push_back(code);
+        } else if (cell.empty()) {
+          column.codes.push_back(kNullCode);
         } else {
-          column.codes.push_back(cell.empty() ? kNullCode : intern(f, cell));
+          column.codes.push_back(column.distinct_codes ? intern(f, cell) : column.dictionary.add(cell));
         }
       }
     }
   }
-  ++table_.rows_;
+  // Judged once, on a sample big enough that a team or worker column has shown its few values.
+  if (++table_.rows_ == kCardinalitySample) review_cardinality();
   return std::nullopt;
 }
 

@@ -32,13 +32,39 @@ struct Schema {
 
 inline constexpr uint32_t kNullCode = 0xffffffffu;
 
+// The strings of a string column, end to end in one buffer: a code's text is found from its end
+// offset and the previous one. Eight bytes per entry and no pointer per string, so a column of
+// a million identifiers costs little more than its text.
+class StringDictionary {
+ public:
+  size_t size() const { return ends_.size(); }
+  std::string_view operator[](uint32_t code) const {
+    const uint64_t begin = code == 0 ? 0 : ends_[code - 1];
+    return {bytes_.data() + begin, static_cast<size_t>(ends_[code] - begin)};
+  }
+  // Appends `text` and returns its code.
+  uint32_t add(std::string_view text) {
+    bytes_.insert(bytes_.end(), text.begin(), text.end());
+    ends_.push_back(bytes_.size());
+    return static_cast<uint32_t>(ends_.size() - 1);
+  }
+
+ private:
+  std::vector<char> bytes_;
+  std::vector<uint64_t> ends_;
+};
+
 struct Column {
   Type type = Type::String;
   std::vector<double> numbers;   // Number: NaN is null (cells never parse to NaN)
   std::vector<Day> days;         // Date: kNullDay is null
   std::vector<int8_t> bools;     // Bool: -1 is null
   std::vector<uint32_t> codes;   // String: index into dictionary, kNullCode is null
-  std::vector<std::string_view> dictionary;  // views into the table's string storage
+  StringDictionary dictionary;
+  // Whether equal strings always have equal codes. A column whose values are nearly all
+  // different (an identifier that is not the key) is stored cell by cell without looking each
+  // one up: looking up millions of strings that are never found costs more than it saves.
+  bool distinct_codes = true;
 };
 
 class Table {
@@ -71,8 +97,6 @@ class Table {
   std::shared_ptr<const Schema> schema_;
   std::vector<Column> columns_;
   size_t rows_ = 0;
-  std::deque<std::string> storage_;  // chunks holding the dictionary strings
-  size_t storage_used_ = 0;          // bytes used in storage_.back()
 };
 
 // Maps strings to dense codes: open addressing over a power-of-two table of codes, so that
@@ -82,7 +106,7 @@ class StringInterner {
  public:
   static uint64_t hash(std::string_view text);
   // The code of `text` (whose hash is `h`) in `dictionary`, or kNullCode when absent.
-  uint32_t find(uint64_t h, std::string_view text, const std::vector<std::string_view>& dictionary) const;
+  uint32_t find(uint64_t h, std::string_view text, const StringDictionary& dictionary) const;
   // Records that the string hashed `h` has `code` (it must be absent).
   void insert(uint64_t h, uint32_t code);
 
@@ -112,7 +136,8 @@ class TableBuilder {
 
  private:
   uint32_t intern(size_t field, std::string_view text);
-  std::string_view store(std::string_view text);
+  // Stops interning string columns that turn out to hold mostly distinct values.
+  void review_cardinality();
 
   Table table_;
   DateParser dates_;

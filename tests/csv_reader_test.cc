@@ -46,6 +46,32 @@ std::vector<Row> read_all(std::string_view data) {
 
 Row ok(size_t line, std::vector<std::string> fields) { return Row{std::move(fields), line, ""}; }
 
+// Reads `data` as feeds are read from files: `piece` bytes at a time, each reader starting with
+// what the previous one left unread.
+std::vector<Row> read_in_pieces(std::string_view data, size_t piece) {
+  std::vector<Row> rows;
+  std::string buffer;
+  size_t line = 1, offset = 0;
+  csv::Record record;
+  for (bool last = false; !last;) {
+    size_t n = std::min(piece, data.size() - offset);
+    buffer.append(data.substr(offset, n));
+    offset += n;
+    last = n < piece;
+    csv::Reader reader(buffer, line, last);
+    while (reader.next(record)) {
+      Row row;
+      for (auto field : record.fields) row.fields.emplace_back(field);
+      row.line = record.line;
+      row.error = record.error;
+      rows.push_back(std::move(row));
+    }
+    line = reader.line();
+    buffer.erase(0, reader.consumed());
+  }
+  return rows;
+}
+
 TEST(CsvReader, SimpleRows) {
   EXPECT_EQ(read_all("id,name\n1,alice\n2,bob\n"),
             (std::vector<Row>{ok(1, {"id", "name"}), ok(2, {"1", "alice"}), ok(3, {"2", "bob"})}));
@@ -327,6 +353,29 @@ TEST_F(FileBytesTest, ReopenReplacesContent) {
   EXPECT_EQ(file.bytes(), "two!");
   EXPECT_FALSE(file.open((dir_ / "nope").string(), error));
   EXPECT_TRUE(file.bytes().empty());
+}
+
+}  // namespace
+}  // namespace casewatch
+
+namespace casewatch {
+namespace {
+
+// Every way of cutting the input into pieces gives the records of reading it whole: a cut inside
+// a quoted newline, between two doubled quotes, between CR and LF or inside the byte order mark.
+TEST(CsvReaderPieces, EveryPieceSizeGivesTheSameRecords) {
+  const std::string inputs[] = {
+      "\xEF\xBB\xBFid,note\r\n1,\"a \"\"quoted\"\"\r\nline\",x\r\n\r\n2,plain\r\n3,\"bad\"tail,y\n4,\"\"\n",
+      "a,b\n\n\n\"x,\ny\",\"\"\"\"\nlast,row",
+      "h\n\"unterminated\nrest",
+      "h\r\nlone\r,cr\r",
+  };
+  for (const std::string& input : inputs) {
+    const std::vector<Row> whole = read_all(input);
+    ASSERT_FALSE(whole.empty());
+    for (size_t piece = 1; piece <= input.size() + 1; ++piece)
+      EXPECT_EQ(read_in_pieces(input, piece), whole) << "pieces of " << piece << " bytes";
+  }
 }
 
 }  // namespace

@@ -442,6 +442,32 @@ class EngineAggregateData : public EngineBase {
 
 using KV = std::vector<std::pair<std::string, std::string>>;
 
+// Past the sample on which the builder judges a column, a column of mostly distinct values is
+// stored cell by cell: equal values then no longer share a code, and grouping must still see
+// them as one group.
+TEST_F(EngineBase, GroupsByAColumnOfMostlyDistinctValuesStoredCellByCell) {
+  std::vector<Row> rows;
+  const int distinct = 60000, repeats = 3000;
+  for (int i = 0; i < distinct + repeats; ++i) {
+    Row row;
+    row.id = "R" + std::to_string(i);
+    row.worker = "w" + std::to_string(i < distinct ? i : i - distinct);  // w0..w2999 appear twice
+    row.team = "T";
+    rows.push_back(row);
+  }
+  set_rows(rows);
+  ASSERT_FALSE(table_.column(2).distinct_codes);  // worker: stored cell by cell
+  ASSERT_TRUE(table_.column(1).distinct_codes);   // team: one value, dictionary-encoded
+  auto result = evaluate_at(compile(aggregate("count()", {"worker", "team"}, "value > 1")), ymd(2017, 6, 14));
+  EXPECT_EQ(result.values.size(), static_cast<size_t>(distinct));
+  ASSERT_EQ(result.matches.size(), static_cast<size_t>(repeats));
+  EXPECT_EQ(result.matches.front().key, "w0/T");
+  EXPECT_EQ(result.matches.front().value, 2.0);
+  auto single = evaluate_at(compile(aggregate("count()", {"worker"}, "value > 1")), ymd(2017, 6, 14));
+  EXPECT_EQ(single.matches.size(), static_cast<size_t>(repeats));
+}
+
+
 TEST_F(EngineAggregateData, Count) {
   // Groups sorted by key; the null team is the group "".
   EXPECT_EQ(values_of("count()"), (KV{{"", "1"}, {"Assessment", "3"}, {"Corporate Parenting", "2"}}));
