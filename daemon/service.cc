@@ -41,6 +41,7 @@ Service::Service(std::shared_ptr<const Config> config, const Clock& clock, std::
       metrics_(std::move(metrics)),
       feeds_(std::make_unique<FeedSet>(*config_)),
       feed_unhealthy_rule_(make_feed_unhealthy_rule()),
+      cache_(config_->rules.size()),
       silences_(*store_),
       dispatcher_(std::make_unique<Dispatcher>(*config_, external_url())) {
   for (const Rule& rule : config_->rules)
@@ -128,7 +129,7 @@ void Service::evaluate(bool force_feed_reload) {
   const Config& config = *config_;
   AsOf as_of = as_of_instant(now, config.engine.timezone);
   std::vector<const Table*> tables = feeds_->snapshots();
-  EvaluationInput input{config.rules, tables, as_of.day, config.calendar.get(), config.tables.get()};
+  EvaluationInput input{config.rules, tables, as_of.day, config.calendar.get(), config.tables.get(), &cache_};
 
   // The rules first evaluate side by side; their alerts then change one rule at a time.
   struct Outcome {
@@ -244,6 +245,7 @@ bool Service::reload(const std::string& path, Diagnostics& diagnostics) {
   dispatcher_ = std::move(dispatcher);
   feeds_ = std::move(feeds);  // before config_: the old feeds point into the old config
   config_ = std::move(config);
+  cache_ = EvaluationCache(config_->rules.size());
   metrics_->config_reloaded(true, now);
   spdlog::info("configuration reloaded: {} feeds, {} rules", config_->feeds.size(), config_->rules.size());
   publish(rule_status_);

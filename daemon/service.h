@@ -98,6 +98,7 @@ class Service {
   Rule feed_unhealthy_rule_;
   std::vector<RuleStatus> rule_status_;
   std::vector<GroupValue> values_;  // exported aggregate values of the last evaluation
+  EvaluationCache cache_;           // for the rules of config_; remade with them
   bool evaluated_once_ = false;
   Silences silences_;
   std::unique_ptr<Dispatcher> dispatcher_;

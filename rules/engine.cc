@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -41,9 +42,105 @@ void render_labels(const Rule& rule, const EvalContext& context, Match& match) {
   match.labels["severity"] = std::string(severity_name(match.severity));
 }
 
+Severity deadline_severity(Day today, Day due) { return today > due ? Severity::Critical : Severity::Warning; }
+
+void add_deadline_match(const EvaluationInput& input, size_t index, EvalContext& context, Day due,
+                        EvaluationResult& out) {
+  const Rule& rule = input.rules[index];
+  const Day today = input.as_of;
+  Value variables[] = {Value::of_date(due), Value::of_number(due - today),
+                       Value::of_number(input.calendar->working_days_between(today, due))};
+  context.variables = variables;
+  Match match;
+  match.rule = index;
+  match.key = std::string(context.table->key(context.row));
+  match.severity = deadline_severity(today, due);
+  match.due_date = due;
+  render_labels(rule, context, match);
+  out.matches.push_back(std::move(match));
+  context.variables = {};
+}
+
+bool has_as_of_free_dates(const Rule& rule) {
+  auto fixed = [](const std::optional<Expression>& e) { return !e || !e->depends_on_as_of(); };
+  return fixed(rule.start) && fixed(rule.done) && fixed(rule.due);
+}
+
+// The windows of a rule with as-of-free dates (has_as_of_free_dates): the same tests as
+// evaluate_deadline's, solved for the as-of date.
+void find_deadline_windows(const EvaluationInput& input, size_t index, DeadlineWindows& out) {
+  const Rule& rule = input.rules[index];
+  const Table& table = *input.feeds[rule.feed];
+  const Calendar& calendar = *input.calendar;
+  out.table_id = table.id();
+  out.where_applied = !rule.where || !rule.where->depends_on_as_of();
+  out.windows.clear();
+  Arena arena;
+  EvalContext context{&table, 0, {}, {}, kNullDay, input.calendar, input.tables, &arena};
+  for (size_t row = 0; row < table.rows(); ++row) {
+    context.row = row;
+    arena.clear();
+    if (rule.where && out.where_applied && !rule.where->eval(context).truthy()) continue;
+    int64_t from = std::numeric_limits<Day>::min(), until = std::numeric_limits<Day>::max();
+    Day start = kNullDay;
+    if (rule.start) {
+      Value v = rule.start->eval(context);
+      if (v.type != Type::Date) continue;  // no start: the clock never starts
+      start = v.day;
+      from = start;                        // the clock has started
+    }
+    if (rule.done) {
+      Value v = rule.done->eval(context);
+      if (v.type == Type::Date) until = v.day;  // done from that day on
+    }
+    Day due = kNullDay;
+    if (rule.due) {
+      Value v = rule.due->eval(context);
+      if (v.type != Type::Date) continue;
+      due = v.day;
+    } else {
+      due = shift(start, *rule.spec.due_in, +1, calendar);
+      if (due == kNullDay) continue;  // past what a date can hold: no due date
+    }
+    // Overdue after the due date; due soon from `warn_before` before it.
+    int64_t alert_from = int64_t{due} + 1;
+    if (rule.spec.warn_before) alert_from = std::min<int64_t>(alert_from, shift(due, *rule.spec.warn_before, -1, calendar));
+    from = std::max(from, alert_from);
+    if (from >= until) continue;  // done before it could ever be due soon
+    out.windows.push_back({static_cast<uint32_t>(row), static_cast<Day>(from), static_cast<Day>(until), due});
+  }
+}
+
+void evaluate_deadline_windows(const EvaluationInput& input, size_t index, const DeadlineWindows& windows,
+                               EvaluationResult& out) {
+  const Rule& rule = input.rules[index];
+  const Table& table = *input.feeds[rule.feed];
+  const Day today = input.as_of;
+  Arena arena;
+  EvalContext context{&table, 0, {}, {}, today, input.calendar, input.tables, &arena};
+  for (const DeadlineWindow& w : windows.windows) {
+    if (today < w.from || today >= w.until) continue;
+    context.row = w.row;
+    arena.clear();
+    if (rule.where && !windows.where_applied && !rule.where->eval(context).truthy()) continue;
+    add_deadline_match(input, index, context, w.due, out);
+  }
+}
+
 void evaluate_deadline(const EvaluationInput& input, size_t index, EvaluationResult& out) {
   const Rule& rule = input.rules[index];
   const Table& table = *input.feeds[rule.feed];
+  if (has_as_of_free_dates(rule)) {
+    if (input.cache && index < input.cache->deadlines.size()) {
+      DeadlineWindows& windows = input.cache->deadlines[index];
+      if (windows.table_id != table.id() || table.id() == 0) find_deadline_windows(input, index, windows);
+      return evaluate_deadline_windows(input, index, windows, out);
+    }
+    DeadlineWindows windows;
+    find_deadline_windows(input, index, windows);
+    return evaluate_deadline_windows(input, index, windows, out);
+  }
+  // Dates that move with the as-of date: every record, every time.
   const Day today = input.as_of;
   Arena arena;
   EvalContext context{&table, 0, {}, {}, today, input.calendar, input.tables, &arena};
@@ -70,23 +167,10 @@ void evaluate_deadline(const EvaluationInput& input, size_t index, EvaluationRes
       due = shift(start, *rule.spec.due_in, +1, *input.calendar);
       if (due == kNullDay) continue;  // past what a date can hold: no due date
     }
-    Severity severity;
-    if (today > due) severity = Severity::Critical;
-    else if (rule.spec.warn_before && today >= shift(due, *rule.spec.warn_before, -1, *input.calendar))
-      severity = Severity::Warning;
-    else continue;
-
-    Value variables[] = {Value::of_date(due), Value::of_number(due - today),
-                         Value::of_number(input.calendar->working_days_between(today, due))};
-    context.variables = variables;
-    Match match;
-    match.rule = index;
-    match.key = std::string(table.key(row));
-    match.severity = severity;
-    match.due_date = due;
-    render_labels(rule, context, match);
-    out.matches.push_back(std::move(match));
-    context.variables = {};
+    if (!(today > due ||
+          (rule.spec.warn_before && today >= shift(due, *rule.spec.warn_before, -1, *input.calendar))))
+      continue;
+    add_deadline_match(input, index, context, due, out);
   }
 }
 
@@ -292,15 +376,34 @@ void evaluate_rule(const EvaluationInput& input, size_t index, EvaluationResult&
   }
 }
 
-void sort_result(std::span<const Rule> rules, EvaluationResult& result) {
-  auto by_rule_then_key = [&](const auto& a, const auto& b) {
-    const std::string& ra = rules[a.rule].spec.name;
-    const std::string& rb = rules[b.rule].spec.name;
-    if (ra != rb) return ra < rb;
-    return a.key < b.key;
+namespace {
+
+// Sorts by rule name, then key. The order is worked out on small entries and the items are then
+// moved once each: moving a match (its labels and annotations) is dear, and a sort moves each
+// item many times.
+template <class Item>
+void sort_by_rule_then_key(std::span<const Rule> rules, std::vector<Item>& items) {
+  struct Entry {
+    std::string_view rule, key;
+    size_t index;
   };
-  std::sort(result.matches.begin(), result.matches.end(), by_rule_then_key);
-  std::sort(result.values.begin(), result.values.end(), by_rule_then_key);
+  std::vector<Entry> entries;
+  entries.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) entries.push_back({rules[items[i].rule].spec.name, items[i].key, i});
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.rule != b.rule ? a.rule < b.rule : a.key < b.key;
+  });
+  std::vector<Item> sorted;
+  sorted.reserve(items.size());
+  for (const Entry& entry : entries) sorted.push_back(std::move(items[entry.index]));
+  items = std::move(sorted);
+}
+
+}  // namespace
+
+void sort_result(std::span<const Rule> rules, EvaluationResult& result) {
+  sort_by_rule_then_key(rules, result.matches);
+  sort_by_rule_then_key(rules, result.values);
 }
 
 std::vector<size_t> evaluation_order(const EvaluationInput& input) {

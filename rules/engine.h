@@ -48,6 +48,28 @@ struct EvaluationResult {
   std::vector<GroupValue> values; // aggregate rules, every group, sorted by rule name then key
 };
 
+// For a deadline rule whose start, done and due do not depend on the as-of date: the records
+// that can ever be due soon or overdue, each with its window of as-of dates [from, until) in
+// which it is, and its due date. Working these out is most of a deadline rule's work; with them,
+// a new as-of date costs a comparison per record.
+struct DeadlineWindow {
+  uint32_t row;
+  Day from, until, due;
+};
+struct DeadlineWindows {
+  uint64_t table_id = 0;  // the snapshot they were worked out from
+  bool where_applied = false;  // `where` does not depend on the as-of date: already applied
+  std::vector<DeadlineWindow> windows;
+};
+
+// What an as-of change cannot alter, kept from one evaluation to the next: the daemon keeps one
+// across its evaluations, so that re-evaluating unchanged snapshots at a new time is cheap. Sized
+// for the rule list; each rule touches only its own entry, so rules may evaluate side by side.
+struct EvaluationCache {
+  explicit EvaluationCache(size_t rules = 0) : deadlines(rules) {}
+  std::vector<DeadlineWindows> deadlines;  // by rule index
+};
+
 struct EvaluationInput {
   std::span<const Rule> rules;
   // One snapshot per feed of the config, by feed index; null when the feed has no snapshot (its
@@ -56,6 +78,9 @@ struct EvaluationInput {
   Day as_of = kNullDay;
   const Calendar* calendar = nullptr;
   const LookupTables* tables = nullptr;
+  // Optional: kept between evaluations of the same rules (entries are remade when a snapshot
+  // changes). Without one, each evaluation works everything out afresh.
+  EvaluationCache* cache = nullptr;
 };
 
 // Appends the matches and values of rule `index` to `out` (unsorted).

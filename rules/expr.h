@@ -96,12 +96,16 @@ class Expression {
 
   StaticType type() const;
   const std::string& source() const { return source_; }
+  // Whether the value can change with the as-of date alone: it calls today() or reads a
+  // variable (due_date, days_remaining and the like are computed from the as-of date).
+  bool depends_on_as_of() const { return depends_on_as_of_; }
   const std::vector<AggregateCall>& aggregates() const { return aggregates_; }
 
  private:
   std::string source_;
   std::shared_ptr<const Node> root_;
   std::vector<AggregateCall> aggregates_;
+  bool depends_on_as_of_ = false;
 };
 
 }  // namespace casewatch

@@ -224,6 +224,18 @@ Value eval_node(const Node& node, const EvalContext& context) {
   return {};
 }
 
+namespace {
+
+bool reads_as_of(const Node& node) {
+  if (node.kind == NodeKind::Variable) return true;
+  if (node.kind == NodeKind::Call && node.function == Function::Today) return true;
+  for (const auto& child : node.children)
+    if (reads_as_of(*child)) return true;
+  return false;
+}
+
+}  // namespace
+
 Expression::Expression() = default;
 
 std::optional<Expression> Expression::compile(std::string_view source, const Scope& scope,
@@ -236,6 +248,7 @@ std::optional<Expression> Expression::compile(std::string_view source, const Sco
   expression.source_ = std::string(source);
   check_expression(*root, scope, expression.aggregates_, errors);
   if (errors.size() != before) return std::nullopt;
+  expression.depends_on_as_of_ = reads_as_of(*root);
   expression.root_ = std::move(root);
   return expression;
 }

@@ -1,6 +1,7 @@
 #include "rules/table.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstring>
 
@@ -202,6 +203,8 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
 }
 
 Table TableBuilder::finish() {
+  static std::atomic<uint64_t> last_id{0};
+  table_.id_ = ++last_id;
   interners_.clear();
   return std::move(table_);
 }

@@ -75,6 +75,8 @@ class Table {
   const Schema& schema() const { return *schema_; }
   std::shared_ptr<const Schema> schema_ptr() const { return schema_; }
   size_t rows() const { return rows_; }
+  // Unique to each table built in this process: tells a cache which snapshot it was made from.
+  uint64_t id() const { return id_; }
   const Column& column(size_t field) const { return columns_[field]; }
   std::string_view key(size_t row) const {
     const Column& c = columns_[schema_->key];
@@ -97,6 +99,7 @@ class Table {
   std::shared_ptr<const Schema> schema_;
   std::vector<Column> columns_;
   size_t rows_ = 0;
+  uint64_t id_ = 0;
 };
 
 // Maps strings to dense codes: open addressing over a power-of-two table of codes, so that

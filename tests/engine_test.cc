@@ -164,6 +164,95 @@ TEST_F(EngineDeadline, DueDayIsAWarningAndTheDayAfterIsCritical) {
   EXPECT_TRUE(result.values.empty());
 }
 
+// A deadline rule whose dates do not move with the as-of date is solved once per snapshot for
+// the as-of dates on which each record alerts (kept in an EvaluationCache between evaluations).
+// Day by day over three months, with and without a cache, it must say exactly what the same rule
+// says when written so that its dates are re-evaluated as of each day.
+TEST_F(EngineDeadline, DatesSolvedOncePerSnapshotAgreeDayByDayWithDatesEvaluatedEachDay) {
+  set_rows({{.id = "C1", .team = "A", .referral = "2017-05-02"},
+            {.id = "C2", .team = "A", .referral = "2017-05-10", .authorised = "2017-05-20"},
+            {.id = "C3", .team = "B", .referral = "2017-05-10", .authorised = "2017-05-31"},
+            {.id = "C4", .team = "B", .referral = "2017-06-20", .authorised = "2017-06-01"},
+            {.id = "C5", .team = "A", .referral = "2017-07-30", .conference = "2017-06-25"},
+            {.id = "C6", .team = "B", .conference = "2017-06-12"},
+            {.id = "C7", .team = "A", .referral = "2017-05-26", .authorised = "2017-06-09"},
+            {.id = "C8"}});
+  // `moving(x)` is x, written so that it reads the as-of date and so is re-evaluated each day.
+  auto moving = [](const std::string& x) { return "add_days(" + x + ", days_between(today(), today()))"; };
+  struct Variant {
+    RuleSpec fixed, moving;
+  };
+  std::vector<Variant> variants;
+  {
+    RuleSpec a = deadline("referral", "10 working days", "2 working days");
+    a.done = "authorised";
+    RuleSpec b = deadline(moving("referral"), "10 working days", "2 working days");
+    b.done = moving("authorised");
+    variants.push_back({a, b});
+  }
+  {
+    RuleSpec a = deadline("referral", "3 weeks");
+    a.due = "add_days(conference, -3)";
+    a.due_in.reset();
+    a.where = "team == 'A' || referral > today()";  // moves with the as-of date: applied each day
+    RuleSpec b = a;
+    b.start = moving("referral");
+    variants.push_back({a, b});
+  }
+  {
+    RuleSpec a = deadline("", "1 month", "5 days");
+    a.start.clear();
+    a.due = "conference";
+    a.due_in.reset();
+    a.where = "team == 'B'";  // fixed: applied once, with the dates
+    RuleSpec b = a;
+    b.due = moving("conference");
+    variants.push_back({a, b});
+  }
+  for (size_t v = 0; v < variants.size(); ++v) {
+    for (RuleSpec* spec : {&variants[v].fixed, &variants[v].moving}) {
+      spec->labels = {{"team", "{{ team }}"}};
+      spec->annotations = {{"summary", "{{ id }} due {{ due_date }}, {{ working_days_remaining }} working days left"}};
+    }
+    std::vector<Rule> fixed = {compile(variants[v].fixed)}, moving_rules = {compile(variants[v].moving)};
+    EvaluationCache cache(1);
+    const Table* feeds[] = {&table_};
+    for (Day day = ymd(2017, 5, 1); day <= ymd(2017, 7, 31); ++day) {
+      EvaluationInput input{fixed, feeds, day, &calendar_, &tables_, &cache};
+      EvaluationResult cached = evaluate(input);
+      EvaluationResult fresh = evaluate_at(fixed, day);
+      EvaluationResult each_day = evaluate_at(moving_rules, day);
+      auto describe = [](const EvaluationResult& r) {
+        std::string text;
+        for (const Match& m : r.matches) {
+          text += m.key + " " + std::string(severity_name(m.severity)) + " " + format_iso(m.due_date);
+          for (const auto& [name, value] : m.labels) text += " " + name + "=" + value;
+          for (const auto& [name, value] : m.annotations) text += " " + name + "=" + value;
+          text += "\n";
+        }
+        return text;
+      };
+      ASSERT_EQ(describe(cached), describe(each_day)) << "variant " << v << " as of " << format_iso(day);
+      ASSERT_EQ(describe(fresh), describe(each_day)) << "variant " << v << " as of " << format_iso(day);
+    }
+  }
+}
+
+// The cache notices a new snapshot and works its windows out again.
+TEST_F(EngineDeadline, ACacheIsRemadeForANewSnapshot) {
+  Rule rule = compile(deadline("referral", "10 working days"));
+  std::vector<Rule> rules = {rule};
+  EvaluationCache cache(1);
+  set_rows({{.id = "C1", .referral = "2017-05-02"}});
+  const Table* feeds[] = {&table_};
+  EvaluationInput input{rules, feeds, ymd(2017, 6, 1), &calendar_, &tables_, &cache};
+  ASSERT_EQ(evaluate(input).matches.size(), 1u);
+  set_rows({{.id = "C2", .referral = "2017-05-03"}, {.id = "C3", .referral = "2017-05-04"}});
+  auto result = evaluate(input);
+  ASSERT_EQ(result.matches.size(), 2u);
+  EXPECT_EQ(result.matches[0].key, "C2");
+}
+
 TEST_F(EngineDeadline, WithoutWarnBeforeNothingBeforeOverdue) {
   set_rows({{.id = "C1", .referral = "2017-08-18"}});
   Rule rule = compile(deadline("referral", "10 working days"));
