@@ -30,6 +30,13 @@ Reader::Reader(std::string_view data, size_t first_line, bool last) : data_(data
   if (first_line == 1 && data_.starts_with("\xEF\xBB\xBF")) pos_ = 3;
 }
 
+size_t Reader::resume_at(const char* p) const {
+  // Nothing read yet but a byte order mark: the next piece starts at the beginning again, to skip
+  // the mark itself, or a second mark (data) would be skipped as if it were the first.
+  if (!last_ && line_ == 1) return 0;
+  return static_cast<size_t>(p - data_.data());
+}
+
 bool Reader::next(Record& out) {
   out.fields.clear();
   out.error.clear();
@@ -42,7 +49,7 @@ bool Reader::next(Record& out) {
   // Blank lines: empty, or a lone CR (the CR of a CRLF, or one left at the end of the data).
   for (;;) {
     if (p == end || (!last_ && *p == '\r' && p + 1 == end)) {
-      pos_ = static_cast<size_t>(p - begin);
+      pos_ = resume_at(p);
       return false;
     }
     if (*p == '\n') {
@@ -62,6 +69,7 @@ bool Reader::next(Record& out) {
   // next piece: it is left unread, to be read whole from there.
   auto incomplete = [&] {
     line_ = record_line;
+    pos_ = resume_at(begin + pos_);
     out.fields.clear();
     out.error.clear();
     unescaped_fields_.clear();

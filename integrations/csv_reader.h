@@ -38,6 +38,9 @@ class Reader {
   size_t line() const { return line_; }
 
  private:
+  // Where a reader that stops at `p` (not in the last piece) says the next piece must start.
+  size_t resume_at(const char* p) const;
+
   std::string_view data_;
   size_t pos_ = 0;
   size_t line_ = 1;

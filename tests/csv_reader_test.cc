@@ -369,6 +369,8 @@ TEST(CsvReaderPieces, EveryPieceSizeGivesTheSameRecords) {
       "a,b\n\n\n\"x,\ny\",\"\"\"\"\nlast,row",
       "h\n\"unterminated\nrest",
       "h\r\nlone\r,cr\r",
+      "\xEF\xBB\xBF\xEF\xBB\xBFid,x\n1,2\n",  // the second mark is data (found by the fuzzer)
+      "\xEF\xBB\xBF\r\n\xEF\xBB\xBF,\"a\nb\"",
   };
   for (const std::string& input : inputs) {
     const std::vector<Row> whole = read_all(input);

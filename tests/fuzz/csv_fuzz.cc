@@ -1,5 +1,7 @@
 // Runs csv::Reader over arbitrary bytes and checks it against a slow byte-at-a-time reference
-// parser with the same rules, plus invariants that hold whatever the rules are.
+// parser with the same rules, plus invariants that hold whatever the rules are; then reads the
+// same bytes in pieces, as feeds are read from files, and checks that it gives the same rows.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -149,5 +151,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   }
   check(count == expected.size());
   check(!reader.next(record));  // the end stays the end
+
+  // In pieces of a size taken from the input's first byte, each reader given what the previous
+  // one left unread and the next piece.
+  const size_t piece = size == 0 ? 1 : 1 + bytes[0] % 64;
+  std::string buffer;
+  size_t line = 1, offset = 0;
+  count = 0;
+  for (bool last = false; !last;) {
+    const size_t n = std::min(piece, size - offset);
+    buffer.append(data.substr(offset, n));
+    offset += n;
+    last = n < piece;
+    casewatch::csv::Reader pieces(buffer, line, last);
+    while (pieces.next(record)) {
+      check(count < expected.size());
+      const Row& want = expected[count];
+      check(record.line == want.line);
+      check(record.error == want.error);
+      check(record.fields.size() == want.fields.size());
+      for (size_t i = 0; i < want.fields.size(); ++i) check(record.fields[i] == want.fields[i]);
+      ++count;
+    }
+    check(pieces.consumed() <= buffer.size());
+    line = pieces.line();
+    buffer.erase(0, pieces.consumed());
+    check(buffer.size() <= size);  // what is left unread never grows past the input
+  }
+  check(count == expected.size());
   return 0;
 }
