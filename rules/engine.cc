@@ -61,6 +61,16 @@ void add_deadline_match(const EvaluationInput& input, size_t index, EvalContext&
   context.variables = {};
 }
 
+// The record's due date: `due`, or `due_in` after the start; kNullDay when it has none (no date,
+// or past what a date can hold).
+Day due_date_of(const Rule& rule, const EvalContext& context, Day start) {
+  if (rule.due) {
+    Value v = rule.due->eval(context);
+    return v.type == Type::Date ? v.day : kNullDay;
+  }
+  return shift(start, *rule.spec.due_in, +1, *context.calendar);
+}
+
 bool has_as_of_free_dates(const Rule& rule) {
   auto fixed = [](const std::optional<Expression>& e) { return !e || !e->depends_on_as_of(); };
   return fixed(rule.start) && fixed(rule.done) && fixed(rule.due);
@@ -93,15 +103,8 @@ void find_deadline_windows(const EvaluationInput& input, size_t index, DeadlineW
       Value v = rule.done->eval(context);
       if (v.type == Type::Date) until = v.day;  // done from that day on
     }
-    Day due = kNullDay;
-    if (rule.due) {
-      Value v = rule.due->eval(context);
-      if (v.type != Type::Date) continue;
-      due = v.day;
-    } else {
-      due = shift(start, *rule.spec.due_in, +1, calendar);
-      if (due == kNullDay) continue;  // past what a date can hold: no due date
-    }
+    const Day due = due_date_of(rule, context, start);
+    if (due == kNullDay) continue;
     // Overdue after the due date; due soon from `warn_before` before it.
     int64_t alert_from = int64_t{due} + 1;
     if (rule.spec.warn_before) alert_from = std::min<int64_t>(alert_from, shift(due, *rule.spec.warn_before, -1, calendar));
@@ -158,15 +161,8 @@ void evaluate_deadline(const EvaluationInput& input, size_t index, EvaluationRes
       Value v = rule.done->eval(context);
       if (v.type == Type::Date && v.day <= today) continue;  // done (a later date is not done yet)
     }
-    Day due = kNullDay;
-    if (rule.due) {
-      Value v = rule.due->eval(context);
-      if (v.type != Type::Date) continue;
-      due = v.day;
-    } else {
-      due = shift(start, *rule.spec.due_in, +1, *input.calendar);
-      if (due == kNullDay) continue;  // past what a date can hold: no due date
-    }
+    const Day due = due_date_of(rule, context, start);
+    if (due == kNullDay) continue;
     if (!(today > due ||
           (rule.spec.warn_before && today >= shift(due, *rule.spec.warn_before, -1, *input.calendar))))
       continue;

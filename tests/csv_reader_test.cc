@@ -29,18 +29,20 @@ void PrintTo(const Row& row, std::ostream* os) {
   *os << "}";
 }
 
+Row copy_of(const csv::Record& record) {
+  Row row;
+  for (auto field : record.fields) row.fields.emplace_back(field);
+  row.line = record.line;
+  row.error = record.error;
+  return row;
+}
+
 // Copies every field as soon as the record is read, so views are checked before the next call.
 std::vector<Row> read_all(std::string_view data) {
   csv::Reader reader(data);
   csv::Record record;
   std::vector<Row> rows;
-  while (reader.next(record)) {
-    Row row;
-    for (auto field : record.fields) row.fields.emplace_back(field);
-    row.line = record.line;
-    row.error = record.error;
-    rows.push_back(std::move(row));
-  }
+  while (reader.next(record)) rows.push_back(copy_of(record));
   return rows;
 }
 
@@ -59,13 +61,7 @@ std::vector<Row> read_in_pieces(std::string_view data, size_t piece) {
     offset += n;
     last = n < piece;
     csv::Reader reader(buffer, line, last);
-    while (reader.next(record)) {
-      Row row;
-      for (auto field : record.fields) row.fields.emplace_back(field);
-      row.line = record.line;
-      row.error = record.error;
-      rows.push_back(std::move(row));
-    }
+    while (reader.next(record)) rows.push_back(copy_of(record));
     line = reader.line();
     buffer.erase(0, reader.consumed());
   }

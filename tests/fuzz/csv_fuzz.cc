@@ -115,6 +115,16 @@ std::vector<Row> reference(std::string_view d) {
   }
 }
 
+// The record is the reference's row `index`.
+void check_same(const casewatch::csv::Record& record, const std::vector<Row>& expected, size_t index) {
+  check(index < expected.size());
+  const Row& want = expected[index];
+  check(record.line == want.line);
+  check(record.error == want.error);
+  check(record.fields.size() == want.fields.size());
+  for (size_t i = 0; i < want.fields.size(); ++i) check(record.fields[i] == want.fields[i]);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
@@ -141,13 +151,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
       for (char c : field) sink = sink ^ c;  // ASan: the bytes must be readable now
     }
 
-    check(count < expected.size());
-    const Row& want = expected[count];
-    check(record.line == want.line);
-    check(record.error == want.error);
-    check(record.fields.size() == want.fields.size());
-    for (size_t i = 0; i < want.fields.size(); ++i) check(record.fields[i] == want.fields[i]);
-    ++count;
+    check_same(record, expected, count++);
   }
   check(count == expected.size());
   check(!reader.next(record));  // the end stays the end
@@ -165,13 +169,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     last = n < piece;
     casewatch::csv::Reader pieces(buffer, line, last);
     while (pieces.next(record)) {
-      check(count < expected.size());
-      const Row& want = expected[count];
-      check(record.line == want.line);
-      check(record.error == want.error);
-      check(record.fields.size() == want.fields.size());
-      for (size_t i = 0; i < want.fields.size(); ++i) check(record.fields[i] == want.fields[i]);
-      ++count;
+      check_same(record, expected, count++);
     }
     check(pieces.consumed() <= buffer.size());
     line = pieces.line();
