@@ -14,6 +14,11 @@ namespace casewatch {
 // Days since 1970-01-01 (proleptic Gregorian). Dates are compared and subtracted as integers.
 using Day = int32_t;
 inline constexpr Day kNullDay = std::numeric_limits<int32_t>::min();
+// Every date the language works with lies in 0001-01-01 .. 9999-12-31; an operation that would
+// make another (add_days(d, 1e9)) gives null rather than a date nobody can read.
+inline constexpr Day kFirstDay = -719162;  // 0001-01-01
+inline constexpr Day kLastDay = 2932896;   // 9999-12-31
+inline constexpr bool is_representable(int64_t day) { return day >= kFirstDay && day <= kLastDay; }
 
 struct CivilDate {
   int year;
@@ -34,6 +39,15 @@ unsigned days_in_month(int year, unsigned month);
 std::string format_iso(Day day);
 // strftime-like: %d %m %Y %y %e %b %B %a %A %j %%; anything else is copied.
 std::string format_date(Day day, std::string_view format);
+
+// The dates a feed's cells may hold (engine.valid_dates); anything outside is a bad cell. A
+// placeholder such as 01/01/1900 or 01/01/0000 for "not known" must not load as a date and
+// close a deadline.
+struct DateRange {
+  Day from = -25202;  // 1901-01-01
+  Day until = 47481;  // 2099-12-31, inclusive
+  bool contains(Day day) const { return day >= from && day <= until; }
+};
 
 // Strict "YYYY-MM-DD" and nothing else.
 std::optional<Day> parse_iso_date(std::string_view text);

@@ -68,7 +68,8 @@ Day due_date_of(const Rule& rule, const EvalContext& context, Day start) {
     Value v = rule.due->eval(context);
     return v.type == Type::Date ? v.day : kNullDay;
   }
-  return shift(start, *rule.spec.due_in, +1, *context.calendar);
+  const Day due = shift(start, *rule.spec.due_in, +1, *context.calendar);
+  return is_representable(due) ? due : kNullDay;
 }
 
 bool has_as_of_free_dates(const Rule& rule) {
@@ -204,7 +205,12 @@ void append_identity(const Value& v, std::string& out) {
   out.push_back(static_cast<char>(v.type));
   switch (v.type) {
     case Type::Bool: out.push_back(v.boolean ? 1 : 0); break;
-    case Type::Number: out.append(reinterpret_cast<const char*>(&v.number), sizeof v.number); break;
+    case Type::Number: {
+      // 0 == -0: one group, one distinct value, as `==` says (their bytes differ).
+      const double number = v.number == 0 ? 0.0 : v.number;
+      out.append(reinterpret_cast<const char*>(&number), sizeof number);
+      break;
+    }
     case Type::Date: out.append(reinterpret_cast<const char*>(&v.day), sizeof v.day); break;
     case Type::String: {
       uint32_t n = static_cast<uint32_t>(v.text.size());

@@ -26,6 +26,8 @@ struct ExprError {
 // The lookup tables of the config ([tables.NAME]), shared by every expression.
 class LookupTables {
  public:
+  // A table is known once declared, even while it holds nothing.
+  void declare(const std::string& table) { tables_[table]; }
   void add(const std::string& table, const std::string& key, const Value& value);
   bool has_table(std::string_view table) const { return tables_.count(table) > 0; }
   // The single type of a table's values, or nullopt when they mix types.
@@ -99,6 +101,8 @@ class Expression {
   // Whether the value can change with the as-of date alone: it calls today() or reads a
   // variable (due_date, days_remaining and the like are computed from the as-of date).
   bool depends_on_as_of() const { return depends_on_as_of_; }
+  // The schema fields the expression reads, sorted, each once.
+  const std::vector<size_t>& fields_read() const { return fields_read_; }
   const std::vector<AggregateCall>& aggregates() const { return aggregates_; }
 
  private:
@@ -106,6 +110,7 @@ class Expression {
   std::shared_ptr<const Node> root_;
   std::vector<AggregateCall> aggregates_;
   bool depends_on_as_of_ = false;
+  std::vector<size_t> fields_read_;
 };
 
 }  // namespace casewatch

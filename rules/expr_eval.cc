@@ -196,9 +196,10 @@ Value eval_call(const Node& node, const EvalContext& context) {
       return Value::of_string(store(context, format_date(a.day, b.text)));
     case Function::Round: {
       if (a.type != Type::Number) return {};
-      double digits = node.children.size() > 1 ? (b.type == Type::Number ? b.number : 0) : 0;
-      double scale = std::pow(10.0, std::clamp(std::trunc(digits), -15.0, 15.0));
-      return Value::of_number(std::round(a.number * scale) / scale);
+      if (node.children.size() > 1 && b.type != Type::Number) return {};  // round(x, null)
+      double digits = node.children.size() > 1 ? b.number : 0;
+      if (std::isnan(digits)) return {};
+      return Value::of_number(round_decimal(a.number, static_cast<int>(std::clamp(std::trunc(digits), -15.0, 15.0))));
     }
     default: return {};
   }
@@ -226,12 +227,21 @@ Value eval_node(const Node& node, const EvalContext& context) {
 
 namespace {
 
+// The functions whose value eval_call works out from context.today: today() itself and
+// age_years(), whose years are counted up to today().
+bool function_reads_as_of(Function function) { return function == Function::Today || function == Function::AgeYears; }
+
 bool reads_as_of(const Node& node) {
   if (node.kind == NodeKind::Variable) return true;
-  if (node.kind == NodeKind::Call && node.function == Function::Today) return true;
+  if (node.kind == NodeKind::Call && function_reads_as_of(node.function)) return true;
   for (const auto& child : node.children)
     if (reads_as_of(*child)) return true;
   return false;
+}
+
+void collect_fields(const Node& node, std::vector<size_t>& out) {
+  if (node.kind == NodeKind::Field) out.push_back(node.slot);
+  for (const auto& child : node.children) collect_fields(*child, out);
 }
 
 }  // namespace
@@ -249,6 +259,10 @@ std::optional<Expression> Expression::compile(std::string_view source, const Sco
   check_expression(*root, scope, expression.aggregates_, errors);
   if (errors.size() != before) return std::nullopt;
   expression.depends_on_as_of_ = reads_as_of(*root);
+  collect_fields(*root, expression.fields_read_);
+  std::sort(expression.fields_read_.begin(), expression.fields_read_.end());
+  expression.fields_read_.erase(std::unique(expression.fields_read_.begin(), expression.fields_read_.end()),
+                                expression.fields_read_.end());
   expression.root_ = std::move(root);
   return expression;
 }

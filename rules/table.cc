@@ -109,8 +109,8 @@ namespace {
 constexpr size_t kCardinalitySample = 50000;
 }  // namespace
 
-TableBuilder::TableBuilder(std::shared_ptr<const Schema> schema, DateParser dates)
-    : table_(std::move(schema)), dates_(std::move(dates)) {
+TableBuilder::TableBuilder(std::shared_ptr<const Schema> schema, DateParser dates, DateRange valid_dates)
+    : table_(std::move(schema)), dates_(std::move(dates)), valid_dates_(valid_dates) {
   size_t n = table_.schema().fields.size();
   interners_.resize(n);
   numbers_.resize(n);
@@ -158,6 +158,9 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
         auto v = dates_.parse(cell);
         if (!v) return RowError{f, dates_.format().empty() ? "not a date (expected YYYY-MM-DD)"
                                                             : "not a date (expected " + dates_.format() + " or YYYY-MM-DD)"};
+        if (!valid_dates_.contains(*v))
+          return RowError{f, "date outside engine.valid_dates (" + format_iso(valid_dates_.from) + " to " +
+                                 format_iso(valid_dates_.until) + ")"};
         days_[f] = *v;
         break;
       }
@@ -173,6 +176,10 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
   }
   std::string_view key = schema.key < cells.size() ? cells[schema.key] : std::string_view();
   if (key.empty()) return RowError{schema.key, "empty key"};
+  // A key names the alert in logs, the state file and notifications: a NUL would cut it short
+  // there and a newline could forge a log line.
+  if (std::any_of(key.begin(), key.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    return RowError{schema.key, "key contains a control character"};
   const uint64_t key_hash = StringInterner::hash(key);
   if (interners_[schema.key].find(key_hash, key, table_.columns_[schema.key].dictionary) != kNullCode)
     return RowError{schema.key, "duplicate key"};

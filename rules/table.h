@@ -20,6 +20,7 @@ namespace casewatch {
 struct FieldSpec {
   std::string name;
   Type type = Type::String;
+  bool personal = false;  // about a child: must never reach /metrics (the key always is)
 };
 
 struct Schema {
@@ -123,11 +124,12 @@ class StringInterner {
 };
 
 // Parses cells into a Table. Cells are the raw texts of one row, one per schema field, already
-// trimmed; an empty cell is null. A row with a cell that does not parse, an empty key, or a key
-// already seen is rejected alone.
+// trimmed; an empty cell is null. A row with a cell that does not parse, a date outside
+// `valid_dates`, an empty key, a key with a control character, or a key already seen is
+// rejected alone.
 class TableBuilder {
  public:
-  TableBuilder(std::shared_ptr<const Schema> schema, DateParser dates);
+  TableBuilder(std::shared_ptr<const Schema> schema, DateParser dates, DateRange valid_dates = {});
 
   struct RowError {
     size_t field;         // the schema field at fault
@@ -144,6 +146,7 @@ class TableBuilder {
 
   Table table_;
   DateParser dates_;
+  DateRange valid_dates_;
   std::vector<StringInterner> interners_;
   // Parsed cells of the row being added, committed only when the whole row is good.
   std::vector<double> numbers_;

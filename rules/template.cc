@@ -1,5 +1,7 @@
 #include "rules/template.h"
 
+#include <algorithm>
+
 namespace casewatch {
 
 std::optional<Template> Template::compile(std::string_view source, const Scope& scope,
@@ -28,6 +30,15 @@ std::optional<Template> Template::compile(std::string_view source, const Scope& 
   }
   if (errors.size() != before) return std::nullopt;
   return result;
+}
+
+std::vector<size_t> Template::fields_read() const {
+  std::vector<size_t> out;
+  for (const auto& part : parts_)
+    if (part.expression) out.insert(out.end(), part.expression->fields_read().begin(), part.expression->fields_read().end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 std::string Template::render(const EvalContext& context) const {

@@ -17,6 +17,8 @@ class Template {
                                          std::vector<ExprError>& errors);
   std::string render(const EvalContext& context) const;
   bool is_constant() const { return parts_.size() <= 1 && (parts_.empty() || !parts_[0].expression); }
+  // The schema fields its expressions read.
+  std::vector<size_t> fields_read() const;
 
  private:
   struct Part {

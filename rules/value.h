@@ -31,7 +31,7 @@ struct Value {
   static Value of_number(double n) { Value v; v.type = Type::Number; v.number = n; return v; }
   static Value of_string(std::string_view s) { Value v; v.type = Type::String; v.text = s; return v; }
   static Value of_date(Day d) {
-    if (d == kNullDay) return {};
+    if (!is_representable(d)) return {};  // kNullDay too
     Value v; v.type = Type::Date; v.day = d; return v;
   }
   static Value of_list(std::span<const Value> items) { Value v; v.type = Type::List; v.list = items; return v; }
@@ -51,6 +51,11 @@ std::string value_to_text(const Value& value);
 // Shortest text that reads back as the same double ("0.216", "3", "1e+21"); whole numbers below
 // 1e15 always in plain digits ("200000", never "2e+05"); zero as "0", never "-0".
 std::string number_to_text(double number);
+
+// `number` rounded to `digits` decimal places (negative: tens, hundreds), halves away from zero,
+// as it is written: on its shortest decimal form, so 0.045 (a double a little below 0.045)
+// rounds to 0.05 and 1.005 to 1.01, as the person who wrote them expects.
+double round_decimal(double number, int digits);
 
 // Owns strings made during evaluation (lower(), format_date(), ...), so that Values can view
 // them. Cleared by the caller between records or groups.
