@@ -50,7 +50,7 @@ bool build_feeds(const RuleTestFile& file, const RuleTestCase& c, const Config& 
       tables[index] = load.table;
       continue;
     }
-    TableBuilder builder(feed.schema, DateParser(feed.date_format));
+    TableBuilder builder(feed.schema, DateParser(feed.date_format), feed.valid_dates);
     std::vector<std::string_view> cells(feed.fields.size());
     for (const RuleTestRow& row : data.rows) {
       std::fill(cells.begin(), cells.end(), std::string_view());

@@ -117,8 +117,20 @@ class Loader {
     std::vector<Day> non_working;
     const toml::table* engine = file.get_table(file.root(), "engine", d_);
     if (engine) {
-      file.reject_unknown_keys(*engine, {"timezone", "calendar", "extra_non_working_days", "evaluation_interval", "state_dir"},
+      file.reject_unknown_keys(*engine, {"timezone", "calendar", "extra_non_working_days", "evaluation_interval", "state_dir",
+                                         "valid_dates"},
                                "[engine]", d_);
+      if (const toml::node* range = engine->get("valid_dates")) {
+        const toml::array* array = range->as_array();
+        std::optional<Day> from, until;
+        if (array && array->size() == 2) {
+          from = node_date(*array->get(0));
+          until = node_date(*array->get(1));
+        }
+        if (!from || !until || *from > *until)
+          file.error(*range, "'valid_dates' must be two dates, the first no later than the second, e.g. [\"1901-01-01\", \"2099-12-31\"]", d_);
+        else e.valid_dates = {*from, *until};
+      }
       if (auto v = file.get_string(*engine, "timezone", d_)) {
         if (!is_timezone(*v))
           file.error(*engine->get("timezone"), "unknown timezone '" + *v + "'", d_);
@@ -174,7 +186,7 @@ class Loader {
           file.error(node, "table '" + std::string(name.str()) + "' must be a table of key = value", d_);
           continue;
         }
-        if (table->empty()) tables->add(std::string(name.str()), "", Value());  // known, but empty
+        tables->declare(std::string(name.str()));
         for (const auto& [key, value] : *table) {
           Value v;
           if (value.is_integer()) v = Value::of_number(static_cast<double>(value.as_integer()->get()));
@@ -213,8 +225,8 @@ class Loader {
   void load_feed(const TomlFile& file, const toml::table& table) {
     FeedConfig feed;
     file.reject_unknown_keys(table, {"name", "type", "path", "key", "refresh", "date_format", "max_rejected_ratio",
-                                     "max_shrink_ratio", "max_age", "fields", "url", "headers", "bearer_token_file",
-                                     "records", "timeout", "dsn_file", "query"},
+                                     "max_shrink_ratio", "max_age", "resolve_missing_after", "fields", "url", "headers",
+                                     "bearer_token_file", "records", "timeout", "dsn_file", "query"},
                              "[[feed]]", d_);
     auto name = file.get_string(table, "name", d_);
     if (!name) {
@@ -276,6 +288,8 @@ class Loader {
     }
     if (auto v = file.get_interval(table, "refresh", d_)) feed.refresh_seconds = *v;
     if (auto v = file.get_interval(table, "max_age", d_)) feed.max_age_seconds = *v;
+    if (auto v = file.get_interval(table, "resolve_missing_after", d_)) feed.resolve_missing_after_seconds = *v;
+    feed.valid_dates = config_.engine.valid_dates;
     if (auto v = file.get_string(table, "date_format", d_)) {
       std::string problem = validate_date_format(*v);
       if (!problem.empty()) file.error(*table.get("date_format"), problem, d_);
@@ -303,7 +317,7 @@ class Loader {
           file.error(value, "field '" + field_name + "' must be a table such as { column = \"Heading\", type = \"date\" }", d_);
           continue;
         }
-        file.reject_unknown_keys(*spec, {"column", "type"}, "field '" + field_name + "'", d_);
+        file.reject_unknown_keys(*spec, {"column", "type", "personal"}, "field '" + field_name + "'", d_);
         FieldConfig field;
         field.name = field_name;
         field.column = file.get_string(*spec, "column", d_).value_or("");
@@ -312,8 +326,9 @@ class Loader {
           if (auto parsed = parse_field_type(*t)) field.type = *parsed;
           else file.error(*spec->get("type"), "field type '" + *t + "' is not one of string, number, date, bool", d_);
         }
+        if (auto v = file.get_bool(*spec, "personal", d_)) field.personal = *v;
         feed.fields.push_back(field);
-        schema->fields.push_back({field.name, field.type});
+        schema->fields.push_back({field.name, field.type, field.personal});
       }
     } else if (!table.get("fields")) {
       file.error(table, "a feed needs [feed.fields]", d_);
@@ -324,7 +339,11 @@ class Loader {
       if (index < 0) file.error(*table.get("key"), "key '" + *key + "' is not one of the feed's fields", d_);
       else if (schema->fields[index].type != Type::String)
         file.error(*table.get("key"), "key field '" + *key + "' must have type string", d_);
-      else schema->key = static_cast<size_t>(index);
+      else {
+        schema->key = static_cast<size_t>(index);
+        schema->fields[index].personal = true;  // a record's key identifies a child or their case
+        feed.fields[index].personal = true;
+      }
     } else if (!table.get("key")) {
       file.error(table, "a feed needs a 'key'", d_);
     }

@@ -22,6 +22,7 @@ struct FieldConfig {
   std::string name;
   std::string column;  // CSV heading, JSON member path or SQL result column
   Type type = Type::String;
+  bool personal = false;  // about a child: never a metric label (the feed's key always is)
 };
 
 enum class FeedType { Csv, JsonHttp, Postgres };
@@ -35,8 +36,14 @@ struct FeedConfig {
   int64_t refresh_seconds = 300;
   std::string date_format;          // empty: ISO only
   double max_rejected_ratio = 0.05;
-  double max_shrink_ratio = 0.5;
+  // Councils' extracts barely shrink from one day to the next; a tenth fewer records is already a
+  // cut or partial export.
+  double max_shrink_ratio = 0.1;
   std::optional<int64_t> max_age_seconds;
+  // A record gone from the feed resolves its alerts only after it has been absent this long, so
+  // that a partial extract the load-safety checks let through cannot resolve alerts in bulk.
+  int64_t resolve_missing_after_seconds = 26 * 3600;
+  DateRange valid_dates;            // engine.valid_dates
   // csv
   std::string path;                 // resolved against the config's folder
   // json_http
@@ -64,6 +71,7 @@ struct EngineConfig {
   std::string calendar = "england-and-wales";
   std::vector<Day> extra_non_working_days;
   int64_t evaluation_interval_seconds = 300;
+  DateRange valid_dates;  // dates outside are bad cells (placeholders such as 01/01/1900)
   std::string state_dir = "state";  // resolved against the config's folder
 };
 

@@ -26,7 +26,8 @@ std::string alert_fingerprint(std::string_view rule, std::string_view key) {
   return buffer;
 }
 
-std::vector<AlertChange> AlertBook::apply(const Rule& rule, const std::vector<const Match*>& matches, int64_t now) {
+std::vector<AlertChange> AlertBook::apply(const Rule& rule, const std::vector<const Match*>& matches, int64_t now,
+                                          const Presence& present, int64_t resolve_missing_after) {
   std::vector<AlertChange> changes;
   std::set<std::string> seen;
   for (const Match* match : matches) {
@@ -45,7 +46,8 @@ std::vector<AlertChange> AlertBook::apply(const Rule& rule, const std::vector<co
     }
     bool content_changed = inserted || alert.severity != match->severity || alert.labels != match->labels ||
                            alert.annotations != match->annotations || alert.due_date != match->due_date ||
-                           alert.value != match->value;
+                           alert.value != match->value || alert.missing_since != 0;
+    alert.missing_since = 0;
     alert.severity = match->severity;
     alert.labels = match->labels;
     alert.annotations = match->annotations;
@@ -64,12 +66,23 @@ std::vector<AlertChange> AlertBook::apply(const Rule& rule, const std::vector<co
     }
   }
   for (auto it = alerts_.begin(); it != alerts_.end();) {
-    if (it->second.rule == rule.spec.name && !seen.count(it->first)) {
-      changes.push_back({AlertChange::Kind::Resolved, it->second, it->second.severity, now});
-      it = alerts_.erase(it);
-    } else {
+    Alert& alert = it->second;
+    if (alert.rule != rule.spec.name || seen.count(it->first)) {
       ++it;
+      continue;
     }
+    if (present && !present(alert.key)) {
+      if (alert.missing_since == 0) {
+        alert.missing_since = now;
+        changes.push_back({AlertChange::Kind::Updated, alert, alert.severity, now});
+      }
+      if (now - alert.missing_since < resolve_missing_after) {
+        ++it;
+        continue;
+      }
+    }
+    changes.push_back({AlertChange::Kind::Resolved, alert, alert.severity, now});
+    it = alerts_.erase(it);
   }
   return changes;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +33,9 @@ struct Alert {
   std::map<std::string, std::string> annotations;
   Day due_date = kNullDay;
   std::optional<double> value;
+  // When its record (or group) was first found gone from the feed; 0 while present. A missing
+  // record is not a done one: the alert stays until the record is back or the grace has passed.
+  int64_t missing_since = 0;
 };
 
 struct AlertChange {
@@ -42,11 +46,18 @@ struct AlertChange {
   int64_t at = 0;
 };
 
+// Whether an alert's key is still in what its rule read: the record in the snapshot (deadline
+// and condition rules) or the group among the aggregate's groups.
+using Presence = std::function<bool(std::string_view key)>;
+
 class AlertBook {
  public:
   // Applies one evaluation of `rule` at `now`: `matches` are that rule's matches (any order).
-  // Returns every change, in fingerprint order.
-  std::vector<AlertChange> apply(const Rule& rule, const std::vector<const Match*>& matches, int64_t now);
+  // An alert no longer matched resolves when `present` says its key is still there (or when no
+  // `present` is given); a missing one resolves only once it has been missing for
+  // `resolve_missing_after` seconds. Returns every change.
+  std::vector<AlertChange> apply(const Rule& rule, const std::vector<const Match*>& matches, int64_t now,
+                                 const Presence& present = {}, int64_t resolve_missing_after = 0);
   // Resolves every alert of a rule that no longer exists (after a reload).
   std::vector<AlertChange> drop_rules_except(const std::vector<std::string>& rule_names, int64_t now);
 

@@ -15,6 +15,8 @@
 #include <spdlog/spdlog.h>
 
 #include "config/as_of.h"
+#include "integrations/json_text.h"
+#include "integrations/utf8.h"
 #include "daemon/delivery.h"
 #include "daemon/http_api.h"
 #include "daemon/service.h"
@@ -22,28 +24,24 @@
 namespace casewatch {
 namespace {
 
-// %j: the message, escaped for a JSON string (error texts quote column names).
+// %j: the message as a JSON string's content; %q: the message for a text line. Both valid UTF-8,
+// and a newline inside a message (a key, a heading) can never start a line of its own.
 class JsonMessageFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    auto put = [&](std::string_view text) { dest.append(text.data(), text.data() + text.size()); };
-    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
-      switch (c) {
-        case '"': put(("\\\"")); break;
-        case '\\': put(("\\\\")); break;
-        case '\n': put(("\\n")); break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char buffer[8];
-            std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-            put((buffer));
-          } else {
-            dest.push_back(c);
-          }
-      }
-    }
+    std::string text = json_text(nlohmann::json(std::string(msg.payload.data(), msg.payload.size())));
+    dest.append(text.data() + 1, text.data() + text.size() - 1);  // without the quotes
   }
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
+};
+
+class TextMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string text = log_safe(std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<TextMessageFlag>(); }
 };
 
 // The token file's content without a trailing newline; empty and an error when unreadable.
@@ -249,7 +247,9 @@ bool setup_logging(const std::string& format, const std::string& level) {
     formatter->add_flag<JsonMessageFlag>('j').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%j"})");
     logger->set_formatter(std::move(formatter));
   } else if (format == "text") {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<TextMessageFlag>('q').set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %q");
+    logger->set_formatter(std::move(formatter));
   } else {
     return false;
   }

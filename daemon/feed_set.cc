@@ -1,6 +1,7 @@
 #include "daemon/feed_set.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -18,7 +19,8 @@ std::string feed_type_name(FeedType type) {
 
 std::string definition_of(const FeedConfig& f) {
   std::string out = f.name + '\n' + feed_type_name(f.type) + '\n' + f.path + '\n' + f.url + '\n' + f.query + '\n' +
-                    f.key + '\n' + f.date_format + '\n';
+                    f.key + '\n' + f.date_format + '\n' + std::to_string(f.valid_dates.from) + ':' +
+                    std::to_string(f.valid_dates.until) + '\n';
   for (const auto& field : f.fields) out += field.name + '=' + field.column + ':' + std::string(type_name(field.type)) + '\n';
   return out;
 }
@@ -36,67 +38,88 @@ FeedSet::FeedSet(const Config& config) {
   }
 }
 
-bool FeedSet::changed_on_disk(Feed& feed) const {
-  if (feed.config->type != FeedType::Csv) return false;
+FeedSet::Feed::Signature FeedSet::signature_of(const FeedConfig& feed) {
+  Feed::Signature signature;
+  if (feed.type != FeedType::Csv) return signature;
   struct stat st {};
-  if (::stat(feed.config->path.c_str(), &st) != 0) return feed.size != -2;  // appeared or vanished
-  int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  return st.st_size != feed.size || mtime != feed.mtime_ns;
-}
-
-void FeedSet::record_stat(Feed& feed) const {
-  struct stat st {};
-  if (feed.config->type != FeedType::Csv) return;
-  if (::stat(feed.config->path.c_str(), &st) == 0) {
-    feed.size = st.st_size;
-    feed.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  } else {
-    feed.size = -2;
+  if (::stat(feed.path.c_str(), &st) != 0) {
+    signature.size = -2;
+    return signature;
   }
+  signature.size = st.st_size;
+  signature.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  // chmod changes only ctime; readability is asked of the system, as the daemon's user.
+  signature.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  signature.readable = ::access(feed.path.c_str(), R_OK) == 0;
+  return signature;
 }
 
 void FeedSet::accept(Feed& feed, FeedLoad load, int64_t now) {
+  const std::string& name = feed.config->name;
   feed.status.last_attempt = now;
-  feed.status.rejected_last = load.rejected;
-  feed.status.rejected_total += load.rejected;
-  for (const RejectedRow& row : load.rejected_rows) spdlog::warn("feed {}: {}", feed.config->name, row.format(feed.config->path));
+  // Re-reading the same extract is the same load: its rejected rows are counted and logged once.
+  if (!feed.counted || load.content_hash != feed.counted_hash) {
+    feed.counted = true;
+    feed.counted_hash = load.content_hash;
+    feed.status.rejected_last = load.rejected;
+    feed.status.rejected_total += load.rejected;
+    for (const RejectedRow& row : load.rejected_rows) spdlog::warn("feed {}: {}", name, row.format(feed.config->path));
+  }
+  const bool was_up = feed.status.up;
   if (load.accepted) {
-    feed.table = load.table;
+    if (feed.table && load.content_hash == feed.snapshot_hash) {
+      // The same bytes again: the snapshot in force stays (and with it every cache made from it),
+      // and the data is no newer than it was.
+      spdlog::debug("feed {}: unchanged", name);
+    } else {
+      feed.table = load.table;
+      feed.snapshot_hash = load.content_hash;
+      feed.status.records = load.table->rows();
+      feed.status.last_success = now;
+      spdlog::info("feed {}: loaded {} records, {} rows rejected", name, feed.status.records, load.rejected);
+    }
+    feed.status.source_time = load.source_time;
     feed.status.up = true;
-    feed.status.records = load.table->rows();
-    feed.status.last_success = now;
     feed.status.last_error.clear();
-    spdlog::info("feed {}: loaded {} records, {} rows rejected", feed.config->name, feed.status.records, load.rejected);
   } else {
     // The previous snapshot stays in force: a half-written extract must not resolve alerts.
     feed.status.up = false;
+    if (was_up || feed.status.last_error != load.error)
+      spdlog::error("feed {}: load refused, keeping the previous snapshot: {}", name, load.error);
     feed.status.last_error = load.error;
-    spdlog::error("feed {}: load refused, keeping the previous snapshot: {}", feed.config->name, load.error);
   }
 }
 
-bool FeedSet::refresh(int64_t now, bool force) {
+FeedSet::Refreshed FeedSet::refresh(int64_t now, bool force) {
   std::vector<Feed*> due;
-  for (Feed& feed : feeds_)
+  std::vector<Feed::Signature> signatures;
+  for (Feed& feed : feeds_) {
+    Feed::Signature signature = signature_of(*feed.config);
     if (force || feed.status.last_attempt == 0 || now - feed.status.last_attempt >= feed.config->refresh_seconds ||
-        changed_on_disk(feed))
+        !(signature == feed.signature)) {
       due.push_back(&feed);
-  if (due.empty()) return false;
+      signatures.push_back(signature);
+    }
+  }
+  Refreshed result;
+  if (due.empty()) return result;
   std::vector<const FeedConfig*> configs;
   std::vector<std::optional<size_t>> last;
-  for (Feed* feed : due) {
-    record_stat(*feed);  // before reading: a change made while loading is seen next time
-    configs.push_back(feed->config);
-    last.push_back(feed->table ? std::optional<size_t>(feed->table->rows()) : std::nullopt);
+  for (size_t i = 0; i < due.size(); ++i) {
+    due[i]->signature = signatures[i];  // taken before reading: a change made while loading is seen next time
+    configs.push_back(due[i]->config);
+    last.push_back(due[i]->table ? std::optional<size_t>(due[i]->table->rows()) : std::nullopt);
   }
   std::vector<FeedLoad> loads = load_feeds(configs, last);
-  bool changed = false;
   for (size_t i = 0; i < due.size(); ++i) {
     const Table* before = due[i]->table.get();
+    const bool was_up = due[i]->status.up;
+    const std::string error = due[i]->status.last_error;
     accept(*due[i], std::move(loads[i]), now);
-    changed = changed || due[i]->table.get() != before;
+    result.snapshots = result.snapshots || due[i]->table.get() != before;
+    result.status = result.status || due[i]->status.up != was_up || due[i]->status.last_error != error;
   }
-  return changed;
+  return result;
 }
 
 void FeedSet::adopt(const FeedSet& old) {
@@ -105,8 +128,10 @@ void FeedSet::adopt(const FeedSet& old) {
       if (previous.definition == feed.definition) {
         feed.table = previous.table;
         feed.status = previous.status;
-        feed.size = previous.size;
-        feed.mtime_ns = previous.mtime_ns;
+        feed.signature = previous.signature;
+        feed.snapshot_hash = previous.snapshot_hash;
+        feed.counted_hash = previous.counted_hash;
+        feed.counted = previous.counted;
       }
 }
 
@@ -120,7 +145,9 @@ std::vector<FeedStatus> FeedSet::status(int64_t now) const {
   std::vector<FeedStatus> out;
   for (const Feed& feed : feeds_) {
     FeedStatus s = feed.status;
-    s.stale = feed.config->max_age_seconds && s.last_success > 0 && now - s.last_success > *feed.config->max_age_seconds;
+    // A feed's age runs from when its source last changed, not from when it was last read.
+    const int64_t since = s.source_time > 0 ? s.source_time : s.last_success;
+    s.stale = feed.config->max_age_seconds && since > 0 && now - since > *feed.config->max_age_seconds;
     if (s.stale) s.up = false;
     out.push_back(std::move(s));
   }

@@ -19,11 +19,12 @@ struct FeedStatus {
   std::string name;
   std::string type;
   bool up = false;            // the last load was accepted and the snapshot is not stale
-  bool stale = false;         // older than max_age
+  bool stale = false;         // the snapshot's source is older than max_age
   size_t records = 0;         // of the snapshot in force
-  size_t rejected_last = 0;   // rows rejected by the last load
-  uint64_t rejected_total = 0;
-  int64_t last_success = 0;   // seconds since the epoch; 0: never
+  size_t rejected_last = 0;   // rows rejected by the last distinct load
+  uint64_t rejected_total = 0;  // rows rejected, counted once per distinct load
+  int64_t last_success = 0;   // when new data was last accepted, seconds since the epoch; 0: never
+  int64_t source_time = 0;    // when the snapshot's source last changed (a file's mtime); 0: unknown
   int64_t last_attempt = 0;
   std::string last_error;
 };
@@ -32,9 +33,13 @@ class FeedSet {
  public:
   explicit FeedSet(const Config& config);
 
-  // Reloads every feed whose source changed or whose refresh interval has passed (all of them
-  // when `force`). Returns true when any snapshot changed.
-  bool refresh(int64_t now, bool force = false);
+  struct Refreshed {
+    bool snapshots = false;  // a snapshot changed: evaluate
+    bool status = false;     // a feed went up or down: publish at once
+  };
+  // Reloads every feed whose source changed (size, modification time, or whether it can be
+  // read) or whose refresh interval has passed (all of them when `force`).
+  Refreshed refresh(int64_t now, bool force = false);
   // Carries the snapshots of feeds whose definition is unchanged over from `old` (after a reload).
   void adopt(const FeedSet& old);
 
@@ -47,12 +52,19 @@ class FeedSet {
     const FeedConfig* config;
     std::shared_ptr<const Table> table;
     FeedStatus status;
-    int64_t size = -1;
-    int64_t mtime_ns = -1;
+    // What the source looked like when last read; a difference means it changed.
+    struct Signature {
+      int64_t size = -1;  // -2: missing
+      int64_t mtime_ns = -1, ctime_ns = -1;
+      bool readable = false;
+      bool operator==(const Signature&) const = default;
+    } signature;
+    uint64_t snapshot_hash = 0;  // content hash of the load in force
+    uint64_t counted_hash = 0;   // content hash of the last load whose rejected rows were counted
+    bool counted = false;
     std::string definition;  // for adopt(): a fingerprint of the feed's config
   };
-  bool changed_on_disk(Feed& feed) const;
-  void record_stat(Feed& feed) const;
+  static Feed::Signature signature_of(const FeedConfig& feed);
   void accept(Feed& feed, FeedLoad load, int64_t now);
 
   std::vector<Feed> feeds_;

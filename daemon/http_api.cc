@@ -39,6 +39,7 @@ json alert_json(const Alert& a, bool silenced) {
               {"annotations", a.annotations},
               {"due_date", a.due_date == kNullDay ? json(nullptr) : json(format_iso(a.due_date))},
               {"value", a.value ? json(*a.value) : json(nullptr)},
+              {"missing_since", time_json(a.missing_since)},
               {"silenced", silenced}};
 }
 
@@ -154,7 +155,8 @@ void HttpApi::routes() {
           for (const FeedStatus& f : snapshot->feeds)
             feeds.push_back(json{{"name", f.name}, {"type", f.type}, {"up", f.up}, {"stale", f.stale},
                                  {"records", f.records}, {"rejected", f.rejected_last},
-                                 {"last_success", time_json(f.last_success)}, {"last_error", f.last_error}});
+                                 {"last_success", time_json(f.last_success)},
+                                 {"source_time", time_json(f.source_time)}, {"last_error", f.last_error}});
           reply(res, 200, json{{"feeds", feeds}});
         }));
   s.Get("/api/v1/silences", guard(Access::Read, [this](const httplib::Request&, httplib::Response& res) {

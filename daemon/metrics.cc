@@ -5,6 +5,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "casewatch/version.h"
+#include "integrations/utf8.h"
 
 namespace casewatch {
 
@@ -92,6 +93,9 @@ prometheus::MetricFamily counter_family(std::string name, std::string help) {
 
 void add_sample(prometheus::MetricFamily& family, std::vector<prometheus::ClientMetric::Label> labels, double value) {
   prometheus::ClientMetric m;
+  // Label values come from extracts (a team name): one byte that is not UTF-8 would make
+  // Prometheus reject the whole scrape.
+  for (auto& label : labels) label.value = valid_utf8(label.value);
   m.label = std::move(labels);
   if (family.type == prometheus::MetricType::Counter) m.counter.value = value;
   else m.gauge.value = value;

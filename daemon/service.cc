@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/as_of.h"
+#include "integrations/utf8.h"
 #include "rules/parallel.h"
 
 namespace casewatch {
@@ -121,10 +122,35 @@ bool Service::acknowledge(const std::string& fingerprint, const std::string& cre
   return true;
 }
 
-bool Service::poll_feeds() { return feeds_->refresh(clock_.now()); }
+bool Service::poll_feeds() {
+  // A feed that went down shows at once (its alert, /api/v1/feeds, casewatch_feed_up), not at the
+  // next evaluation.
+  FeedSet::Refreshed refreshed = feeds_->refresh(clock_.now());
+  return refreshed.snapshots || refreshed.status;
+}
+
+Presence Service::presence_of(const Rule& rule, const Table& table, const EvaluationResult& result) {
+  if (rule.spec.kind == RuleKind::Aggregate) {
+    auto groups = std::make_shared<std::unordered_set<std::string_view>>();
+    return [&result, groups](std::string_view key) {
+      if (groups->empty())
+        for (const GroupValue& g : result.values) groups->insert(g.key);
+      return groups->count(key) > 0;
+    };
+  }
+  // The record keys of a snapshot, gathered the first time an alert of one of its rules goes
+  // unmatched (rarely: when a case is done or its record leaves the extract).
+  return [this, &table](std::string_view key) {
+    auto [it, inserted] = record_keys_.try_emplace(table.id());
+    if (inserted)
+      for (size_t row = 0; row < table.rows(); ++row) it->second.insert(table.key(row));
+    return it->second.count(key) > 0;
+  };
+}
 
 void Service::evaluate(bool force_feed_reload) {
   const int64_t now = clock_.now();
+  record_keys_.clear();
   feeds_->refresh(now, force_feed_reload);
   const Config& config = *config_;
   AsOf as_of = as_of_instant(now, config.engine.timezone);
@@ -181,7 +207,8 @@ void Service::evaluate(bool force_feed_reload) {
     metrics_->observe_rule_evaluation(rule.spec.name, seconds, false);
     std::vector<const Match*> matches;
     for (const Match& m : result.matches) matches.push_back(&m);
-    auto rule_changes = book_.apply(rule, matches, now);
+    auto rule_changes = book_.apply(rule, matches, now, presence_of(rule, *tables[rule.feed], result),
+                                    config.feeds[rule.feed].resolve_missing_after_seconds);
     changes.insert(changes.end(), std::make_move_iterator(rule_changes.begin()), std::make_move_iterator(rule_changes.end()));
     if (rule.spec.export_value)
       values_.insert(values_.end(), std::make_move_iterator(result.values.begin()), std::make_move_iterator(result.values.end()));
@@ -300,7 +327,7 @@ std::vector<prometheus::MetricFamily> Service::dynamic_metrics(const ServiceSnap
     if (index >= 0)
       for (const std::string& name : config_->rules[index].spec.metric_labels) {
         auto it = alert.labels.find(name);
-        labels.push_back({name, it == alert.labels.end() ? "" : it->second});
+        labels.push_back({name, it == alert.labels.end() ? "" : valid_utf8(it->second)});
       }
     counts[labels] += 1;
   }
@@ -311,7 +338,7 @@ std::vector<prometheus::MetricFamily> Service::dynamic_metrics(const ServiceSnap
   for (const GroupValue& v : values) {
     if (!v.value) continue;
     Labels labels = {{"rule", config_->rules[v.rule].spec.name}};
-    for (const auto& [name, value] : v.group) labels.push_back({name, value_to_text(value.view())});
+    for (const auto& [name, value] : v.group) labels.push_back({name, valid_utf8(value_to_text(value.view()))});
     add_sample(rule_values, labels, *v.value);
   }
   out.push_back(std::move(rule_values));
@@ -323,14 +350,18 @@ std::vector<prometheus::MetricFamily> Service::dynamic_metrics(const ServiceSnap
   auto up = gauge_family("casewatch_feed_up", "1 when the feed's last load was accepted and it is not stale.");
   auto records = gauge_family("casewatch_feed_records", "Records in the feed's snapshot in force.");
   auto rejected = counter_family("casewatch_feed_rows_rejected_total", "Rows rejected by the feed's loads.");
-  auto success = gauge_family("casewatch_feed_last_success_timestamp_seconds", "When the feed was last loaded successfully.");
+  auto success = gauge_family("casewatch_feed_last_success_timestamp_seconds",
+                              "When the feed last loaded new data successfully (an unchanged re-read does not count).");
+  auto source = gauge_family("casewatch_feed_source_timestamp_seconds",
+                             "When the source of the feed's snapshot last changed (a file's modification time).");
   for (const FeedStatus& f : s.feeds) {
     add_sample(up, {{"feed", f.name}}, f.up ? 1 : 0);
     add_sample(records, {{"feed", f.name}}, static_cast<double>(f.records));
     add_sample(rejected, {{"feed", f.name}}, static_cast<double>(f.rejected_total));
     add_sample(success, {{"feed", f.name}}, static_cast<double>(f.last_success));
+    add_sample(source, {{"feed", f.name}}, static_cast<double>(f.source_time));
   }
-  for (auto* family : {&up, &records, &rejected, &success}) out.push_back(std::move(*family));
+  for (auto* family : {&up, &records, &rejected, &success, &source}) out.push_back(std::move(*family));
   return out;
 }
 

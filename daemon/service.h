@@ -10,6 +10,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.h"
@@ -59,7 +61,8 @@ class Service {
   std::string external_url() const;
   // Refreshes due feeds, evaluates every rule as of now, persists the changes and publishes.
   void evaluate(bool force_feed_reload = false);
-  // Refreshes feeds whose files changed; true when a snapshot changed (evaluate soon).
+  // Refreshes feeds whose files changed; true when a snapshot or a feed's health changed
+  // (evaluate now).
   bool poll_feeds();
   // Routes and groups the current alerts and commits the notifications due to the outbox.
   void dispatch(bool after_evaluation);
@@ -86,6 +89,7 @@ class Service {
 
  private:
   void publish(std::vector<RuleStatus> rules);
+  Presence presence_of(const Rule& rule, const Table& table, const EvaluationResult& result);
   std::vector<prometheus::MetricFamily> dynamic_metrics(const ServiceSnapshot& snapshot,
                                                         const std::vector<GroupValue>& values) const;
 
@@ -99,6 +103,7 @@ class Service {
   std::vector<RuleStatus> rule_status_;
   std::vector<GroupValue> values_;  // exported aggregate values of the last evaluation
   EvaluationCache cache_;           // for the rules of config_; remade with them
+  std::unordered_map<uint64_t, std::unordered_set<std::string_view>> record_keys_;  // by table id, per evaluation
   bool evaluated_once_ = false;
   Silences silences_;
   std::unique_ptr<Dispatcher> dispatcher_;

@@ -63,7 +63,7 @@ std::unique_ptr<StateStore> StateStore::open(const std::string& directory, std::
                    "  severity INTEGER NOT NULL, state INTEGER NOT NULL,"
                    "  active_since INTEGER NOT NULL, fired_at INTEGER NOT NULL,"
                    "  labels TEXT NOT NULL, annotations TEXT NOT NULL,"
-                   "  due_date INTEGER, value REAL);"
+                   "  due_date INTEGER, value REAL, missing_since INTEGER NOT NULL DEFAULT 0);"
                    "CREATE TABLE IF NOT EXISTS notify_groups (id TEXT PRIMARY KEY, state TEXT NOT NULL);"
                    "CREATE TABLE IF NOT EXISTS outbox ("
                    "  id TEXT PRIMARY KEY, receiver TEXT NOT NULL, notification TEXT NOT NULL,"
@@ -76,6 +76,18 @@ std::unique_ptr<StateStore> StateStore::open(const std::string& directory, std::
     error = path + ": " + error;
     return nullptr;
   }
+  // A state file from before missing_since: add the column (every alert present).
+  Statement columns;
+  bool has_missing_since = false;
+  if (sqlite3_prepare_v2(store->db_, "SELECT name FROM pragma_table_info('alerts')", -1, &columns.stmt, nullptr) == SQLITE_OK)
+    while (sqlite3_step(columns.stmt) == SQLITE_ROW)
+      if (std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(columns.stmt, 0))) == "missing_since")
+        has_missing_since = true;
+  if (!has_missing_since &&
+      !store->exec("ALTER TABLE alerts ADD COLUMN missing_since INTEGER NOT NULL DEFAULT 0", error)) {
+    error = path + ": " + error;
+    return nullptr;
+  }
   return store;
 }
 
@@ -83,16 +95,20 @@ std::vector<Alert> StateStore::load_alerts(std::string& error) {
   std::vector<Alert> alerts;
   Statement s;
   if (sqlite3_prepare_v2(db_, "SELECT fingerprint, rule, key, severity, state, active_since, fired_at, labels,"
-                              " annotations, due_date, value FROM alerts ORDER BY fingerprint",
+                              " annotations, due_date, value, missing_since FROM alerts ORDER BY fingerprint",
                          -1, &s.stmt, nullptr) != SQLITE_OK) {
     error = sqlite3_errmsg(db_);
     return alerts;
   }
   while (sqlite3_step(s.stmt) == SQLITE_ROW) {
     Alert a;
-    a.fingerprint = reinterpret_cast<const char*>(sqlite3_column_text(s.stmt, 0));
-    a.rule = reinterpret_cast<const char*>(sqlite3_column_text(s.stmt, 1));
-    a.key = reinterpret_cast<const char*>(sqlite3_column_text(s.stmt, 2));
+    auto text = [&](int column) {
+      return std::string(reinterpret_cast<const char*>(sqlite3_column_text(s.stmt, column)),
+                         static_cast<size_t>(sqlite3_column_bytes(s.stmt, column)));
+    };
+    a.fingerprint = text(0);
+    a.rule = text(1);
+    a.key = text(2);
     a.severity = static_cast<Severity>(sqlite3_column_int(s.stmt, 3));
     a.state = static_cast<AlertState>(sqlite3_column_int(s.stmt, 4));
     a.active_since = sqlite3_column_int64(s.stmt, 5);
@@ -101,6 +117,7 @@ std::vector<Alert> StateStore::load_alerts(std::string& error) {
     a.annotations = from_json(sqlite3_column_text(s.stmt, 8));
     a.due_date = sqlite3_column_type(s.stmt, 9) == SQLITE_NULL ? kNullDay : sqlite3_column_int(s.stmt, 9);
     if (sqlite3_column_type(s.stmt, 10) != SQLITE_NULL) a.value = sqlite3_column_double(s.stmt, 10);
+    a.missing_since = sqlite3_column_int64(s.stmt, 11);
     alerts.push_back(std::move(a));
   }
   return alerts;
@@ -110,7 +127,10 @@ bool StateStore::save(const std::vector<AlertChange>& changes, std::string& erro
   if (changes.empty()) return true;
   if (!exec("BEGIN IMMEDIATE", error)) return false;
   Statement upsert, remove;
-  if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?)", -1, &upsert.stmt, nullptr) != SQLITE_OK ||
+  if (sqlite3_prepare_v2(db_,
+                         "INSERT OR REPLACE INTO alerts (fingerprint, rule, key, severity, state, active_since, fired_at,"
+                         " labels, annotations, due_date, value, missing_since) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                         -1, &upsert.stmt, nullptr) != SQLITE_OK ||
       sqlite3_prepare_v2(db_, "DELETE FROM alerts WHERE fingerprint = ?", -1, &remove.stmt, nullptr) != SQLITE_OK) {
     error = sqlite3_errmsg(db_);
     std::string ignored;
@@ -125,8 +145,8 @@ bool StateStore::save(const std::vector<AlertChange>& changes, std::string& erro
     sqlite3_clear_bindings(s);
     sqlite3_bind_text(s, 1, a.fingerprint.c_str(), -1, SQLITE_TRANSIENT);
     if (change.kind != AlertChange::Kind::Resolved) {
-      sqlite3_bind_text(s, 2, a.rule.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(s, 3, a.key.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(s, 2, a.rule.data(), static_cast<int>(a.rule.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_text(s, 3, a.key.data(), static_cast<int>(a.key.size()), SQLITE_TRANSIENT);
       sqlite3_bind_int(s, 4, static_cast<int>(a.severity));
       sqlite3_bind_int(s, 5, static_cast<int>(a.state));
       sqlite3_bind_int64(s, 6, a.active_since);
@@ -137,6 +157,7 @@ bool StateStore::save(const std::vector<AlertChange>& changes, std::string& erro
       else sqlite3_bind_int(s, 10, a.due_date);
       if (a.value) sqlite3_bind_double(s, 11, *a.value);
       else sqlite3_bind_null(s, 11);
+      sqlite3_bind_int64(s, 12, a.missing_since);
     }
     if (sqlite3_step(s) != SQLITE_DONE) {
       error = sqlite3_errmsg(db_);

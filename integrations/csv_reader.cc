@@ -40,6 +40,7 @@ size_t Reader::resume_at(const char* p) const {
 bool Reader::next(Record& out) {
   out.fields.clear();
   out.error.clear();
+  out.terminated = true;
   unescaped_fields_.clear();
 
   const char* const begin = data_.data();
@@ -88,6 +89,7 @@ bool Reader::next(Record& out) {
     if (at == end && !last_) return incomplete();
     if (at == end) {
       pos_ = data_.size();
+      out.terminated = false;
     } else {
       ++line_;
       pos_ = static_cast<size_t>(at + 1 - begin);

@@ -15,6 +15,7 @@ struct Record {
   std::vector<std::string_view> fields;
   size_t line = 0;    // 1-based physical line on which the record starts
   std::string error;  // non-empty when the record is malformed (e.g. text after a closing quote)
+  bool terminated = true;  // false for a last record with no line end after it
 };
 
 class Reader {

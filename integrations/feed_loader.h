@@ -26,11 +26,17 @@ struct RejectedRow {
 
 struct FeedLoad {
   bool accepted = false;
-  std::string error;                     // why the load was refused
+  std::string error;                     // why the load was refused; never a cell's value
   std::shared_ptr<const Table> table;    // set when accepted
   size_t rows_read = 0;                  // data rows, rejected ones included
   size_t rejected = 0;
   std::vector<RejectedRow> rejected_rows;  // the first kMaxRejectedReported of them
+  // When the source last changed (a file's modification time), seconds since the epoch; 0 when
+  // unknown. A feed's age is measured from it: re-reading an extract that stopped arriving does
+  // not make it fresh.
+  int64_t source_time = 0;
+  // A hash of the bytes read, so that re-reading the same extract is known to be the same load.
+  uint64_t content_hash = 0;
 };
 
 inline constexpr size_t kMaxRejectedReported = 100;

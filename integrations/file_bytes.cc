@@ -37,6 +37,7 @@ bool FileReader::open(const std::string& path, std::string& error) {
   }
   fd_ = fd;
   size_hint_ = static_cast<size_t>(st.st_size);
+  modified_ = static_cast<int64_t>(st.st_mtim.tv_sec);
   return true;
 }
 

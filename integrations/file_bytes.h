@@ -5,6 +5,7 @@
 // Movable, not copyable; not thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -23,12 +24,15 @@ class FileReader {
   bool open(const std::string& path, std::string& error);
   // The size when opened (a file still growing is read to its end all the same).
   size_t size_hint() const { return size_hint_; }
+  // The modification time when opened, in seconds since the epoch: when the extract was written.
+  int64_t modified() const { return modified_; }
   // Appends up to `count` bytes to `out`; fewer only at the end of the file. -1 on error.
   long append(std::string& out, size_t count, std::string& error);
 
  private:
   int fd_ = -1;
   size_t size_hint_ = 0;
+  int64_t modified_ = 0;
   std::string path_;
 };
 

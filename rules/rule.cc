@@ -79,9 +79,20 @@ class RuleCompiler {
         break;
       case RuleKind::Aggregate: compile_aggregate(); break;
     }
-    for (const auto& name : spec.metric_labels)
-      if (std::none_of(spec.labels.begin(), spec.labels.end(), [&](const auto& l) { return l.first == name; }))
+    for (const auto& name : spec.metric_labels) {
+      if (std::none_of(spec.labels.begin(), spec.labels.end(), [&](const auto& l) { return l.first == name; })) {
         error("metric_labels", "metric label '" + name + "' is not one of the rule's labels");
+        continue;
+      }
+      // A metric label is published on /metrics: it may not carry anything about a child.
+      for (const auto& [label, tmpl] : rule_.labels)
+        if (label == name)
+          for (size_t field : tmpl.fields_read())
+            if (is_personal(field))
+              error("metric_labels", "metric label '" + name + "' reads the personal field '" +
+                                         rule_.schema->fields[field].name +
+                                         "': it would publish data about a child on /metrics");
+    }
     return !failed_;
   }
 
@@ -89,6 +100,10 @@ class RuleCompiler {
   void error(const std::string& key, std::string message, size_t offset = 0) {
     errors_.push_back({key, offset, std::move(message)});
     failed_ = true;
+  }
+
+  bool is_personal(size_t field) const {
+    return field == rule_.schema->key || rule_.schema->fields[field].personal;
   }
 
   std::optional<Expression> expression(const std::string& key, const std::string& text, const Scope& scope,
@@ -153,6 +168,9 @@ class RuleCompiler {
       if (spec.export_value && static_cast<size_t>(index) == rule_.schema->key)
         error("export", "cannot export a rule grouped by its feed's key '" + name +
                             "': record keys must never become metric labels");
+      else if (spec.export_value && is_personal(static_cast<size_t>(index)))
+        error("export", "cannot export a rule grouped by the personal field '" + name +
+                            "': its values would become metric labels on /metrics");
     }
     if (group.allowed_fields.empty()) group.allowed_fields.push_back("\x01");  // no fields at all
     // Inside its aggregate calls `value` sees every field; outside them only the group's fields,

@@ -122,7 +122,10 @@ TEST_F(ConfigTest, FeedDefaults) {
   EXPECT_EQ(feed.path, dir_ + "/data/assessments.csv");
   EXPECT_EQ(feed.key, "assessment_id");
   EXPECT_DOUBLE_EQ(feed.max_rejected_ratio, 0.05);
-  EXPECT_DOUBLE_EQ(feed.max_shrink_ratio, 0.5);
+  EXPECT_DOUBLE_EQ(feed.max_shrink_ratio, 0.1);
+  EXPECT_EQ(feed.resolve_missing_after_seconds, 26 * 3600);
+  EXPECT_EQ(feed.valid_dates.from, days_from_civil(1901, 1, 1));
+  EXPECT_EQ(feed.valid_dates.until, days_from_civil(2099, 12, 31));
   EXPECT_EQ(feed.refresh_seconds, 300);
   EXPECT_FALSE(feed.max_age_seconds.has_value());
   EXPECT_EQ(feed.date_format, "%d/%m/%Y");

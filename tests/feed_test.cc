@@ -352,7 +352,8 @@ TEST(FeedCsv, MissingDeclaredColumnFailsTheWholeLoad) {
   EXPECT_FALSE(load.accepted);
   EXPECT_FALSE(load.table);
   EXPECT_EQ(load.error,
-            "missing column \"Date Opened\"; the columns found are \"Case ID\", \"Hours\", \"Open?\", \"Team\", \"Extra\"");
+            "missing column \"Date Opened\"; the header row has 5 columns, beginning \"Case ID\", \"Hours\", \"Open?\", "
+            "\"Team\", \"Extra\"");
 }
 
 TEST(FeedCsv, SeveralMissingColumnsAreAllNamed) {
@@ -360,7 +361,121 @@ TEST(FeedCsv, SeveralMissingColumnsAreAllNamed) {
   FeedLoad load = load_csv(feed, "\xEF\xBB\xBF" "Case ID,Team\r\nC1,A\r\n", "f.csv", std::nullopt);
   EXPECT_FALSE(load.accepted);
   EXPECT_EQ(load.error,
-            "missing columns \"Date Opened\", \"Hours\", \"Open?\"; the columns found are \"Case ID\", \"Team\"");
+            "missing columns \"Date Opened\", \"Hours\", \"Open?\"; the header row has 2 columns, beginning \"Case ID\", "
+            "\"Team\"");
+}
+
+// An extract without its header row: the first row is a child's record, and not one of its
+// cells may reach the log, /api/v1/feeds or the feed_unhealthy notification.
+TEST(FeedCsv, AMissingHeaderRowNeverQuotesTheDataRow) {
+  FeedConfig feed = cases_feed();
+  FeedLoad load = load_csv(feed, "C1,02/06/2017,1,yes,Jayden Smith\nC2,03/06/2017,2,no,Amelia Jones\n", "f.csv",
+                           std::nullopt);
+  EXPECT_FALSE(load.accepted);
+  EXPECT_EQ(load.error,
+            "the first row has none of the declared columns (it has 5 columns): is the header row missing? Expected "
+            "\"Case ID\", \"Date Opened\", \"Hours\", \"Open?\", \"Team\"");
+}
+
+// A header row with a data row's cells in it, or one enormous line: at most 80 bytes of
+// heading-like cells are shown, and never a number or a date.
+TEST(FeedCsv, HeadingsShownAreBoundedAndNeverValues) {
+  FeedConfig feed = cases_feed();
+  FeedLoad load = load_csv(feed, "Case ID,Team,02/06/2017,42,Notes\n", "f.csv", std::nullopt);
+  EXPECT_EQ(load.error,
+            "missing columns \"Date Opened\", \"Hours\", \"Open?\"; the header row has 5 columns, beginning \"Case ID\", "
+            "\"Team\", \"Notes\"");
+  std::string huge = "Case ID," + std::string(10 << 20, 'x') + "\n";
+  load = load_csv(feed, huge, "f.csv", std::nullopt);
+  EXPECT_FALSE(load.accepted);
+  EXPECT_LT(load.error.size(), 300u);
+  EXPECT_EQ(load.error.find("xxxx"), std::string::npos);
+  std::string many = "Case ID";
+  for (int i = 0; i < 50; ++i) many += ",Heading number " + std::to_string(i);
+  load = load_csv(feed, many + "\n", "f.csv", std::nullopt);
+  EXPECT_LT(load.error.size(), 300u) << load.error;
+  EXPECT_NE(load.error.find(", ..."), std::string::npos) << load.error;
+}
+
+// An extract cut off while it was written: the last row has no line end and fewer cells than
+// the header. It is refused whole, so that the records it lost cannot resolve their alerts.
+TEST(FeedCsv, AnExtractCutShortIsRefusedAsTruncated) {
+  FeedConfig feed = cases_feed();
+  std::string full = std::string(kHeader) + "C1,02/06/2017,1,yes,A\nC2,03/06/2017,2,no,B\n";
+  FeedLoad load = load_csv(feed, full.substr(0, full.size() - 8), "f.csv", std::nullopt);
+  EXPECT_FALSE(load.accepted);
+  EXPECT_EQ(load.error, "the extract looks truncated: its last row (line 3) is cut short and has no line end");
+  // Cut inside a quoted cell.
+  load = load_csv(feed, std::string(kHeader) + "C1,02/06/2017,1,yes,A\nC2,03/06/2017,2,no,\"Assess", "f.csv",
+                  std::nullopt);
+  EXPECT_FALSE(load.accepted);
+  // A complete last row without a line end is an ordinary extract.
+  load = load_csv(feed, full.substr(0, full.size() - 1), "f.csv", std::nullopt);
+  EXPECT_TRUE(load.accepted) << load.error;
+  EXPECT_EQ(load.table->rows(), 2u);
+}
+
+// A row with fewer cells than the header is malformed (its missing cells are not nulls: a
+// missing start date would silently drop the deadline).
+TEST(FeedCsv, AShortRowIsRejectedAlone) {
+  FeedConfig feed = cases_feed();
+  feed.max_rejected_ratio = 1;
+  FeedLoad load =
+      load_csv(feed, std::string(kHeader) + "C1,02/06/2017,1,yes,A\nC2,03/06/2017\nC3,03/06/2017,2,no,B\n", "f.csv",
+               std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  EXPECT_EQ(keys(*load.table), (std::vector<std::string>{"C1", "C3"}));
+  EXPECT_EQ(formatted(load, "f.csv"),
+            (std::vector<std::string>{"f.csv:3: row rejected: the row has 2 of the header's 5 columns"}));
+}
+
+// Placeholders for "not known" (01/01/1900, 0000-01-01) and dates past 2099 are bad cells: a
+// placeholder in a `done` column must not close an overdue deadline.
+TEST(FeedCsv, DatesOutsideValidDatesAreBadCells) {
+  FeedConfig feed = cases_feed();
+  feed.max_rejected_ratio = 1;
+  FeedLoad load = load_csv(feed,
+                           std::string(kHeader) +
+                               "C1,01/01/1900,1,yes,A\n"
+                               "C2,0000-01-01,1,yes,A\n"
+                               "C3,01/01/2100,1,yes,A\n"
+                               "C4,01/01/1901,1,yes,A\n"
+                               "C5,31/12/2099,1,yes,A\n",
+                           "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  EXPECT_EQ(keys(*load.table), (std::vector<std::string>{"C4", "C5"}));
+  ASSERT_EQ(load.rejected_rows.size(), 3u);
+  EXPECT_EQ(load.rejected_rows[0].format("f.csv"),
+            "f.csv:2: row rejected: field 'opened' (column \"Date Opened\"): date outside engine.valid_dates "
+            "(1901-01-01 to 2099-12-31)");
+  EXPECT_EQ(load.rejected_rows[1].line, 3u);  // year 0000 is not a date at all
+  feed.valid_dates = {days_from_civil(2000, 1, 1), days_from_civil(2030, 12, 31)};
+  load = load_csv(feed, std::string(kHeader) + "C1,31/12/1999,1,yes,A\nC2,01/01/2000,1,yes,A\n", "f.csv", std::nullopt);
+  EXPECT_EQ(keys(*load.table), (std::vector<std::string>{"C2"}));
+}
+
+// A key names its alert in logs, the state file and notifications: a NUL or a newline in one
+// is a bad cell.
+TEST(FeedCsv, KeysWithControlCharactersAreRejected) {
+  FeedConfig feed = cases_feed();
+  feed.max_rejected_ratio = 1;
+  std::string data = std::string(kHeader) + "C1,02/06/2017,1,yes,A\n\"C2\nforged\",02/06/2017,1,yes,A\n" +
+                     std::string("C3\0x,02/06/2017,1,yes,A\n", 24) + "C4\t,02/06/2017,1,yes,A\n";
+  FeedLoad load = load_csv(feed, data, "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  EXPECT_EQ(keys(*load.table), (std::vector<std::string>{"C1", "C4"}));  // a trailing tab is trimmed
+  ASSERT_EQ(load.rejected_rows.size(), 2u);
+  EXPECT_EQ(load.rejected_rows[0].reason, "key contains a control character");
+}
+
+// Re-reading the same bytes is the same load (its rejected rows are counted once upstream).
+TEST(FeedCsv, TheSameBytesHaveTheSameContentHash) {
+  FeedConfig feed = cases_feed();
+  std::string data = std::string(kHeader) + "C1,02/06/2017,1,yes,A\n";
+  EXPECT_EQ(load_csv(feed, data, "f.csv", std::nullopt).content_hash,
+            load_csv(feed, data, "f.csv", std::nullopt).content_hash);
+  EXPECT_NE(load_csv(feed, data, "f.csv", std::nullopt).content_hash,
+            load_csv(feed, data + "C2,02/06/2017,1,yes,A\n", "f.csv", std::nullopt).content_hash);
 }
 
 TEST(FeedCsv, EmptyDataHasNoHeader) {
@@ -432,7 +547,8 @@ TEST(FeedSafety, ZeroRejectedRatioRefusesAnyBadRow) {
 }
 
 TEST(FeedSafety, ShrinkAgainstTheLastAcceptedCount) {
-  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});  // 0.5 by default
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});
+  feed.max_shrink_ratio = 0.5;
   EXPECT_TRUE(load_csv(feed, rows_with_bad(50, 0), "f.csv", size_t{100}).accepted);
   EXPECT_TRUE(load_csv(feed, rows_with_bad(500, 0), "f.csv", size_t{100}).accepted);
   EXPECT_TRUE(load_csv(feed, rows_with_bad(1, 0), "f.csv", std::nullopt).accepted);  // first load
@@ -442,8 +558,21 @@ TEST(FeedSafety, ShrinkAgainstTheLastAcceptedCount) {
   EXPECT_EQ(load.error, "49 records, down from 100: shrank by more than max_shrink_ratio 0.5");
 }
 
+// Councils' extracts barely shrink from day to day: by default a tenth fewer records is refused.
+TEST(FeedSafety, TheDefaultRefusesAShrinkOfMoreThanATenth) {
+  FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});
+  EXPECT_DOUBLE_EQ(feed.max_shrink_ratio, 0.1);
+  EXPECT_TRUE(load_csv(feed, rows_with_bad(90, 0), "f.csv", size_t{100}).accepted);
+  FeedLoad load = load_csv(feed, rows_with_bad(89, 0), "f.csv", size_t{100});
+  EXPECT_FALSE(load.accepted);
+  EXPECT_EQ(load.error, "89 records, down from 100: shrank by more than max_shrink_ratio 0.1");
+  // An extract cut to 60% of its records, as a truncated file in date order would be.
+  EXPECT_FALSE(load_csv(feed, rows_with_bad(60, 0), "f.csv", size_t{100}).accepted);
+}
+
 TEST(FeedSafety, ShrinkCountsAcceptedRecordsNotRowsRead) {
   FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});
+  feed.max_shrink_ratio = 0.5;
   feed.max_rejected_ratio = 1;
   FeedLoad load = load_csv(feed, rows_with_bad(40, 20), "f.csv", size_t{100});
   EXPECT_FALSE(load.accepted);
@@ -454,7 +583,7 @@ TEST(FeedSafety, EmptyExtractAfterAFullOneIsRefused) {
   FeedConfig feed = make_feed({{"id", "id", Type::String}, {"n", "n", Type::Number}});
   FeedLoad load = load_csv(feed, "id,n\n", "f.csv", size_t{10});
   EXPECT_FALSE(load.accepted);
-  EXPECT_EQ(load.error, "0 records, down from 10: shrank by more than max_shrink_ratio 0.5");
+  EXPECT_EQ(load.error, "0 records, down from 10: shrank by more than max_shrink_ratio 0.1");
   // Nothing accepted before, nothing to shrink from.
   EXPECT_TRUE(load_csv(feed, "id,n\n", "f.csv", size_t{0}).accepted);
 }
