@@ -22,7 +22,7 @@ echo "== fuzz the parsers"
 CC=clang CXX=clang++ BUILD_DIR=build-fuzz BUILD_TYPE=RelWithDebInfo \
   bash scripts/build.sh -DCASEWATCH_FUZZ=ON -DCASEWATCH_BENCH=OFF
 fuzz_seconds=${FUZZ_SECONDS:-30}
-for target in csv expr; do
+for target in csv expr differential; do
   corpus=$(mktemp -d)
   cp tests/fuzz/corpus/$target/* "$corpus"/
   ./build-fuzz/tests/fuzz/${target}_fuzz -max_total_time="$fuzz_seconds" -timeout=10 -print_final_stats=0 "$corpus" 2>&1 | tail -n 2

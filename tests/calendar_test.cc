@@ -203,3 +203,46 @@ TEST(OutsideTheTable, HugeStepsGiveNoDate) {
 
 }  // namespace
 }  // namespace casewatch
+
+namespace casewatch {
+namespace {
+
+// The CIN census checks as data-to-insight's open csc-validator-be-cin implements them (rules
+// 8670Q and 8675Q): a start S is late on the reference date D when S is before
+// D - CustomBusinessDay(N - 1), pandas' step back over N - 1 business days (England and Wales
+// holidays), whose first step lands on the business day before D whether or not D is one.
+// Written here by stepping, independently of Calendar.
+Day census_latest_start(Day reference, int n, const std::set<Day>& holidays) {
+  Day d = reference;
+  for (int steps = n - 1; steps > 0;) {
+    --d;
+    if (weekday(d) < 5 && !holidays.count(d)) --steps;
+  }
+  return d;
+}
+
+TEST(CensusCount, CensusCountIsOneWorkingDayLessForEveryStartDay) {
+  const std::vector<Day> list = Calendar::england_and_wales_bank_holidays();
+  const std::set<Day> holidays(list.begin(), list.end());
+  const Calendar calendar(list);
+  for (int n : {10, 15, 25, 45}) {
+    for (Day reference = ymd(2021, 1, 1); reference <= ymd(2022, 12, 31); ++reference) {
+      const Day latest = census_latest_start(reference, n, holidays);
+      for (Day start = reference - 100; start <= reference; ++start) {
+        const bool census_late = start < latest;
+        // Overdue in casewatch with due_in = "N-1 working days": D > due.
+        const bool casewatch_late = reference > calendar.add_working_days(start, n - 1);
+        ASSERT_EQ(census_late, casewatch_late)
+            << "N " << n << ", start " << format_iso(start) << ", reference date " << format_iso(reference);
+      }
+    }
+  }
+  // With due_in = N the two differ by a day for a weekend start too: a Saturday 3 June 2017
+  // referral is due on Friday 16 June for casewatch, Thursday 15 June for the census.
+  EXPECT_EQ(calendar.add_working_days(ymd(2017, 6, 3), 10), ymd(2017, 6, 16));
+  EXPECT_TRUE(ymd(2017, 6, 3) < census_latest_start(ymd(2017, 6, 16), 10, holidays));
+  EXPECT_FALSE(ymd(2017, 6, 16) > calendar.add_working_days(ymd(2017, 6, 3), 10));
+}
+
+}  // namespace
+}  // namespace casewatch

@@ -747,6 +747,77 @@ export = true
   EXPECT_TRUE(load()) << testing::PrintToString(errors());
 }
 
+// Personal fields (the key always, and any field marked personal) never reach /metrics: not as
+// an exported group, not through a metric label's template.
+TEST_F(ConfigTest, PersonalFieldsAreRefusedWhereTheyWouldReachMetrics) {
+  std::string feed = kFeed;
+  feed.replace(feed.find("child_id = { column = \"Child ID\" }"), 34,
+               "child_id = { column = \"Child ID\", personal = true }");
+  write("casewatch.toml", "rule_files = [\"rules/*.toml\"]\n" + feed);
+  write("rules/a.toml", R"t([[rule]]
+name = "by_child"
+kind = "aggregate"
+feed = "assessments"
+group_by = ["child_id"]
+value = "count()"
+export = true
+
+[[rule]]
+name = "labelled_by_key"
+kind = "condition"
+feed = "assessments"
+when = "urgent"
+labels = { team = "{{ team }}", case = "{{ assessment_id }}", child = "{{ lower(child_id) }}" }
+metric_labels = ["team", "case", "child"]
+
+[[rule]]
+name = "by_child_unexported"
+kind = "aggregate"
+feed = "assessments"
+group_by = ["child_id"]
+value = "count()"
+labels = { child = "{{ child_id }}" }
+)t");
+  EXPECT_EQ(failing(), (Lines{
+      "rules/a.toml:7:10: error: cannot export a rule grouped by the personal field 'child_id': its values would "
+      "become metric labels on /metrics",
+      "rules/a.toml:15:17: error: metric label 'case' reads the personal field 'assessment_id': it would publish "
+      "data about a child on /metrics",
+      "rules/a.toml:15:17: error: metric label 'child' reads the personal field 'child_id': it would publish data "
+      "about a child on /metrics",
+  }));
+  auto loaded = [&] {
+    write("rules/a.toml", "");
+    return load();
+  }();
+  ASSERT_TRUE(loaded) << testing::PrintToString(errors());
+  auto personal = [&](const std::string& name) {
+    for (const FieldConfig& f : loaded->feeds[0].fields)
+      if (f.name == name) return f.personal;
+    ADD_FAILURE() << name;
+    return false;
+  };
+  EXPECT_TRUE(personal("child_id"));       // as marked
+  EXPECT_TRUE(personal("assessment_id"));  // the key, always
+  EXPECT_FALSE(personal("team"));
+}
+
+TEST_F(ConfigTest, ValidDatesAndTheMissingGrace) {
+  std::string feed = kFeed;
+  feed.insert(feed.find("[feed.fields]"), "resolve_missing_after = \"3d\"\n");
+  write("casewatch.toml", "[engine]\nvalid_dates = [\"1950-01-01\", 2040-12-31]\n" + feed);
+  auto config = load();
+  ASSERT_TRUE(config) << testing::PrintToString(errors());
+  EXPECT_EQ(config->engine.valid_dates.from, day(1950, 1, 1));
+  EXPECT_EQ(config->feeds[0].valid_dates.until, day(2040, 12, 31));
+  EXPECT_EQ(config->feeds[0].resolve_missing_after_seconds, 3 * 86400);
+  write("casewatch.toml", "[engine]\nvalid_dates = [\"2040-01-01\", \"1950-12-31\"]\n");
+  EXPECT_EQ(failing(), Lines{"casewatch.toml:2:15: error: 'valid_dates' must be two dates, the first no later than "
+                             "the second, e.g. [\"1901-01-01\", \"2099-12-31\"]"});
+  write("casewatch.toml", "[engine]\nvalid_dates = [\"1950-01-01\"]\n");
+  EXPECT_EQ(failing().size(), 1u);
+}
+
 TEST_F(ConfigTest, CheckingFindsTypeErrorsKnownFromTheFieldTypes) {
   write("casewatch.toml", std::string("rule_files = [\"rules/*.toml\"]\n") + kFeed);
   write("rules/a.toml", R"t([[rule]]

@@ -253,6 +253,33 @@ TEST_F(EngineDeadline, ACacheIsRemadeForANewSnapshot) {
   EXPECT_EQ(result.matches[0].key, "C2");
 }
 
+// The issue that started the differential test: age_years() reads the as-of date, so a deadline
+// rule whose `where` uses it cannot have its records chosen once per snapshot.
+TEST_F(EngineDeadline, AWhereReadingAgeYearsIsEvaluatedOnEachDay) {
+  // `conference` stands in for a date of birth; `authorised` for the date care ceased.
+  set_rows({{.id = "C1", .referral = "2017-05-02", .conference = "2012-06-10"},
+            {.id = "C2", .referral = "2017-05-02", .conference = "2012-06-20"},
+            {.id = "C3", .referral = "2017-05-02", .authorised = "2017-05-20", .conference = "2010-01-01"}});
+  RuleSpec spec = deadline("referral", "10 working days");
+  spec.where = "authorised == null && age_years(conference) >= 5";
+  std::vector<Rule> rules = {compile(spec)};
+  const Table* feeds[] = {&table_};
+  EvaluationCache cache(1);
+  for (EvaluationCache* c : {static_cast<EvaluationCache*>(nullptr), &cache}) {
+    EvaluationInput input{rules, feeds, ymd(2017, 6, 14), &calendar_, &tables_, c};
+    auto keys = [&] {
+      std::vector<std::string> out;
+      for (const Match& m : evaluate(input).matches) out.push_back(m.key);
+      return out;
+    };
+    EXPECT_EQ(keys(), (std::vector<std::string>{"C1"}));  // C2 turns 5 on 20 June
+    input.as_of = ymd(2017, 6, 20);
+    EXPECT_EQ(keys(), (std::vector<std::string>{"C1", "C2"}));
+    input.as_of = ymd(2017, 6, 9);
+    EXPECT_EQ(keys(), (std::vector<std::string>{}));  // C1 turns 5 on 10 June
+  }
+}
+
 TEST_F(EngineDeadline, WithoutWarnBeforeNothingBeforeOverdue) {
   set_rows({{.id = "C1", .referral = "2017-08-18"}});
   Rule rule = compile(deadline("referral", "10 working days"));

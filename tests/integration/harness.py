@@ -72,10 +72,13 @@ class Deployment:
         os.replace(path + ".tmp", path)  # as an extract job would: never half a file
 
     def start(self, at="2017-06-14", extra=()):
+        """Starts the daemon on the manual test clock at `at`, or on the real clock when `at` is None
+        (then its timers run: feeds are polled every second)."""
+        clock = ["--test-clock", at] if at else []
         with open(self.stderr_path, "a") as stderr:
             self.process = subprocess.Popen(
                 [BINARY, "run", "-c", os.path.join(self.dir, "casewatch.toml"), "--listen", "127.0.0.1:0",
-                 "--test-clock", at, *(extra or ("--log-level", "debug"))],
+                 *clock, *(extra or ("--log-level", "debug"))],
                 stdout=subprocess.PIPE, stderr=stderr, text=True)
         line = self.process.stdout.readline()
         if not line.startswith("listening on port "):

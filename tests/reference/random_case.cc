@@ -129,7 +129,7 @@ struct Scope {
 
 class ExprGen {
  public:
-  ExprGen(Random& r, const Case& c, Day base) : r_(r), case_(c), base_(base) {}
+  ExprGen(Random& r, Day base) : r_(r), base_(base) {}
 
   Expr gen(Type type, int depth, Scope& scope) {
     switch (type) {
@@ -418,7 +418,6 @@ class ExprGen {
   }
 
   Random& r_;
-  const Case& case_;
   Day base_;
   std::vector<Day> interesting_ = interesting_days();
 };
@@ -554,7 +553,7 @@ RuleCase make_rule(Random& r, const Case& c, size_t index, Day base) {
   size_t feed = static_cast<size_t>(r.uniform(0, static_cast<int>(c.feeds.size()) - 1));
   rule.feed = c.feeds[feed].name;
   const std::vector<FieldDef>& fields = c.feeds[feed].fields;
-  ExprGen gen(r, c, base);
+  ExprGen gen(r, base);
   Scope record;
   record.fields = &fields;
   int kind = r.uniform(0, 9);
