@@ -2,7 +2,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <termios.h>
+#include <unistd.h>
+
 #include <ctime>
+#include <iostream>
 #include <map>
 #include <ostream>
 #include <set>
@@ -13,6 +17,7 @@
 #include "config/config.h"
 #include "config/rule_tests.h"
 #include "integrations/json_text.h"
+#include "daemon/auth.h"
 #include "daemon/daemon.h"
 #include "integrations/feed_loader.h"
 #include "rules/engine.h"
@@ -76,6 +81,12 @@ std::vector<Rule> select_rules(const Config& config, const std::vector<std::stri
 int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
   auto config = load_or_report(path, err);
   if (!config) return kExitProblems;
+  // The token and users files, as the daemon will read them (their secrets are never printed).
+  Diagnostics diagnostics;
+  if (!Credentials::load(config->server, diagnostics)) {
+    diagnostics.print(err);
+    return kExitProblems;
+  }
   out << path << ": OK: " << config->feeds.size() << " feeds, " << config->rules.size() << " rules in "
       << config->rule_files.size() << " files\n";
   return kExitOk;
@@ -211,6 +222,36 @@ int run_backtest(const BacktestOptions& options, std::ostream& out, std::ostream
   return snapshots.all_up ? kExitOk : kExitProblems;
 }
 
+int run_hash_password(int cost, std::istream& in, std::ostream& out, std::ostream& err) {
+  const bool tty = ::isatty(STDIN_FILENO) && &in == &std::cin;
+  termios saved{};
+  if (tty) {  // no echo while the password is typed
+    err << "password: " << std::flush;
+    tcgetattr(STDIN_FILENO, &saved);
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string password;
+  std::getline(in, password);
+  if (tty) {
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    err << '\n';
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.empty()) {
+    err << "casewatch hash-password: no password given (on standard input)\n";
+    return kExitUsage;
+  }
+  std::string hash = bcrypt_hash(password, cost);
+  if (hash.empty()) {
+    err << "casewatch hash-password: cannot hash the password\n";
+    return kExitProblems;
+  }
+  out << hash << '\n';
+  return kExitOk;
+}
+
 int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   CLI::App app{"casewatch: timescale and caseload alerts for children's social care"};
   app.require_subcommand(0, 1);
@@ -239,6 +280,11 @@ int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) 
   backtest->add_option("--to", backtest_options.to, "last DATE")->required();
   backtest->add_option("--format", backtest_options.format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
 
+  int cost = 10;
+  auto* hash_password = app.add_subcommand(
+      "hash-password", "read a password on standard input and print its bcrypt hash, for server.users_file");
+  hash_password->add_option("--cost", cost, "bcrypt cost, 2^cost rounds (default 10)")->check(CLI::Range(4, 15));
+
   RunOptions run_options;
   auto* run = app.add_subcommand("run", "run the daemon");
   run->add_option("-c,--config", run_options.config, "config file")->required();
@@ -265,6 +311,7 @@ int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) 
     return run_daemon(run_options);
   }
   if (*check) return run_check(check_config, out, err);
+  if (*hash_password) return run_hash_password(cost, std::cin, out, err);
   if (*eval) return run_eval(eval_options, out, err);
   if (*test) return run_tests(test_files, out, err);
   if (*backtest) return run_backtest(backtest_options, out, err);

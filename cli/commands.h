@@ -30,6 +30,8 @@ int run_check(const std::string& config, std::ostream& out, std::ostream& err);
 int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err);
 int run_tests(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
 int run_backtest(const BacktestOptions& options, std::ostream& out, std::ostream& err);
+// Reads a password (one line) from `in` and prints its bcrypt hash.
+int run_hash_password(int cost, std::istream& in, std::ostream& out, std::ostream& err);
 
 // Parses the command line and runs the command.
 int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err);

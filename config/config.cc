@@ -93,7 +93,8 @@ class Loader {
   void load_server(const TomlFile& file) {
     const toml::table* server = file.get_table(file.root(), "server", d_);
     if (!server) return;
-    file.reject_unknown_keys(*server, {"listen", "auth_token_file", "tls_cert_file", "tls_key_file", "public_metrics", "external_url"},
+    file.reject_unknown_keys(*server, {"listen", "auth_token_file", "tls_cert_file", "tls_key_file", "public_metrics",
+                                       "external_url", "tokens", "users_file"},
                              "[server]", d_);
     ServerConfig& s = config_.server;
     if (auto v = file.get_string(*server, "listen", d_)) {
@@ -104,6 +105,31 @@ class Loader {
       else s.listen = *v;
     }
     if (auto v = file.get_string(*server, "auth_token_file", d_)) s.auth_token_file = resolve_path(config_.directory, *v);
+    if (auto v = file.get_string(*server, "users_file", d_)) s.users_file = resolve_path(config_.directory, *v);
+    if (const toml::node* tokens = server->get("tokens")) {
+      const toml::array* array = tokens->as_array();
+      if (!array) file.error(*tokens, "'tokens' must be an array of { name, file, role } tables", d_);
+      for (size_t i = 0; array && i < array->size(); ++i) {
+        const toml::table* t = array->get(i)->as_table();
+        if (!t) {
+          file.error(*array->get(i), "each token must be a table { name = \"...\", file = \"...\", role = \"viewer\" }", d_);
+          continue;
+        }
+        file.reject_unknown_keys(*t, {"name", "file", "role"}, "a token", d_);
+        TokenConfig token;
+        token.name = file.get_string(*t, "name", d_).value_or("");
+        token.file = resolve_path(config_.directory, file.get_string(*t, "file", d_).value_or(""));
+        token.role = file.get_string(*t, "role", d_).value_or("");
+        if (token.name.empty()) file.error(*t, "a token needs a 'name' (it is recorded as created_by)", d_);
+        if (!t->get("file")) file.error(*t, "a token needs a 'file' holding the secret", d_);
+        if (token.role != "viewer" && token.role != "manager" && token.role != "admin")
+          file.error(t->get("role") ? *t->get("role") : static_cast<const toml::node&>(*t),
+                     "a token's 'role' must be viewer, manager or admin", d_);
+        for (const TokenConfig& other : s.tokens)
+          if (other.name == token.name && !token.name.empty()) file.error(*t, "token '" + token.name + "' is declared twice", d_);
+        s.tokens.push_back(std::move(token));
+      }
+    }
     if (auto v = file.get_string(*server, "tls_cert_file", d_)) s.tls_cert_file = resolve_path(config_.directory, *v);
     if (auto v = file.get_string(*server, "tls_key_file", d_)) s.tls_key_file = resolve_path(config_.directory, *v);
     if (auto v = file.get_bool(*server, "public_metrics", d_)) s.public_metrics = *v;

@@ -57,9 +57,18 @@ struct FeedConfig {
   std::string query;
 };
 
+// A bearer token for a machine (Grafana, a script), read from its own file, with a role.
+struct TokenConfig {
+  std::string name;
+  std::string file;  // resolved against the config's folder
+  std::string role;  // viewer, manager or admin
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:9797";
-  std::string auth_token_file;
+  std::string auth_token_file;      // an admin token, as before users and roles
+  std::vector<TokenConfig> tokens;
+  std::string users_file;           // people: [users.NAME] password_hash and role
   std::string tls_cert_file;
   std::string tls_key_file;
   bool public_metrics = true;

@@ -6,9 +6,8 @@
 #include <boost/asio.hpp>
 #include <systemd/sd-daemon.h>
 
-#include <fstream>
+#include <atomic>
 #include <future>
-#include <sstream>
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -43,24 +42,6 @@ class TextMessageFlag final : public spdlog::custom_flag_formatter {
   }
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<TextMessageFlag>(); }
 };
-
-// The token file's content without a trailing newline; empty and an error when unreadable.
-bool read_secret(const std::string& path, std::string& secret, std::string& error) {
-  std::ifstream in(path);
-  if (!in) {
-    error = path + ": cannot read the token file";
-    return false;
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  secret = buffer.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
-  if (secret.empty()) {
-    error = path + ": the token file is empty";
-    return false;
-  }
-  return true;
-}
 
 class Daemon {
  public:
@@ -109,6 +90,7 @@ class Daemon {
     uint64_t watchdog_usec = 0;
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0) schedule_watchdog(std::chrono::microseconds(watchdog_usec / 2));
     io_.run();
+    stopping_ = true;
     http_->stop();
     delivery_.stop();
     spdlog::info("stopped");
@@ -124,24 +106,21 @@ class Daemon {
     http.tls_cert_file = config.server.tls_cert_file;
     http.tls_key_file = config.server.tls_key_file;
     http.test_clock = manual_clock_ != nullptr;
-    if (!config.server.auth_token_file.empty() && !read_secret(config.server.auth_token_file, http.auth_token, error))
+    Diagnostics diagnostics;
+    auto credentials = Credentials::load(config.server, diagnostics);
+    if (!credentials) {
+      for (const auto& d : diagnostics.items()) error += (error.empty() ? "" : "\n") + d.format();
       return false;
+    }
     LoopActions actions;
-    actions.run_on_loop = [this](std::function<void()> task) {
-      std::promise<void> done;
-      boost::asio::post(io_, [&] {
-        task();
-        done.set_value();
-      });
-      done.get_future().wait();
-    };
+    actions.run_on_loop = [this](std::function<void()> task) { return run_on_loop(std::move(task)); };
     actions.reload = [this](std::string& errors) { return reload(errors); };
     actions.advance_clock = [this](int64_t seconds) {
       manual_clock_->advance(seconds);
       service_.evaluate();
       delivery_.run_once();  // tests see what was delivered as soon as the call returns
     };
-    http_ = std::make_unique<HttpApi>(service_, http, actions);
+    http_ = std::make_unique<HttpApi>(service_, http, actions, std::move(credentials));
     if (!http_->start(error)) return false;
     // Tests ask for port 0 and read the port chosen from this line.
     if (options_.listen && options_.listen->ends_with(":0")) std::fprintf(stdout, "listening on port %d\n", http_->port());
@@ -149,16 +128,38 @@ class Daemon {
     return true;
   }
 
+  // Runs `task` on the event loop and waits for it; gives up (false) once the daemon is stopping,
+  // so that no HTTP request can hold up the shutdown.
+  bool run_on_loop(std::function<void()> task) {
+    auto done = std::make_shared<std::promise<void>>();
+    auto future = done->get_future();
+    boost::asio::post(io_, [task = std::move(task), done] {
+      task();
+      done->set_value();
+    });
+    while (future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
+      if (stopping_) return false;
+    return true;
+  }
+
   bool reload(std::string& errors) {
     sd_notify(0, "RELOADING=1");
+    // Everything is loaded and checked first, the token and users files too; on any problem the
+    // old configuration keeps running.
     Diagnostics diagnostics;
-    bool ok = service_.reload(options_.config, diagnostics);
+    auto loaded = load_config(options_.config, diagnostics);
+    std::shared_ptr<const Credentials> credentials;
+    if (loaded) credentials = Credentials::load(loaded->server, diagnostics);
+    const bool ok = loaded && credentials;
     if (!ok) {
       for (const auto& d : diagnostics.items()) {
         spdlog::error("reload refused: {}", d.format());
         errors += d.format() + "\n";
       }
+      service_.reload_refused();
     } else {
+      service_.reload(std::make_shared<const Config>(std::move(*loaded)));
+      http_->set_credentials(std::move(credentials));
       delivery_.set_receivers(receivers_for(*service_.config()));
       service_.evaluate();
     }
@@ -179,6 +180,7 @@ class Daemon {
       // The evaluation under way has finished (it runs on this same thread); state is committed.
       spdlog::info("signal {}: stopping", signal);
       sd_notify(0, "STOPPING=1");
+      stopping_ = true;
       io_.stop();
     });
   }
@@ -231,6 +233,7 @@ class Daemon {
   DeliveryWorker delivery_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer evaluation_timer_, poll_timer_, dispatch_timer_, watchdog_timer_;
+  std::atomic<bool> stopping_{false};
   std::unique_ptr<HttpApi> http_;
 };
 

@@ -1,30 +1,33 @@
 #include "daemon/http_api.h"
 
+#include <chrono>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
 #include "daemon/notification.h"
 #include "integrations/json_text.h"
-
-#include <ctime>
-
-#include <httplib.h>
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include "integrations/utf8.h"
 
 namespace casewatch {
 namespace {
 
 using json = nlohmann::ordered_json;
+using SteadyClock = std::chrono::steady_clock;
 
 std::string utc_time(int64_t seconds) { return seconds > 0 ? rfc3339_utc(seconds) : ""; }
 
 json time_json(int64_t seconds) { return seconds > 0 ? json(utc_time(seconds)) : json(nullptr); }
 
-void reply(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(json_text(body), "application/json");
+http::Response reply(int status, const json& body) {
+  http::Response r;
+  r.status = status;
+  r.body = json_text(body);
+  return r;
 }
 
-void reply_error(httplib::Response& res, int status, const std::string& message) {
-  reply(res, status, json{{"status", "error"}, {"error", message}});
+http::Response reply_error(int status, const std::string& message) {
+  return reply(status, json{{"status", "error"}, {"error", message}});
 }
 
 json alert_json(const Alert& a, bool silenced) {
@@ -43,209 +46,405 @@ json alert_json(const Alert& a, bool silenced) {
               {"silenced", silenced}};
 }
 
+// Counts nesting only; says stop (false) past the limit, before any value is built.
+class DepthLimit final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit DepthLimit(size_t limit) : limit_(limit) {}
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return ++depth_ <= limit_ || (too_deep_ = true, false); }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { --depth_; return true; }
+  bool start_array(std::size_t) override { return ++depth_ <= limit_ || (too_deep_ = true, false); }
+  bool end_array() override { --depth_; return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+  bool too_deep() const { return too_deep_; }
+
+ private:
+  size_t limit_, depth_ = 0;
+  bool too_deep_ = false;
+};
+
 }  // namespace
 
-bool token_matches(std::string_view presented, std::string_view expected) {
-  // Every byte of the expected token is compared whatever the presented one holds, so the time
-  // taken says nothing about how much of it was right.
-  unsigned char difference = presented.size() == expected.size() ? 0 : 1;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    unsigned char p = i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
-    difference |= static_cast<unsigned char>(p ^ static_cast<unsigned char>(expected[i]));
+std::optional<nlohmann::json> parse_json_body(std::string_view body, size_t max_depth, std::string& error) {
+  DepthLimit limit(max_depth);
+  if (!nlohmann::json::sax_parse(body, &limit)) {
+    error = limit.too_deep() ? "the body nests deeper than " + std::to_string(max_depth) + " levels"
+                             : "the body is not valid JSON";
+    return std::nullopt;
   }
-  return difference == 0 && !expected.empty();
+  return nlohmann::json::parse(body, nullptr, false);
 }
 
-HttpApi::HttpApi(Service& service, HttpOptions options, LoopActions actions)
-    : service_(service), options_(std::move(options)), actions_(std::move(actions)) {
-  if (!options_.tls_cert_file.empty())
-    server_ = std::make_unique<httplib::SSLServer>(options_.tls_cert_file.c_str(), options_.tls_key_file.c_str());
-  else
-    server_ = std::make_unique<httplib::Server>();
+// Failed sign-ins, by user name and by client address: after five for one user, or twenty from
+// one address (an office shares one), in a minute, that user or address waits a minute, so
+// passwords cannot be guessed at the speed of the network.
+class HttpApi::SignInLimiter {
+ public:
+  bool blocked(const std::string& peer, const std::string& user) {
+    std::lock_guard lock(mutex_);
+    auto now = SteadyClock::now();
+    return is_blocked(by_peer_, peer, now) || is_blocked(by_user_, user, now);
+  }
+  void failed(const std::string& peer, const std::string& user) {
+    std::lock_guard lock(mutex_);
+    auto now = SteadyClock::now();
+    count(by_peer_, peer, now, kFailuresPerAddress);
+    count(by_user_, user, now, kFailuresPerUser);
+  }
+
+ private:
+  struct Entry {
+    int failures = 0;
+    SteadyClock::time_point window_start, blocked_until;
+  };
+  static constexpr int kFailuresPerUser = 5, kFailuresPerAddress = 20;
+  static constexpr std::chrono::seconds kWindow{60};
+
+  static bool is_blocked(std::map<std::string, Entry>& map, const std::string& key, SteadyClock::time_point now) {
+    auto it = map.find(key);
+    return it != map.end() && it->second.blocked_until > now;
+  }
+  static void count(std::map<std::string, Entry>& map, const std::string& key, SteadyClock::time_point now,
+                    int limit) {
+    if (map.size() > 10000) map.clear();  // a flood of names: forget rather than grow
+    Entry& e = map[key];
+    if (now - e.window_start > kWindow) {
+      e.window_start = now;
+      e.failures = 0;
+    }
+    if (++e.failures >= limit) e.blocked_until = now + kWindow;
+  }
+
+  std::mutex mutex_;
+  std::map<std::string, Entry> by_peer_, by_user_;
+};
+
+struct HttpApi::Route {
+  std::string method;
+  std::vector<std::string> segments;  // "{}" matches any one segment
+  Access access;
+  std::function<http::Response(http::Request&, const std::vector<std::string>&)> handler;
+
+  // The values of the "{}" segments, or nullopt when the path is not this route's.
+  std::optional<std::vector<std::string>> match(const std::string& path) const {
+    std::vector<std::string> parts;
+    size_t start = 1;
+    while (start <= path.size()) {
+      size_t slash = path.find('/', start);
+      parts.push_back(path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+      if (slash == std::string::npos) break;
+      start = slash + 1;
+    }
+    if (path == "/") parts.clear();
+    if (parts.size() != segments.size()) return std::nullopt;
+    std::vector<std::string> values;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (segments[i] == "{}") {
+        if (parts[i].empty()) return std::nullopt;
+        values.push_back(parts[i]);
+      } else if (segments[i] != parts[i]) {
+        return std::nullopt;
+      }
+    }
+    return values;
+  }
+};
+
+HttpApi::HttpApi(Service& service, HttpOptions options, LoopActions actions,
+                 std::shared_ptr<const Credentials> credentials)
+    : service_(service),
+      options_(std::move(options)),
+      actions_(std::move(actions)),
+      credentials_(std::move(credentials)),
+      sign_ins_(std::make_unique<SignInLimiter>()),
+      server_(options_.limits, [this](http::Request& r) { return admit(r); },
+              [this](http::Request& r) { return handle(r); }) {
+  if (!credentials_) credentials_ = std::make_shared<Credentials>();
   routes();
 }
 
 HttpApi::~HttpApi() { stop(); }
 
-void HttpApi::routes() {
-  httplib::Server& s = *server_;
-  enum class Access { Public, PublicMetrics, Read, Write };
-  // Wraps a handler with the access rules of SPEC 9.
-  auto guard = [this](Access access, httplib::Server::Handler handler) {
-    return [this, access, handler](const httplib::Request& req, httplib::Response& res) {
-      bool needs_token = access == Access::Read || access == Access::Write ||
-                         (access == Access::PublicMetrics && !options_.public_metrics);
-      if (access == Access::PublicMetrics && options_.public_metrics) needs_token = false;
-      if (options_.auth_token.empty()) {
-        if (access == Access::Write) return reply_error(res, 403, "this endpoint needs server.auth_token_file to be configured");
-      } else if (needs_token) {
-        std::string header = req.get_header_value("Authorization");
-        const std::string prefix = "Bearer ";
-        if (header.compare(0, prefix.size(), prefix) != 0 || !token_matches(std::string_view(header).substr(prefix.size()), options_.auth_token)) {
-          res.set_header("WWW-Authenticate", "Bearer");
-          return reply_error(res, 401, "missing or wrong bearer token");
-        }
-      }
-      handler(req, res);
-    };
-  };
+std::shared_ptr<const Credentials> HttpApi::credentials() const {
+  std::lock_guard lock(credentials_mutex_);
+  return credentials_;
+}
 
-  s.Get("/-/healthy", guard(Access::PublicMetrics, [](const httplib::Request&, httplib::Response& res) {
-          res.set_content("casewatch is healthy.\n", "text/plain");
-        }));
-  s.Get("/-/ready", guard(Access::Read, [this](const httplib::Request&, httplib::Response& res) {
-          auto snapshot = service_.snapshot();
-          if (snapshot && snapshot->ready) res.set_content("casewatch is ready.\n", "text/plain");
-          else {
-            res.status = 503;
-            res.set_content("casewatch is not ready: the first evaluation has not finished.\n", "text/plain");
-          }
-        }));
-  s.Get("/metrics", guard(Access::PublicMetrics, [this](const httplib::Request&, httplib::Response& res) {
-          res.set_content(service_.metrics().render(), "text/plain; version=0.0.4; charset=utf-8");
-        }));
-  s.Post("/-/reload", guard(Access::Write, [this](const httplib::Request&, httplib::Response& res) {
-           std::string errors;
-           bool ok = false;
-           actions_.run_on_loop([&] { ok = actions_.reload(errors); });
-           if (ok) reply(res, 200, json{{"status", "success"}});
-           else reply(res, 400, json{{"status", "error"}, {"error", errors}});
-         }));
-  if (options_.test_clock) {
-    s.Post("/-/test/advance", guard(Access::Read, [this](const httplib::Request& req, httplib::Response& res) {
-             int64_t seconds = 0;
-             try {
-               seconds = std::stoll(req.get_param_value("seconds"));
-             } catch (...) {
-               return reply_error(res, 400, "seconds must be an integer");
-             }
-             if (seconds < 0) return reply_error(res, 400, "seconds must not be negative");
-             actions_.run_on_loop([&] { actions_.advance_clock(seconds); });
-             reply(res, 200, json{{"status", "success"}});
-           }));
+void HttpApi::set_credentials(std::shared_ptr<const Credentials> credentials) {
+  std::lock_guard lock(credentials_mutex_);
+  credentials_ = std::move(credentials);
+}
+
+std::optional<http::Response> HttpApi::admit(http::Request& request) {
+  // Which route, first: an unknown path is 404, a known one asked with another method 405.
+  const Route* route = nullptr;
+  std::string allowed;
+  for (const Route& r : routes_) {
+    if (!r.match(request.path)) continue;
+    if (r.method == request.method || (request.method == "HEAD" && r.method == "GET")) {
+      route = &r;
+      break;
+    }
+    allowed += (allowed.empty() ? "" : ", ") + r.method;
   }
-  s.Get("/api/v1/alerts", guard(Access::Read, [this](const httplib::Request& req, httplib::Response& res) {
-          auto snapshot = service_.snapshot();
-          json alerts = json::array();
-          for (const Alert& a : snapshot->alerts) {
-            if (req.has_param("rule") && req.get_param_value("rule") != a.rule) continue;
-            if (req.has_param("severity") && req.get_param_value("severity") != severity_name(a.severity)) continue;
-            bool keep = true;
-            for (const auto& [name, value] : req.params) {
-              if (name.rfind("label.", 0) != 0) continue;
-              auto it = a.labels.find(name.substr(6));
-              keep = keep && it != a.labels.end() && it->second == value;
-            }
-            if (keep) alerts.push_back(alert_json(a, snapshot->silenced.count(a.fingerprint) > 0));
-          }
-          reply(res, 200, json{{"alerts", alerts}});
-        }));
-  s.Get("/api/v1/rules", guard(Access::Read, [this](const httplib::Request&, httplib::Response& res) {
-          auto snapshot = service_.snapshot();
-          json rules = json::array();
-          for (const RuleStatus& r : snapshot->rules)
-            rules.push_back(json{{"name", r.name}, {"kind", r.kind}, {"feed", r.feed}, {"health", r.health},
-                                 {"last_error", r.last_error}, {"last_evaluation", time_json(r.last_evaluation)},
-                                 {"evaluation_duration_seconds", r.duration_seconds}, {"matches", r.matches}});
-          reply(res, 200, json{{"rules", rules}});
-        }));
-  s.Get("/api/v1/feeds", guard(Access::Read, [this](const httplib::Request&, httplib::Response& res) {
-          auto snapshot = service_.snapshot();
-          json feeds = json::array();
-          for (const FeedStatus& f : snapshot->feeds)
-            feeds.push_back(json{{"name", f.name}, {"type", f.type}, {"up", f.up}, {"stale", f.stale},
-                                 {"records", f.records}, {"rejected", f.rejected_last},
-                                 {"last_success", time_json(f.last_success)},
-                                 {"source_time", time_json(f.source_time)}, {"last_error", f.last_error}});
-          reply(res, 200, json{{"feeds", feeds}});
-        }));
-  s.Get("/api/v1/silences", guard(Access::Read, [this](const httplib::Request&, httplib::Response& res) {
-          json silences = json::array();
-          actions_.run_on_loop([&] {
-            int64_t now = service_.clock_now();
-            for (const auto& [id, sl] : service_.silences().all())
-              silences.push_back(json{{"id", id}, {"matchers", sl.matchers_json}, {"starts_at", utc_time(sl.starts_at)},
-                                      {"ends_at", utc_time(sl.ends_at)}, {"created_by", sl.created_by},
-                                      {"comment", sl.comment}, {"state", sl.state(now)}});
-          });
-          reply(res, 200, json{{"silences", silences}});
-        }));
-  s.Post("/api/v1/silences", guard(Access::Write, [this](const httplib::Request& req, httplib::Response& res) {
-           auto body = nlohmann::json::parse(req.body, nullptr, false);
-           if (body.is_discarded()) return reply_error(res, 400, "the body is not valid JSON");
-           std::optional<std::string> id;
-           std::string error;
-           actions_.run_on_loop([&] {
-             id = service_.silences().add(body, service_.clock_now(), error);
-             if (id) service_.refresh_silences();
-           });
-           if (!id) return reply_error(res, 400, error);
-           reply(res, 201, json{{"id", *id}});
-         }));
-  s.Delete(R"(/api/v1/silences/([0-9A-Za-z_-]+))", guard(Access::Write, [this](const httplib::Request& req, httplib::Response& res) {
-             bool ok = false;
-             std::string error;
-             actions_.run_on_loop([&] {
-               ok = service_.silences().remove(req.matches[1], error);
-               if (ok) service_.refresh_silences();
-             });
-             if (!ok) return reply_error(res, error == "not found" ? 404 : 500, error == "not found" ? "no such silence" : error);
-             reply(res, 200, json{{"status", "success"}});
-           }));
-  s.Post(R"(/api/v1/alerts/([0-9a-f]+)/ack)", guard(Access::Write, [this](const httplib::Request& req, httplib::Response& res) {
-           nlohmann::json body = nlohmann::json::object();
-           if (!req.body.empty()) {
-             body = nlohmann::json::parse(req.body, nullptr, false);
-             if (body.is_discarded() || !body.is_object()) return reply_error(res, 400, "the body must be a JSON object");
-           }
-           auto text = [&](const char* key) {
-             return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : std::string();
-           };
-           bool ok = false;
-           std::string error;
-           actions_.run_on_loop([&] { ok = service_.acknowledge(req.matches[1], text("created_by"), text("comment"), error); });
-           if (!ok) return reply_error(res, error == "not found" ? 404 : 500, error == "not found" ? "no such alert" : error);
-           reply(res, 200, json{{"status", "success"}});
-         }));
-  s.Get("/", guard(Access::Read, [this](const httplib::Request&, httplib::Response& res) {
-          res.set_content(render_status_page(*service_.snapshot()), "text/html; charset=utf-8");
-        }));
+  if (!route && allowed.empty()) return reply_error(404, "no such endpoint: " + log_safe(request.path));
+  if (!route) {
+    http::Response r = reply_error(405, request.method + " is not allowed here; use " + allowed);
+    r.headers.emplace_back("Allow", allowed);
+    return r;
+  }
 
-  // Anything else, and any failure, answers JSON rather than httplib's HTML or a dropped socket.
-  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    std::string message = res.status == 404 ? "no such endpoint: " + req.path : "HTTP " + std::to_string(res.status);
-    reply_error(res, res.status, message);
+  const Access access = route->access;
+  if (access == Access::Public || (access == Access::Metrics && options_.public_metrics)) return std::nullopt;
+  const Role needed = access == Access::Admin ? Role::Admin : access == Access::Manager ? Role::Manager : Role::Viewer;
+  auto creds = credentials();
+  if (creds->empty()) {
+    // Nobody is configured: reading is open (casewatch listens on loopback unless told
+    // otherwise), changing anything is not.
+    if (needed > Role::Viewer)
+      return reply_error(403, "this endpoint needs credentials: server.users_file, server.tokens or server.auth_token_file");
+    request.principal = "anonymous";
+    request.role = static_cast<int>(Role::Viewer);
+    return std::nullopt;
+  }
+  auto challenge = [&](std::string message) {
+    http::Response r = reply_error(401, std::move(message));
+    if (creds->has_users()) r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"casewatch\", charset=\"UTF-8\"");
+    if (creds->has_tokens()) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"casewatch\"");
+    return r;
+  };
+  std::string_view header = request.header("authorization");
+  if (header.empty()) return challenge("sign in, or send a bearer token");
+  auto presented = parse_authorization(header);
+  if (!presented) return challenge("the Authorization header is not Basic or Bearer credentials");
+
+  std::optional<Principal> principal;
+  if (presented->scheme == "bearer") {
+    principal = creds->by_token(presented->token);
+    if (!principal) return challenge("missing or wrong bearer token");
+  } else {
+    if (!request.tls && !request.peer_is_loopback)
+      return challenge("passwords are accepted only over TLS or from this machine");
+    if (sign_ins_->blocked(request.peer, presented->user)) {
+      http::Response r = reply_error(429, "too many failed sign-ins: wait a minute");
+      r.headers.emplace_back("Retry-After", "60");
+      return r;
+    }
+    principal = creds->by_password(presented->user, presented->password);
+    if (!principal) {
+      sign_ins_->failed(request.peer, presented->user);
+      spdlog::warn("sign-in failed for user '{}' from {}", log_safe(presented->user), request.peer);
+      return challenge("wrong user name or password");
+    }
+  }
+  if (principal->role < needed)
+    return reply_error(403, "'" + principal->name + "' is a " + std::string(role_name(principal->role)) + ": this needs a " +
+                                std::string(role_name(needed)));
+  // A browser sends a password with any request to this site, even one another site makes it
+  // send; casewatch's own page adds this header, which no other site can.
+  if (principal->signed_in_with_password && request.method != "GET" && request.method != "HEAD" &&
+      request.header("x-casewatch-request").empty())
+    return reply_error(403, "a browser request that changes something must come from casewatch's own page");
+  request.principal = principal->name;
+  request.role = static_cast<int>(principal->role);
+  request.signed_in_with_password = principal->signed_in_with_password;
+  return std::nullopt;
+}
+
+http::Response HttpApi::handle(http::Request& request) {
+  for (const Route& r : routes_) {
+    if (r.method != request.method && !(request.method == "HEAD" && r.method == "GET")) continue;
+    if (auto values = r.match(request.path)) {
+      http::Response response = r.handler(request, *values);
+      // Alerts are about children: no browser or proxy keeps a copy.
+      response.headers.emplace_back("Cache-Control", "no-store");
+      if (request.method == "HEAD") response.body.clear();
+      return response;
+    }
+  }
+  return reply_error(404, "no such endpoint");
+}
+
+void HttpApi::routes() {
+  auto add = [this](std::string method, std::string path, Access access, auto handler) {
+    Route r;
+    r.method = std::move(method);
+    for (size_t start = 1; start < path.size();) {
+      size_t slash = path.find('/', start);
+      r.segments.push_back(path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+      if (slash == std::string::npos) break;
+      start = slash + 1;
+    }
+    r.access = access;
+    r.handler = std::move(handler);
+    routes_.push_back(std::move(r));
+  };
+  using Params = const std::vector<std::string>&;
+  // Runs `task` on the event loop; a 503 when the daemon is stopping.
+  auto on_loop = [this](std::function<void()> task) { return actions_.run_on_loop(std::move(task)); };
+  const http::Response stopping = reply_error(503, "casewatch is stopping");
+
+  add("GET", "/-/healthy", Access::Metrics, [](http::Request&, Params) {
+    http::Response r;
+    r.content_type = "text/plain";
+    r.body = "casewatch is healthy.\n";
+    return r;
   });
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    reply_error(res, 500, "internal error");
+  add("GET", "/-/ready", Access::Viewer, [this](http::Request&, Params) {
+    http::Response r;
+    r.content_type = "text/plain";
+    auto snapshot = service_.snapshot();
+    if (snapshot && snapshot->ready) {
+      r.body = "casewatch is ready.\n";
+    } else {
+      r.status = 503;
+      r.body = "casewatch is not ready: the first evaluation has not finished.\n";
+    }
+    return r;
   });
-  s.set_payload_max_length(1 << 20);
+  add("GET", "/metrics", Access::Metrics, [this](http::Request&, Params) {
+    http::Response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = service_.metrics().render();
+    return r;
+  });
+  add("POST", "/-/reload", Access::Admin, [this, on_loop, stopping](http::Request&, Params) {
+    std::string errors;
+    bool ok = false;
+    if (!on_loop([&] { ok = actions_.reload(errors); })) return stopping;
+    if (ok) return reply(200, json{{"status", "success"}});
+    return reply(400, json{{"status", "error"}, {"error", errors}});
+  });
+  if (options_.test_clock) {
+    // Tests only (the endpoint exists only under --test-clock).
+    add("POST", "/-/test/advance", Access::Viewer, [this, on_loop, stopping](http::Request& req, Params) {
+      int64_t seconds = 0;
+      try {
+        seconds = std::stoll(req.param("seconds").value_or(""));
+      } catch (...) {
+        return reply_error(400, "seconds must be an integer");
+      }
+      if (seconds < 0) return reply_error(400, "seconds must not be negative");
+      if (!on_loop([&] { actions_.advance_clock(seconds); })) return stopping;
+      return reply(200, json{{"status", "success"}});
+    });
+  }
+  add("GET", "/api/v1/alerts", Access::Viewer, [this](http::Request& req, Params) {
+    auto snapshot = service_.snapshot();
+    json alerts = json::array();
+    auto rule = req.param("rule"), severity = req.param("severity");
+    for (const Alert& a : snapshot->alerts) {
+      if (rule && *rule != a.rule) continue;
+      if (severity && *severity != severity_name(a.severity)) continue;
+      bool keep = true;
+      for (const auto& [name, value] : req.query) {
+        if (name.rfind("label.", 0) != 0) continue;
+        auto it = a.labels.find(name.substr(6));
+        keep = keep && it != a.labels.end() && it->second == value;
+      }
+      if (keep) alerts.push_back(alert_json(a, snapshot->silenced.count(a.fingerprint) > 0));
+    }
+    return reply(200, json{{"alerts", alerts}});
+  });
+  add("GET", "/api/v1/rules", Access::Viewer, [this](http::Request&, Params) {
+    auto snapshot = service_.snapshot();
+    json rules = json::array();
+    for (const RuleStatus& r : snapshot->rules)
+      rules.push_back(json{{"name", r.name}, {"kind", r.kind}, {"feed", r.feed}, {"health", r.health},
+                           {"last_error", r.last_error}, {"last_evaluation", time_json(r.last_evaluation)},
+                           {"evaluation_duration_seconds", r.duration_seconds}, {"matches", r.matches}});
+    return reply(200, json{{"rules", rules}});
+  });
+  add("GET", "/api/v1/feeds", Access::Viewer, [this](http::Request&, Params) {
+    auto snapshot = service_.snapshot();
+    json feeds = json::array();
+    for (const FeedStatus& f : snapshot->feeds)
+      feeds.push_back(json{{"name", f.name}, {"type", f.type}, {"up", f.up}, {"stale", f.stale},
+                           {"records", f.records}, {"rejected", f.rejected_last},
+                           {"last_success", time_json(f.last_success)},
+                           {"source_time", time_json(f.source_time)}, {"last_error", f.last_error}});
+    return reply(200, json{{"feeds", feeds}});
+  });
+  add("GET", "/api/v1/silences", Access::Viewer, [this, on_loop, stopping](http::Request&, Params) {
+    json silences = json::array();
+    bool ran = on_loop([&] {
+      int64_t now = service_.clock_now();
+      for (const auto& [id, sl] : service_.silences().all())
+        silences.push_back(json{{"id", id}, {"matchers", sl.matchers_json}, {"starts_at", utc_time(sl.starts_at)},
+                                {"ends_at", utc_time(sl.ends_at)}, {"created_by", sl.created_by},
+                                {"comment", sl.comment}, {"state", sl.state(now)}});
+    });
+    if (!ran) return stopping;
+    return reply(200, json{{"silences", silences}});
+  });
+  add("POST", "/api/v1/silences", Access::Manager, [this, on_loop, stopping](http::Request& req, Params) {
+    std::string error;
+    auto body = parse_json_body(req.body, 32, error);
+    if (!body) return reply_error(400, error);
+    if (!body->is_object()) return reply_error(400, "the body must be a JSON object");
+    // A person signed in is recorded as themself; a token may say on whose behalf it acts.
+    if (req.signed_in_with_password || !body->contains("created_by")) (*body)["created_by"] = req.principal;
+    std::optional<std::string> id;
+    if (!on_loop([&] {
+          id = service_.silences().add(*body, service_.clock_now(), error);
+          if (id) service_.refresh_silences();
+        }))
+      return stopping;
+    if (!id) return reply_error(400, error);
+    return reply(201, json{{"id", *id}});
+  });
+  add("DELETE", "/api/v1/silences/{}", Access::Manager, [this, on_loop, stopping](http::Request&, Params params) {
+    bool ok = false;
+    std::string error;
+    if (!on_loop([&] {
+          ok = service_.silences().remove(params[0], error);
+          if (ok) service_.refresh_silences();
+        }))
+      return stopping;
+    if (!ok) return reply_error(error == "not found" ? 404 : 500, error == "not found" ? "no such silence" : error);
+    return reply(200, json{{"status", "success"}});
+  });
+  add("POST", "/api/v1/alerts/{}/ack", Access::Manager, [this, on_loop, stopping](http::Request& req, Params params) {
+    nlohmann::json body = nlohmann::json::object();
+    if (!req.body.empty()) {
+      std::string error;
+      auto parsed = parse_json_body(req.body, 32, error);
+      if (!parsed) return reply_error(400, error);
+      if (!parsed->is_object()) return reply_error(400, "the body must be a JSON object");
+      body = std::move(*parsed);
+    }
+    auto text = [&](const char* key) {
+      return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : std::string();
+    };
+    std::string created_by = req.signed_in_with_password || text("created_by").empty() ? req.principal : text("created_by");
+    bool ok = false;
+    std::string error;
+    if (!on_loop([&] { ok = service_.acknowledge(params[0], created_by, text("comment"), error); })) return stopping;
+    if (!ok) return reply_error(error == "not found" ? 404 : 500, error == "not found" ? "no such alert" : error);
+    return reply(200, json{{"status", "success"}});
+  });
+  add("GET", "/", Access::Viewer, [this](http::Request& req, Params) {
+    http::Response r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = render_status_page(*service_.snapshot(), req.role >= static_cast<int>(Role::Manager));
+    return r;
+  });
 }
 
 bool HttpApi::start(std::string& error) {
-  auto colon = options_.listen.rfind(':');
-  std::string host = options_.listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int port = std::stoi(options_.listen.substr(colon + 1));
-  if (!server_->is_valid()) {
-    error = "cannot start the HTTP server (TLS certificate or key unreadable?)";
-    return false;
-  }
-  if (port == 0) port_ = server_->bind_to_any_port(host.c_str());
-  else port_ = server_->bind_to_port(host.c_str(), port) ? port : -1;
-  if (port_ <= 0) {
-    error = "cannot listen on " + options_.listen;
-    return false;
-  }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  spdlog::info("listening on {}:{}", host, port_);
+  if (!server_.listen(options_.listen, options_.tls_cert_file, options_.tls_key_file, error)) return false;
+  server_.start();
+  spdlog::info("listening on {} (port {})", options_.listen, server_.port());
   return true;
 }
 
-void HttpApi::stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
-}
+void HttpApi::stop() { server_.stop(); }
 
 }  // namespace casewatch

@@ -1,31 +1,36 @@
-// The HTTP API, status page and metrics endpoint of SPEC 9, served by cpp-httplib on its own
-// threads. Reads go to the Service's published snapshot; anything that changes state is handed
-// to the event loop through `run_on_loop` and waited for.
+// The HTTP API, status page and metrics endpoint of SPEC 9, on the bounded server of
+// http_server.h. Who may do what is decided from the request's head before its body is read:
+// users (Basic, over TLS or from this machine) and tokens (Bearer), each with a role; failed
+// sign-ins are rate limited. Reads go to the Service's published snapshot; anything that changes
+// state is handed to the event loop through `run_on_loop` and waited for.
+// Thread-safety: start/stop/set_credentials from the event loop's thread; requests are served on
+// the server's own threads.
 #pragma once
 
 #include <functional>
 #include <memory>
-#include <thread>
+#include <mutex>
 #include <string>
 
-#include "daemon/service.h"
+#include <nlohmann/json.hpp>
 
-namespace httplib {
-class Server;
-}
+#include "daemon/auth.h"
+#include "daemon/http_server.h"
+#include "daemon/service.h"
 
 namespace casewatch {
 
 struct HttpOptions {
-  std::string listen;            // HOST:PORT
-  std::string auth_token;        // empty: no token configured
+  std::string listen;  // HOST:PORT
   bool public_metrics = true;
   std::string tls_cert_file, tls_key_file;
-  bool test_clock = false;       // enables POST /-/test/advance (tests only)
+  bool test_clock = false;  // enables POST /-/test/advance (tests only)
+  http::Limits limits;
 };
 
-// Runs a task on the event loop and returns when it is done.
-using LoopRunner = std::function<void(std::function<void()>)>;
+// Runs a task on the event loop and returns when it is done; false when the daemon is stopping
+// and the task was not run.
+using LoopRunner = std::function<bool(std::function<void()>)>;
 
 struct LoopActions {
   LoopRunner run_on_loop;
@@ -35,28 +40,40 @@ struct LoopActions {
 
 class HttpApi {
  public:
-  HttpApi(Service& service, HttpOptions options, LoopActions actions);
+  HttpApi(Service& service, HttpOptions options, LoopActions actions, std::shared_ptr<const Credentials> credentials);
   ~HttpApi();
 
-  // Binds and starts serving on a thread of its own; false with `error` when it cannot bind.
+  // Binds and starts serving; false with `error` when it cannot bind.
   bool start(std::string& error);
   void stop();
-  int port() const { return port_; }
+  int port() const { return server_.port(); }
+  // After a reload: the token and users files as they are now.
+  void set_credentials(std::shared_ptr<const Credentials> credentials);
 
  private:
+  enum class Access { Public, Metrics, Viewer, Manager, Admin };
+  struct Route;
+  std::optional<http::Response> admit(http::Request& request);
+  http::Response handle(http::Request& request);
   void routes();
+  std::shared_ptr<const Credentials> credentials() const;
+
   Service& service_;
   HttpOptions options_;
   LoopActions actions_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  int port_ = 0;
+  std::vector<Route> routes_;
+  mutable std::mutex credentials_mutex_;
+  std::shared_ptr<const Credentials> credentials_;
+  class SignInLimiter;
+  std::unique_ptr<SignInLimiter> sign_ins_;
+  http::Server server_;
 };
 
-// Constant-time comparison of a presented bearer token with the configured one.
-bool token_matches(std::string_view presented, std::string_view expected);
+// The status page; `can_acknowledge` shows the buttons of a manager or admin.
+std::string render_status_page(const ServiceSnapshot& snapshot, bool can_acknowledge);
 
-// The status page.
-std::string render_status_page(const ServiceSnapshot& snapshot);
+// JSON parsed with its nesting limited (a body of 60,000 nested arrays must be refused, not
+// recursed through); nullopt with `error` otherwise.
+std::optional<nlohmann::json> parse_json_body(std::string_view body, size_t max_depth, std::string& error);
 
 }  // namespace casewatch

@@ -244,14 +244,10 @@ void Service::evaluate(bool force_feed_reload) {
   publish(rule_status_);
 }
 
-bool Service::reload(const std::string& path, Diagnostics& diagnostics) {
-  auto loaded = load_config(path, diagnostics);
+void Service::reload_refused() { metrics_->config_reloaded(false, clock_.now()); }
+
+void Service::reload(std::shared_ptr<const Config> config) {
   const int64_t now = clock_.now();
-  if (!loaded) {
-    metrics_->config_reloaded(false, now);
-    return false;
-  }
-  auto config = std::make_shared<const Config>(std::move(*loaded));
   auto feeds = std::make_unique<FeedSet>(*config);
   feeds->adopt(*feeds_);
   std::vector<std::string> names = {kFeedUnhealthyRule};
@@ -276,7 +272,6 @@ bool Service::reload(const std::string& path, Diagnostics& diagnostics) {
   metrics_->config_reloaded(true, now);
   spdlog::info("configuration reloaded: {} feeds, {} rules", config_->feeds.size(), config_->rules.size());
   publish(rule_status_);
-  return true;
 }
 
 std::shared_ptr<const ServiceSnapshot> Service::snapshot() const {

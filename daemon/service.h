@@ -80,8 +80,11 @@ class Service {
     publish(rule_status_);
   }
   int64_t clock_now() const { return clock_.now(); }
-  // Loads `path` whole; swaps it in only when it has no error. Returns false with diagnostics.
-  bool reload(const std::string& path, Diagnostics& diagnostics);
+  // Swaps in a config loaded whole and found without error; alerts carry over to the rules that
+  // still exist.
+  void reload(std::shared_ptr<const Config> config);
+  // A reload was refused: the old config keeps running (counted in the metrics).
+  void reload_refused();
 
   std::shared_ptr<const ServiceSnapshot> snapshot() const;
   std::shared_ptr<const Config> config() const { return config_; }

@@ -1,4 +1,5 @@
-// The status page: server-rendered HTML, no scripts, readable on a phone.
+// The status page: server-rendered HTML, readable on a phone. Its one script sends a manager's
+// acknowledgements (with the header that shows the request comes from this page).
 #include <ctime>
 #include <map>
 #include <sstream>
@@ -38,11 +39,23 @@ td.date{white-space:nowrap}
 .sev.critical{background:#b3261e;border:0}.sev.warning{background:#9a6700;border:0}.sev.info{background:#1f6feb;border:0}
 details{margin:.5rem 0;background:#fff;border:1px solid #ddd;border-radius:.4rem;padding:.25rem .5rem}
 summary{cursor:pointer;font-weight:600;padding:.25rem 0}
+button.ack{font-size:.8rem;padding:.15rem .5rem}tr.acked{opacity:.6}
 )";
 
 }  // namespace
 
-std::string render_status_page(const ServiceSnapshot& s) {
+static const char* const kAcknowledgeScript = R"(
+async function acknowledge(button) {
+  button.disabled = true;
+  const response = await fetch('/api/v1/alerts/' + button.dataset.fingerprint + '/ack', {
+    method: 'POST', headers: {'Content-Type': 'application/json', 'X-Casewatch-Request': '1'},
+    body: JSON.stringify({comment: 'acknowledged on the status page'})});
+  button.textContent = response.ok ? 'acknowledged' : 'failed (' + response.status + ')';
+  if (response.ok) button.closest('tr').classList.add('acked');
+}
+)";
+
+std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
   std::ostringstream html;
   size_t counts[3] = {0, 0, 0};
   std::map<std::string, std::vector<const Alert*>> by_rule;
@@ -55,7 +68,9 @@ std::string render_status_page(const ServiceSnapshot& s) {
   }
   html << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
        << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-       << "<title>casewatch</title><style>" << kStyle << "</style></head><body>";
+       << "<title>casewatch</title><style>" << kStyle << "</style>";
+  if (can_acknowledge) html << "<script>" << kAcknowledgeScript << "</script>";
+  html << "</head><body>";
   html << "<h1>casewatch</h1><div class=\"meta\">"
        << (s.ready ? "Last evaluation " + when(s.evaluated_at) : std::string("Waiting for the first evaluation"))
        << " &middot; timezone " << html_escape(s.timezone) << "</div>";
@@ -75,7 +90,8 @@ std::string render_status_page(const ServiceSnapshot& s) {
     for (const Alert* a : alerts) critical += a->severity == Severity::Critical;
     html << "<details" << (critical ? " open" : "") << " id=\"rule-" << html_escape(rule) << "\"><summary>" << html_escape(rule) << " ("
          << alerts.size() << (critical ? ", " + std::to_string(critical) + " critical" : "") << ")</summary>"
-         << "<div class=\"table-wrap\"><table><tr><th>Severity</th><th>Key</th><th>Team</th><th>Due</th><th>State</th><th>Summary</th></tr>";
+         << "<div class=\"table-wrap\"><table><tr><th>Severity</th><th>Key</th><th>Team</th><th>Due</th><th>State</th><th>Summary</th>"
+         << (can_acknowledge ? "<th></th>" : "") << "</tr>";
     for (const Alert* a : alerts) {
       auto team = a->labels.find("team");
       auto summary = a->annotations.find("summary");
@@ -83,7 +99,15 @@ std::string render_status_page(const ServiceSnapshot& s) {
       html << "<tr><td><span class=\"sev " << severity << "\">" << severity << "</span></td><td>" << html_escape(a->key)
            << "</td><td>" << (team == a->labels.end() ? "" : html_escape(team->second)) << "</td><td class=\"date\">"
            << (a->due_date == kNullDay ? "" : format_iso(a->due_date)) << "</td><td>" << alert_state_name(a->state)
-           << "</td><td>" << (summary == a->annotations.end() ? "" : html_escape(summary->second)) << "</td></tr>";
+           << "</td><td>" << (summary == a->annotations.end() ? "" : html_escape(summary->second)) << "</td>";
+      if (can_acknowledge) {
+        bool silenced = s.silenced.count(a->fingerprint) > 0;
+        html << "<td>" << (silenced ? std::string("silenced")
+                                    : "<button class=\"ack\" data-fingerprint=\"" + html_escape(a->fingerprint) +
+                                          "\" onclick=\"acknowledge(this)\">Acknowledge</button>")
+             << "</td>";
+      }
+      html << "</tr>";
     }
     html << "</table></div></details>";
   }

@@ -9,11 +9,11 @@ packages=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev libcpp-httplib-dev nlohmann-json3-dev libre2-dev
-  libsqlite3-dev sqlite3 libcurl4-openssl-dev libpq-dev libsystemd-dev libssl-dev
+  libsqlite3-dev sqlite3 libcurl4-openssl-dev libpq-dev libsystemd-dev libssl-dev libcrypt-dev
   prometheus-cpp-dev
   time
   # real peers for the integration tests
-  python3 prometheus chromium prometheus-alertmanager python3-aiosmtpd openssl
+  python3 prometheus chromium chromium-driver python3-selenium prometheus-alertmanager python3-aiosmtpd openssl
 )
 
 SUDO=""

@@ -802,6 +802,30 @@ labels = { child = "{{ child_id }}" }
   EXPECT_FALSE(personal("team"));
 }
 
+TEST_F(ConfigTest, TokensAndUsersFile) {
+  write("casewatch.toml", R"t([server]
+users_file = "secrets/users.toml"
+tokens = [{ name = "grafana", file = "secrets/grafana", role = "viewer" },
+          { name = "bot", file = "secrets/bot", role = "manager" }]
+)t");
+  auto config = load();
+  ASSERT_TRUE(config) << testing::PrintToString(errors());
+  EXPECT_EQ(config->server.users_file, dir_ + "/secrets/users.toml");
+  ASSERT_EQ(config->server.tokens.size(), 2u);
+  EXPECT_EQ(config->server.tokens[1].name, "bot");
+  EXPECT_EQ(config->server.tokens[1].file, dir_ + "/secrets/bot");
+  EXPECT_EQ(config->server.tokens[1].role, "manager");
+  write("casewatch.toml", R"t([server]
+tokens = [{ name = "grafana", file = "g", role = "boss" }, { file = "h", role = "viewer", colour = "red" }, 3]
+)t");
+  EXPECT_EQ(failing(), (Lines{
+      "casewatch.toml:2:50: error: a token's 'role' must be viewer, manager or admin",
+      "casewatch.toml:2:91: error: unknown key 'colour' in a token",
+      "casewatch.toml:2:60: error: a token needs a 'name' (it is recorded as created_by)",
+      "casewatch.toml:2:109: error: each token must be a table { name = \"...\", file = \"...\", role = \"viewer\" }",
+  }));
+}
+
 TEST_F(ConfigTest, ValidDatesAndTheMissingGrace) {
   std::string feed = kFeed;
   feed.insert(feed.find("[feed.fields]"), "resolve_missing_after = \"3d\"\n");
