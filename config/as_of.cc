@@ -1,19 +1,20 @@
 #include "config/as_of.h"
 
+#include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <ctime>
+
+#include <date/tz.h>
 
 namespace casewatch {
 namespace {
 
-void use_timezone(const std::string& timezone) {
-  static std::string current;
-  if (current == timezone) return;
-  std::string value = ":" + timezone;
-  setenv("TZ", value.c_str(), 1);
-  tzset();
-  current = timezone;
+// Howard Hinnant's tz over the system's tz database: thread-safe, no process-wide TZ.
+const date::time_zone* zone_named(const std::string& timezone) {
+  try {
+    return date::locate_zone(timezone);
+  } catch (const std::exception&) {
+    return date::locate_zone("UTC");  // the config refuses unknown zones; tests may not
+  }
 }
 
 int digits(std::string_view s, size_t at, size_t n, bool& ok) {
@@ -29,29 +30,32 @@ int digits(std::string_view s, size_t at, size_t n, bool& ok) {
 }  // namespace
 
 AsOf as_of_instant(int64_t epoch_seconds, const std::string& timezone) {
-  use_timezone(timezone);
-  time_t t = static_cast<time_t>(epoch_seconds);
-  struct tm local {};
-  localtime_r(&t, &local);
+  const date::sys_seconds instant{std::chrono::seconds(epoch_seconds)};
+  const date::sys_info info = zone_named(timezone)->get_info(instant);
+  const auto local = instant + info.offset;
   AsOf out;
   out.epoch_seconds = epoch_seconds;
-  out.day = days_from_civil(local.tm_year + 1900, local.tm_mon + 1, local.tm_mday);
-  out.utc_offset_seconds = static_cast<int>(local.tm_gmtoff);
+  out.day = static_cast<Day>(date::floor<date::days>(local).time_since_epoch().count());
+  out.utc_offset_seconds = static_cast<int>(info.offset.count());
   return out;
+}
+
+bool is_known_timezone(const std::string& timezone) {
+  try {
+    date::locate_zone(timezone);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 std::optional<AsOf> parse_as_of(std::string_view text, const std::string& timezone) {
   if (auto day = parse_iso_date(text)) {
-    use_timezone(timezone);
-    CivilDate c = civil_from_days(*day);
-    struct tm local {};
-    local.tm_year = c.year - 1900;
-    local.tm_mon = static_cast<int>(c.month) - 1;
-    local.tm_mday = static_cast<int>(c.day);
-    local.tm_hour = 9;
-    local.tm_isdst = -1;
-    time_t t = mktime(&local);
-    return as_of_instant(static_cast<int64_t>(t), timezone);
+    // 09:00 local time that day (never skipped nor repeated by a clock change in practice; if it
+    // were, the earlier instant).
+    const date::local_seconds nine{date::local_days{date::days(*day)} + std::chrono::hours(9)};
+    const auto instant = zone_named(timezone)->to_sys(nine, date::choose::earliest);
+    return as_of_instant(instant.time_since_epoch().count(), timezone);
   }
   // RFC 3339: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
   if (text.size() < 20) return std::nullopt;

@@ -1,5 +1,5 @@
 // Turning DATE arguments and the clock into the engine's as-of date, in the engine's timezone.
-// Uses the C library's TZ handling, which is process-wide: call from one thread at a time.
+// Howard Hinnant's date/tz over the system's tz database: thread-safe, no process-wide TZ.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +20,8 @@ struct AsOf {
 // "YYYY-MM-DD" means 09:00 local time that day; an RFC 3339 timestamp is converted to local time.
 std::optional<AsOf> parse_as_of(std::string_view text, const std::string& timezone);
 AsOf as_of_instant(int64_t epoch_seconds, const std::string& timezone);
+// Whether the tz database knows the zone ("Europe/London"; not "Europe" nor "zone.tab").
+bool is_known_timezone(const std::string& timezone);
 // "2017-06-14T09:00:00+01:00"
 std::string format_rfc3339(const AsOf& as_of);
 

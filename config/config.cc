@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "config/as_of.h"
 #include "config/toml_util.h"
 
 namespace casewatch {
@@ -41,18 +42,6 @@ bool is_field_name(std::string_view s) {  // an identifier the expression langua
   if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
   if (reserved.count(s)) return false;
   return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-}
-
-// A zone of the tz database: a TZif file, not a folder of them ("Europe") nor another file there
-// ("zone.tab"), which the C library would silently take as UTC.
-bool is_timezone(const std::string& name) {
-  if (name.empty() || name[0] == '/' || name.find("..") != std::string::npos) return false;
-  std::string path = "/usr/share/zoneinfo/" + name;
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return false;
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  return in.read(magic, 4) && std::string_view(magic, 4) == "TZif";
 }
 
 std::optional<Type> parse_field_type(std::string_view s) {
@@ -158,7 +147,7 @@ class Loader {
         else e.valid_dates = {*from, *until};
       }
       if (auto v = file.get_string(*engine, "timezone", d_)) {
-        if (!is_timezone(*v))
+        if (!is_known_timezone(*v))
           file.error(*engine->get("timezone"), "unknown timezone '" + *v + "'", d_);
         else e.timezone = *v;
       }

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   clang libclang-rt-14-dev
-  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libhowardhinnant-date-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev libcpp-httplib-dev nlohmann-json3-dev libre2-dev
   libsqlite3-dev sqlite3 libcurl4-openssl-dev libpq-dev libsystemd-dev libssl-dev libcrypt-dev
