@@ -292,6 +292,8 @@ int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) 
   run->add_option("--log-level", run_options.log_level, "trace, debug, info, warn, error or critical")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical"}));
   run->add_option("--listen", run_options.listen, "HOST:PORT, overriding server.listen");
+  run->add_flag("--state-recover", run_options.state_recover,
+                "if the state file is damaged, move it aside and start afresh (every alert fires again)");
   run->add_option("--test-clock", run_options.test_clock,
                   "tests only: run on a manual clock starting at DATE, advanced by POST /-/test/advance")
       ->group("");

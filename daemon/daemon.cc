@@ -16,7 +16,8 @@
 #include "config/as_of.h"
 #include "integrations/json_text.h"
 #include "integrations/utf8.h"
-#include "daemon/delivery.h"
+#include "notify/delivery.h"
+#include "notify/sqlite_state.h"
 #include "daemon/http_api.h"
 #include "daemon/service.h"
 
@@ -46,29 +47,40 @@ class TextMessageFlag final : public spdlog::custom_flag_formatter {
 class Daemon {
  public:
   Daemon(const RunOptions& options, std::shared_ptr<const Config> config, std::unique_ptr<Clock> clock,
-         ManualClock* manual_clock, std::unique_ptr<StateStore> store, std::unique_ptr<StateStore> delivery_store)
+         ManualClock* manual_clock, std::unique_ptr<SqliteState> state, std::unique_ptr<AlertStore> alerts,
+         std::unique_ptr<Outbox> outbox, std::unique_ptr<Outbox> delivery_outbox)
       : options_(options),
         clock_(std::move(clock)),
         manual_clock_(manual_clock),
+        state_(std::move(state)),
+        delivery_outbox_(std::move(delivery_outbox)),
         metrics_(std::make_shared<Metrics>()),
-        service_(config, *clock_, std::move(store), metrics_),
-        delivery_(std::move(delivery_store), receivers_for(*config), *clock_, metrics_),
+        service_(config, *clock_, std::move(alerts), std::move(outbox), metrics_),
+        delivery_(*delivery_outbox_, *clock_,
+                  DeliveryReport{[m = metrics_](const std::string& r, std::string_view outcome) {
+                                   m->count_notification(r, std::string(outcome));
+                                 },
+                                 [m = metrics_](const std::string& r, double size) { m->set_queue(r, size); }}),
         signals_(io_, SIGHUP, SIGTERM, SIGINT),
         evaluation_timer_(io_),
         poll_timer_(io_),
         dispatch_timer_(io_),
         watchdog_timer_(io_) {
     service_.on_enqueued([this] { delivery_.kick(); });
+    delivery_.set_receivers(receivers_for(*config));
+    if (!state_->moved_aside().empty()) metrics_->state_recovered();
   }
 
+  // The receivers of `config` over the real transports (libcurl).
   static std::shared_ptr<const Receivers> receivers_for(const Config& config) {
-    return std::make_shared<const Receivers>(config.receivers, config.tables, config.receiver_scope);
+    ReceiverContext context{config.tables, config.receiver_scope, curl_http_transport(), curl_smtp_transport()};
+    return std::make_shared<const Receivers>(config.receivers, context);
   }
 
   int run() {
     std::string error;
-    if (!service_.restore(error)) {
-      spdlog::critical("state store: cannot read alerts: {}", error);
+    if (Status restored = service_.restore(); !restored.ok()) {
+      spdlog::critical("state store {}: {}", state_->path(), restored.message());
       return 1;
     }
     if (!start_http(error)) {
@@ -228,9 +240,11 @@ class Daemon {
   std::unique_ptr<Clock> clock_;
   ManualClock* manual_clock_;
   boost::asio::io_context io_;
+  std::unique_ptr<SqliteState> state_;      // holds the state directory's lock while the daemon runs
+  std::unique_ptr<Outbox> delivery_outbox_;  // the delivery workers' own connection
   std::shared_ptr<Metrics> metrics_;
   Service service_;
-  DeliveryWorker delivery_;
+  Delivery delivery_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer evaluation_timer_, poll_timer_, dispatch_timer_, watchdog_timer_;
   std::atomic<bool> stopping_{false};
@@ -282,16 +296,29 @@ int run_daemon(const RunOptions& options) {
   } else {
     clock = std::make_unique<SystemClock>();
   }
-  std::string error;
-  auto store = StateStore::open(config->engine.state_dir, error);
-  auto delivery_store = store ? StateStore::open(config->engine.state_dir, error) : nullptr;  // its own connection
-  if (!store || !delivery_store) {
-    spdlog::critical("state store: {}", error);
+  StateOptions state_options;
+  state_options.move_damaged_aside = options.state_recover;
+  auto state = SqliteState::open(config->engine.state_dir, state_options);
+  if (!state.ok()) {
+    spdlog::critical("state store: {}", state.message());
     return 1;
   }
+  if (!(*state)->moved_aside().empty())
+    spdlog::critical("the state file was damaged and has been moved aside to {}: starting afresh; every alert will "
+                     "fire again and undelivered notifications are lost",
+                     (*state)->moved_aside());
+  auto alerts = (*state)->alert_store();
+  auto outbox = (*state)->outbox();
+  auto delivery_outbox = (*state)->outbox();  // a connection of its own for the delivery workers
+  for (const Status* s : {&alerts.status(), &outbox.status(), &delivery_outbox.status()})
+    if (!s->ok()) {
+      spdlog::critical("state store: {}", s->message());
+      return 1;
+    }
   spdlog::info("casewatch starting: {} feeds, {} rules, {} routes", config->feeds.size(), config->rules.size(),
                config->routes.size());
-  Daemon daemon(options, std::move(config), std::move(clock), manual, std::move(store), std::move(delivery_store));
+  Daemon daemon(options, std::move(config), std::move(clock), manual, std::move(*state), std::move(*alerts),
+                std::move(*outbox), std::move(*delivery_outbox));
   return daemon.run();
 }
 

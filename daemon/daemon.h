@@ -13,6 +13,7 @@ struct RunOptions {
   std::string log_level = "info";
   std::optional<std::string> listen;      // overrides server.listen (e.g. 127.0.0.1:0 in tests)
   std::optional<std::string> test_clock;  // start a manual clock at this DATE; tests only
+  bool state_recover = false;             // move a damaged state file aside and begin afresh
 };
 
 int run_daemon(const RunOptions& options);

@@ -5,7 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemon/notification.h"
+#include "notify/notification.h"
 #include "integrations/json_text.h"
 #include "integrations/utf8.h"
 
@@ -301,11 +301,15 @@ void HttpApi::routes() {
     http::Response r;
     r.content_type = "text/plain";
     auto snapshot = service_.snapshot();
-    if (snapshot && snapshot->ready) {
-      r.body = "casewatch is ready.\n";
-    } else {
+    if (!snapshot || !snapshot->ready) {
       r.status = 503;
       r.body = "casewatch is not ready: the first evaluation has not finished.\n";
+    } else if (!snapshot->state_error.empty()) {
+      // Alerts that cannot be saved would be lost, or fire again, at the next restart.
+      r.status = 503;
+      r.body = "casewatch is not ready: state writes are failing: " + snapshot->state_error + "\n";
+    } else {
+      r.body = "casewatch is ready.\n";
     }
     return r;
   });
@@ -357,7 +361,8 @@ void HttpApi::routes() {
     auto snapshot = service_.snapshot();
     json rules = json::array();
     for (const RuleStatus& r : snapshot->rules)
-      rules.push_back(json{{"name", r.name}, {"kind", r.kind}, {"feed", r.feed}, {"health", r.health},
+      rules.push_back(json{{"name", r.name}, {"kind", r.kind}, {"feed", r.feed},
+                           {"health", std::string(rule_health_name(r.health))},
                            {"last_error", r.last_error}, {"last_evaluation", time_json(r.last_evaluation)},
                            {"evaluation_duration_seconds", r.duration_seconds}, {"matches", r.matches}});
     return reply(200, json{{"rules", rules}});
@@ -379,7 +384,7 @@ void HttpApi::routes() {
       for (const auto& [id, sl] : service_.silences().all())
         silences.push_back(json{{"id", id}, {"matchers", sl.matchers_json}, {"starts_at", utc_time(sl.starts_at)},
                                 {"ends_at", utc_time(sl.ends_at)}, {"created_by", sl.created_by},
-                                {"comment", sl.comment}, {"state", sl.state(now)}});
+                                {"comment", sl.comment}, {"state", std::string(silence_state_name(sl.state(now)))}});
     });
     if (!ran) return stopping;
     return reply(200, json{{"silences", silences}});
@@ -391,24 +396,23 @@ void HttpApi::routes() {
     if (!body->is_object()) return reply_error(400, "the body must be a JSON object");
     // A person signed in is recorded as themself; a token may say on whose behalf it acts.
     if (req.signed_in_with_password || !body->contains("created_by")) (*body)["created_by"] = req.principal;
-    std::optional<std::string> id;
+    std::optional<Result<std::string>> id;
     if (!on_loop([&] {
-          id = service_.silences().add(*body, service_.clock_now(), error);
-          if (id) service_.refresh_silences();
+          id = service_.silences().add(*body, service_.clock_now());
+          if (id->ok()) service_.refresh_silences();
         }))
       return stopping;
-    if (!id) return reply_error(400, error);
-    return reply(201, json{{"id", *id}});
+    if (!id->ok()) return reply_error(400, id->message());
+    return reply(201, json{{"id", id->value()}});
   });
   add("DELETE", "/api/v1/silences/{}", Access::Manager, [this, on_loop, stopping](http::Request&, Params params) {
-    bool ok = false;
-    std::string error;
+    Status removed;
     if (!on_loop([&] {
-          ok = service_.silences().remove(params[0], error);
-          if (ok) service_.refresh_silences();
+          removed = service_.silences().remove(params[0]);
+          if (removed.ok()) service_.refresh_silences();
         }))
       return stopping;
-    if (!ok) return reply_error(error == "not found" ? 404 : 500, error == "not found" ? "no such silence" : error);
+    if (!removed.ok()) return reply_error(removed.is_not_found() ? 404 : 500, removed.message());
     return reply(200, json{{"status", "success"}});
   });
   add("POST", "/api/v1/alerts/{}/ack", Access::Manager, [this, on_loop, stopping](http::Request& req, Params params) {
@@ -424,10 +428,9 @@ void HttpApi::routes() {
       return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : std::string();
     };
     std::string created_by = req.signed_in_with_password || text("created_by").empty() ? req.principal : text("created_by");
-    bool ok = false;
-    std::string error;
-    if (!on_loop([&] { ok = service_.acknowledge(params[0], created_by, text("comment"), error); })) return stopping;
-    if (!ok) return reply_error(error == "not found" ? 404 : 500, error == "not found" ? "no such alert" : error);
+    Status acknowledged;
+    if (!on_loop([&] { acknowledged = service_.acknowledge(params[0], created_by, text("comment")); })) return stopping;
+    if (!acknowledged.ok()) return reply_error(acknowledged.is_not_found() ? 404 : 500, acknowledged.message());
     return reply(200, json{{"status", "success"}});
   });
   add("GET", "/", Access::Viewer, [this](http::Request& req, Params) {

@@ -32,6 +32,22 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                 .Name("casewatch_notification_queue")
                 .Help("Notifications waiting in the outbox, by receiver.")
                 .Register(*registry_);
+  state_write_failures_ = &prometheus::BuildCounter()
+                               .Name("casewatch_state_write_failures_total")
+                               .Help("Writes to the state file (alerts, outbox) that failed.")
+                               .Register(*registry_)
+                               .Add({});
+  state_recovered_ = &prometheus::BuildGauge()
+                          .Name("casewatch_state_recovered")
+                          .Help("1 when the state file was found damaged at start and moved aside (--state-recover).")
+                          .Register(*registry_)
+                          .Add({});
+  evaluation_duration_ = &prometheus::BuildHistogram()
+                              .Name("casewatch_evaluation_duration_seconds")
+                              .Help("Time taken by a whole evaluation round: feeds, rules, alert book, dispatch.")
+                              .Register(*registry_)
+                              .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                                               1, 2.5, 5, 10});
   auto& reload = prometheus::BuildGauge()
                      .Name("casewatch_config_last_reload_successful")
                      .Help("Whether the last configuration reload attempt was successful.")
@@ -61,6 +77,12 @@ void Metrics::count_notification(const std::string& receiver, const std::string&
 }
 
 void Metrics::set_queue(const std::string& receiver, double size) { queue_->Add({{"receiver", receiver}}).Set(size); }
+
+void Metrics::state_write_failed() { state_write_failures_->Increment(); }
+
+void Metrics::state_recovered() { state_recovered_->Set(1); }
+
+void Metrics::observe_evaluation(double seconds) { evaluation_duration_->Observe(seconds); }
 
 void Metrics::set_dynamic(std::vector<prometheus::MetricFamily> families) {
   std::lock_guard lock(mutex_);

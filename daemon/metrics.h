@@ -26,6 +26,11 @@ class Metrics {
   void config_reloaded(bool success, int64_t now);
   void count_notification(const std::string& receiver, const std::string& outcome);
   void set_queue(const std::string& receiver, double size);
+  void state_write_failed();
+  // The state file was found damaged at start and moved aside (--state-recover).
+  void state_recovered();
+  // The whole evaluation round: feeds, rules, alert book, dispatch.
+  void observe_evaluation(double seconds);
   // Replaces the series rebuilt at each evaluation.
   void set_dynamic(std::vector<prometheus::MetricFamily> families);
 
@@ -38,6 +43,9 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* failures_;
   prometheus::Family<prometheus::Counter>* notifications_;
   prometheus::Family<prometheus::Gauge>* queue_;
+  prometheus::Counter* state_write_failures_;
+  prometheus::Gauge* state_recovered_;
+  prometheus::Histogram* evaluation_duration_;
   prometheus::Gauge* reload_success_;
   prometheus::Gauge* reload_timestamp_;
   mutable std::mutex mutex_;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/as_of.h"
+#include "notify/receivers/receiver.h"
 #include "integrations/utf8.h"
 #include "rules/parallel.h"
 
@@ -34,40 +35,60 @@ Rule make_feed_unhealthy_rule() {
 
 }  // namespace
 
-Service::Service(std::shared_ptr<const Config> config, const Clock& clock, std::unique_ptr<StateStore> store,
-                 std::shared_ptr<Metrics> metrics)
+std::string_view rule_health_name(RuleHealth health) {
+  switch (health) {
+    case RuleHealth::Unknown: return "unknown";
+    case RuleHealth::Ok: return "ok";
+    case RuleHealth::Err: return "err";
+  }
+  return "?";
+}
+
+Service::Service(std::shared_ptr<const Config> config, const Clock& clock, std::unique_ptr<AlertStore> alerts,
+                 std::unique_ptr<Outbox> outbox, std::shared_ptr<Metrics> metrics)
     : config_(std::move(config)),
       clock_(clock),
-      store_(std::move(store)),
+      alert_store_(std::move(alerts)),
+      outbox_(std::move(outbox)),
       metrics_(std::move(metrics)),
       feeds_(std::make_unique<FeedSet>(*config_)),
       feed_unhealthy_rule_(make_feed_unhealthy_rule()),
       cache_(config_->rules.size()),
-      silences_(*store_),
-      dispatcher_(std::make_unique<Dispatcher>(*config_, external_url())) {
+      silences_(*alert_store_, random_id),
+      dispatcher_(std::make_unique<Dispatcher>(*config_, external_url(), random_id)) {
   for (const Rule& rule : config_->rules)
     rule_status_.push_back({rule.spec.name, std::string(rule_kind_name(rule.spec.kind)), rule.spec.feed});
   metrics_->config_reloaded(true, clock_.now());  // the first load counts, as in Prometheus
   publish(rule_status_);
 }
 
-bool Service::restore(std::string& error) {
-  std::vector<Alert> alerts = store_->load_alerts(error);
-  if (!error.empty()) return false;
+Status Service::restore() {
+  auto alerts = alert_store_->load_alerts();
+  if (!alerts.ok()) return Status::error("cannot read the alerts: " + alerts.message());
   std::set<std::string> rules = {kFeedUnhealthyRule};
   for (const Rule& rule : config_->rules) rules.insert(rule.spec.name);
   size_t restored = 0;
-  for (Alert& alert : alerts)
+  for (Alert& alert : *alerts)
     if (rules.count(alert.rule)) {
       book_.restore(std::move(alert));
       ++restored;
     }
   spdlog::info("restored {} alerts from the state store", restored);
-  auto groups = store_->load_groups(error);
-  if (!error.empty()) return false;
-  dispatcher_->restore(std::move(groups));
-  if (!silences_.restore(error)) return false;
-  return true;
+  auto groups = outbox_->load_groups();
+  if (!groups.ok()) return Status::error("cannot read the notification groups: " + groups.message());
+  dispatcher_->restore(std::move(*groups));
+  if (Status s = silences_.restore(); !s.ok()) return Status::error("cannot read the silences: " + s.message());
+  return {};
+}
+
+void Service::state_written(const Status& status, std::string_view what) {
+  if (status.ok()) {
+    state_error_.clear();
+    return;
+  }
+  state_error_ = std::string(what) + ": " + status.message();
+  metrics_->state_write_failed();
+  spdlog::error("state store: {}", state_error_);
 }
 
 std::string external_url_of(const Config& config) {
@@ -99,27 +120,29 @@ void Service::dispatch(bool after_evaluation) {
   input.after_evaluation = after_evaluation;
   input.alertmanager_ends_in = 4 * std::max<int64_t>(60, config_->engine.evaluation_interval_seconds);
   DispatchOutput output = dispatcher_->tick(input);
-  std::string error;
-  if (!store_->save_dispatch(output, error)) {
-    spdlog::error("state store: could not commit {} notifications: {}", output.notifications.size(), error);
-    return;
+  std::vector<OutboxEntry> entries;
+  for (const Notification& n : output.notifications) {
+    std::vector<std::string> targets = {""};
+    for (const ReceiverConfig& r : config_->receivers)
+      if (r.name == n.receiver) targets = receiver_targets(r);
+    auto more = outbox_entries(n, targets);
+    entries.insert(entries.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
   }
+  Status committed = outbox_->commit(output.changed_groups, output.deleted_groups, entries);
+  state_written(committed, "could not commit " + std::to_string(output.notifications.size()) + " notifications");
+  if (!committed.ok()) return;
   for (const Notification& n : output.notifications)
     spdlog::info("notification {} to {} queued: {} alerts, group {}", n.id, n.receiver, n.alerts.size(), n.group_key);
   if (!output.notifications.empty() && on_enqueued_) on_enqueued_();
 }
 
-bool Service::acknowledge(const std::string& fingerprint, const std::string& created_by, const std::string& comment,
-                          std::string& error) {
+Status Service::acknowledge(const std::string& fingerprint, const std::string& created_by, const std::string& comment) {
   auto it = book_.alerts().find(fingerprint);
-  if (it == book_.alerts().end()) {
-    error = "not found";
-    return false;
-  }
-  if (!silences_.acknowledge(it->second, created_by, comment, clock_.now(), error)) return false;
+  if (it == book_.alerts().end()) return Status::not_found("no such alert");
+  if (Status s = silences_.acknowledge(it->second, created_by, comment, clock_.now()); !s.ok()) return s;
   dispatch(false);
   publish(rule_status_);
-  return true;
+  return {};
 }
 
 bool Service::poll_feeds() {
@@ -149,6 +172,7 @@ Presence Service::presence_of(const Rule& rule, const Table& table, const Evalua
 }
 
 void Service::evaluate(bool force_feed_reload) {
+  const auto round_started = std::chrono::steady_clock::now();
   const int64_t now = clock_.now();
   record_keys_.clear();
   feeds_->refresh(now, force_feed_reload);
@@ -186,21 +210,21 @@ void Service::evaluate(bool force_feed_reload) {
     status.last_evaluation = now;
     if (!tables[rule.feed]) {
       // No snapshot yet: the rule cannot say anything, and its alerts stay as they were.
-      status.health = "err";
+      status.health = RuleHealth::Err;
       status.last_error = "feed '" + rule.spec.feed + "' has no snapshot";
       metrics_->observe_rule_evaluation(rule.spec.name, 0, true);
       continue;
     }
     EvaluationResult& result = outcomes[i].result;
     if (!outcomes[i].error.empty()) {
-      status.health = "err";
+      status.health = RuleHealth::Err;
       status.last_error = outcomes[i].error;
       metrics_->observe_rule_evaluation(rule.spec.name, 0, true);
       spdlog::error("rule {}: evaluation failed: {}", rule.spec.name, outcomes[i].error);
       continue;
     }
     const double seconds = outcomes[i].seconds;
-    status.health = "ok";
+    status.health = RuleHealth::Ok;
     status.last_error.clear();
     status.duration_seconds = seconds;
     status.matches = result.matches.size();
@@ -237,11 +261,11 @@ void Service::evaluate(bool force_feed_reload) {
     if (change.kind != AlertChange::Kind::Updated)
       spdlog::info("alert {} key {}: {} ({})", change.alert.rule, change.alert.key, change_verb(change.kind),
                    severity_name(change.alert.severity));
-  std::string error;
-  if (!store_->save(changes, error)) spdlog::error("state store: could not save {} alert changes: {}", changes.size(), error);
+  state_written(alert_store_->save(changes), "could not save " + std::to_string(changes.size()) + " alert changes");
   evaluated_once_ = true;
   dispatch(true);
   publish(rule_status_);
+  metrics_->observe_evaluation(std::chrono::duration<double>(std::chrono::steady_clock::now() - round_started).count());
 }
 
 void Service::reload_refused() { metrics_->config_reloaded(false, clock_.now()); }
@@ -253,8 +277,7 @@ void Service::reload(std::shared_ptr<const Config> config) {
   std::vector<std::string> names = {kFeedUnhealthyRule};
   for (const Rule& rule : config->rules) names.push_back(rule.spec.name);
   auto changes = book_.drop_rules_except(names, now);
-  std::string error;
-  if (!store_->save(changes, error)) spdlog::error("state store: could not save {} alert changes: {}", changes.size(), error);
+  state_written(alert_store_->save(changes), "could not save " + std::to_string(changes.size()) + " alert changes");
   std::vector<RuleStatus> status;
   for (const Rule& rule : config->rules) {
     RuleStatus s{rule.spec.name, std::string(rule_kind_name(rule.spec.kind)), rule.spec.feed};
@@ -263,7 +286,7 @@ void Service::reload(std::shared_ptr<const Config> config) {
     status.push_back(std::move(s));
   }
   rule_status_ = std::move(status);
-  auto dispatcher = std::make_unique<Dispatcher>(*config, external_url_of(*config));
+  auto dispatcher = std::make_unique<Dispatcher>(*config, external_url_of(*config), random_id);
   dispatcher->adopt(*dispatcher_);
   dispatcher_ = std::move(dispatcher);
   feeds_ = std::move(feeds);  // before config_: the old feeds point into the old config
@@ -293,6 +316,7 @@ void Service::publish(std::vector<RuleStatus> rules) {
   snapshot->alert_teams.assign(teams.begin(), teams.end());
   snapshot->rules = std::move(rules);
   snapshot->silenced = silenced_;
+  snapshot->state_error = state_error_;
   snapshot->feeds = feeds_->status(snapshot->evaluated_at);
   metrics_->set_dynamic(dynamic_metrics(*snapshot, values_));
   std::lock_guard lock(mutex_);

@@ -15,21 +15,25 @@
 #include <vector>
 
 #include "config/config.h"
-#include "daemon/alerts.h"
-#include "daemon/clock.h"
-#include "daemon/feed_set.h"
-#include "daemon/dispatcher.h"
 #include "daemon/metrics.h"
-#include "daemon/silences.h"
-#include "daemon/state_store.h"
+#include "integrations/feed_set.h"
+#include "notify/alerts.h"
+#include "notify/clock.h"
+#include "notify/dispatcher.h"
+#include "notify/silences.h"
+#include "notify/state.h"
+#include "rules/status.h"
 
 namespace casewatch {
 
 inline constexpr const char* kFeedUnhealthyRule = "casewatch_feed_unhealthy";
 
+enum class RuleHealth { Unknown, Ok, Err };  // Unknown: not evaluated yet
+std::string_view rule_health_name(RuleHealth health);
+
 struct RuleStatus {
   std::string name, kind, feed;
-  std::string health = "unknown";  // unknown (not evaluated yet), ok, err
+  RuleHealth health = RuleHealth::Unknown;
   std::string last_error;
   int64_t last_evaluation = 0;
   double duration_seconds = 0;
@@ -46,6 +50,7 @@ struct ServiceSnapshot {
   std::vector<FeedStatus> feeds;
   std::vector<std::string> alert_teams;  // distinct values of the "team" label, for the status page
   std::set<std::string> silenced;        // fingerprints silenced or acknowledged
+  std::string state_error;               // the last state write that failed; "" when they succeed
 };
 
 // The status page's address as configured (server.external_url) or derived from server.listen.
@@ -53,11 +58,13 @@ std::string external_url_of(const Config& config);
 
 class Service {
  public:
-  Service(std::shared_ptr<const Config> config, const Clock& clock, std::unique_ptr<StateStore> store,
-          std::shared_ptr<Metrics> metrics);
+  // `alerts` and `outbox` are the service's own (on the event loop); `targets` says where a
+  // receiver's notifications go (each its own outbox entry).
+  Service(std::shared_ptr<const Config> config, const Clock& clock, std::unique_ptr<AlertStore> alerts,
+          std::unique_ptr<Outbox> outbox, std::shared_ptr<Metrics> metrics);
 
-  // Restores alerts from the state store; returns false (with `error`) when the store is unreadable.
-  bool restore(std::string& error);
+  // Restores alerts, notification groups, silences and acknowledgements from the state.
+  Status restore();
   std::string external_url() const;
   // Refreshes due feeds, evaluates every rule as of now, persists the changes and publishes.
   void evaluate(bool force_feed_reload = false);
@@ -71,9 +78,8 @@ class Service {
 
   // Silences and acknowledgements (SPEC 9); on the event loop.
   Silences& silences() { return silences_; }
-  // Acknowledges the alert with `fingerprint`; false with error "not found" when there is none.
-  bool acknowledge(const std::string& fingerprint, const std::string& created_by, const std::string& comment,
-                   std::string& error);
+  // Acknowledges the alert with `fingerprint` (not_found when there is none).
+  Status acknowledge(const std::string& fingerprint, const std::string& created_by, const std::string& comment);
   // After silences changed: re-route (silenced alerts are not notified) and republish.
   void refresh_silences() {
     dispatch(false);
@@ -92,13 +98,16 @@ class Service {
 
  private:
   void publish(std::vector<RuleStatus> rules);
+  // Counts and remembers a failed state write (shown in /-/ready and on the status page).
+  void state_written(const Status& status, std::string_view what);
   Presence presence_of(const Rule& rule, const Table& table, const EvaluationResult& result);
   std::vector<prometheus::MetricFamily> dynamic_metrics(const ServiceSnapshot& snapshot,
                                                         const std::vector<GroupValue>& values) const;
 
   std::shared_ptr<const Config> config_;
   const Clock& clock_;
-  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<AlertStore> alert_store_;
+  std::unique_ptr<Outbox> outbox_;
   std::shared_ptr<Metrics> metrics_;
   std::unique_ptr<FeedSet> feeds_;
   AlertBook book_;
@@ -113,6 +122,7 @@ class Service {
   std::set<std::string> resolved_since_dispatch_;
   std::set<std::string> silenced_;
   std::function<void()> on_enqueued_;
+  std::string state_error_;
 
   mutable std::mutex mutex_;
   std::shared_ptr<const ServiceSnapshot> snapshot_;

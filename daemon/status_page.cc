@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "config/as_of.h"
-#include "daemon/html.h"
+#include "integrations/html.h"
 #include "daemon/http_api.h"
 
 namespace casewatch {
@@ -74,6 +74,9 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
   html << "<h1>casewatch</h1><div class=\"meta\">"
        << (s.ready ? "Last evaluation " + when(s.evaluated_at) : std::string("Waiting for the first evaluation"))
        << " &middot; timezone " << html_escape(s.timezone) << "</div>";
+  if (!s.state_error.empty())
+    html << "<p class=\"err\" id=\"state-error\">State writes are failing: " << html_escape(s.state_error)
+         << ". Alerts may fire again, or be lost, at the next restart.</p>";
   html << "<div class=\"summary\">"
        << "<div class=\"tile critical\"><b id=\"count-critical\">" << counts[2] << "</b>critical</div>"
        << "<div class=\"tile warning\"><b id=\"count-warning\">" << counts[1] << "</b>warning</div>"
@@ -123,7 +126,7 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
   html << "<h2>Rules</h2><div class=\"table-wrap\"><table><tr><th>Rule</th><th>Kind</th><th>Health</th><th>Matches</th><th>Duration</th></tr>";
   for (const RuleStatus& r : s.rules)
     html << "<tr><td>" << html_escape(r.name) << "</td><td>" << html_escape(r.kind) << "</td><td class=\""
-         << (r.health == "err" ? "err" : "ok") << "\">" << html_escape(r.health)
+         << (r.health == RuleHealth::Err ? "err" : "ok") << "\">" << rule_health_name(r.health)
          << (r.last_error.empty() ? "" : ": " + html_escape(r.last_error)) << "</td><td>" << r.matches << "</td><td>"
          << static_cast<int64_t>(r.duration_seconds * 1000000) / 1000.0 << " ms</td></tr>";
   html << "</table></div>";

@@ -44,6 +44,12 @@ void curl_global_init_once() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+int abort_when_cancelled(void* cancel, long long, long long, long long, long long) {
+  return cancel && static_cast<const std::atomic<bool>*>(cancel)->load() ? 1 : 0;
+}
+
+namespace {
+
 HttpPostResult http_post(const HttpPostRequest& request) {
   HttpPostResult result;
   curl_global_init_once();
@@ -108,6 +114,9 @@ HttpPostResult http_post(const HttpPostRequest& request) {
   curl_easy_setopt(h, CURLOPT_USERAGENT, "casewatch/" CASEWATCH_VERSION);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_when_cancelled);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(request.cancel));
 
   CURLcode code = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &result.status);
@@ -120,5 +129,14 @@ HttpPostResult http_post(const HttpPostRequest& request) {
   if (!result.ok) result.error = "HTTP " + std::to_string(result.status);
   return result;
 }
+
+class CurlHttpTransport final : public HttpTransport {
+ public:
+  HttpPostResult post(const HttpPostRequest& request) const override { return http_post(request); }
+};
+
+}  // namespace
+
+std::shared_ptr<const HttpTransport> curl_http_transport() { return std::make_shared<CurlHttpTransport>(); }
 
 }  // namespace casewatch

@@ -4,7 +4,9 @@
 // once, on the first call).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +20,7 @@ struct HttpPostRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string bearer_token;  // non-empty: "Authorization: Bearer TOKEN" (replaces any in `headers`)
   int64_t timeout_seconds = 10;  // the whole exchange, connection included
+  const std::atomic<bool>* cancel = nullptr;  // set: the exchange is abandoned within a second
 };
 
 struct HttpPostResult {
@@ -27,7 +30,18 @@ struct HttpPostResult {
   std::string body;    // the response body, at most 64 KiB (for debugging; may echo the request)
 };
 
-HttpPostResult http_post(const HttpPostRequest& request);
+// Makes one POST; thread-safe.
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  virtual HttpPostResult post(const HttpPostRequest& request) const = 0;
+};
+
+// The real transport, over libcurl.
+std::shared_ptr<const HttpTransport> curl_http_transport();
+
+// libcurl's progress callback: a non-zero answer aborts the transfer, when `cancel` is set.
+int abort_when_cancelled(void* cancel, long long, long long, long long, long long);
 
 // Initialises libcurl once for the process (also done by http_post and smtp_send themselves).
 void curl_global_init_once();

@@ -20,18 +20,18 @@ struct SlistDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 
-struct Upload {
-  const std::string* data;
-  size_t offset = 0;
+struct MimeDeleter {
+  void operator()(curl_mime* mime) const { curl_mime_free(mime); }
 };
 
-size_t read_message(char* buffer, size_t size, size_t count, void* user) {
-  auto* upload = static_cast<Upload*>(user);
-  size_t room = size * count;
-  size_t n = std::min(room, upload->data->size() - upload->offset);
-  std::memcpy(buffer, upload->data->data() + upload->offset, n);
-  upload->offset += n;
-  return n;
+// SMTP lines end in CRLF.
+std::string crlf(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) out += '\r';
+    out += text[i];
+  }
+  return out;
 }
 
 bool bad_address(const std::string& address) {
@@ -45,8 +45,6 @@ bool starts_with_ci(const std::string& text, const char* prefix) {
     if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
   return true;
 }
-
-}  // namespace
 
 SmtpResult smtp_send(const SmtpRequest& request) {
   SmtpResult result;
@@ -90,7 +88,39 @@ SmtpResult smtp_send(const SmtpRequest& request) {
   std::unique_ptr<curl_slist, SlistDeleter> recipients(raw);
 
   std::string mail_from = "<" + request.from + ">";
-  Upload upload{&request.message};
+  for (const auto& line : request.headers)
+    if (line.find_first_of("\r\n") != std::string::npos) {
+      result.error = "a header line contains a line break";
+      return result;
+    }
+  curl_slist* raw_headers = nullptr;
+  for (const auto& line : request.headers) {
+    curl_slist* next = curl_slist_append(raw_headers, line.c_str());
+    if (!next) {
+      curl_slist_free_all(raw_headers);
+      result.error = "out of memory";
+      return result;
+    }
+    raw_headers = next;
+  }
+  std::unique_ptr<curl_slist, SlistDeleter> headers(raw_headers);
+
+  // The body: multipart/alternative of the text and the HTML, each quoted-printable (libcurl's MIME
+  // API writes the boundaries and the encoding).
+  std::unique_ptr<curl_mime, MimeDeleter> mime(curl_mime_init(curl.get()));
+  curl_mime* alternative = curl_mime_init(curl.get());
+  const std::string text = crlf(request.text), html = crlf(request.html);
+  curl_mimepart* part = curl_mime_addpart(alternative);
+  curl_mime_data(part, text.data(), text.size());
+  curl_mime_type(part, "text/plain; charset=utf-8");
+  curl_mime_encoder(part, "quoted-printable");
+  part = curl_mime_addpart(alternative);
+  curl_mime_data(part, html.data(), html.size());
+  curl_mime_type(part, "text/html; charset=utf-8");
+  curl_mime_encoder(part, "quoted-printable");
+  part = curl_mime_addpart(mime.get());
+  curl_mime_subparts(part, alternative);  // now owned by `mime`
+  curl_mime_type(part, "multipart/alternative");
   char error_buffer[CURL_ERROR_SIZE] = {0};
   CURL* h = curl.get();
   long timeout_ms = static_cast<long>(std::clamp<int64_t>(request.timeout_seconds, 1, 3600) * 1000);
@@ -113,10 +143,11 @@ SmtpResult smtp_send(const SmtpRequest& request) {
   }
   curl_easy_setopt(h, CURLOPT_MAIL_FROM, mail_from.c_str());
   curl_easy_setopt(h, CURLOPT_MAIL_RCPT, recipients.get());
-  curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.message.size()));
-  curl_easy_setopt(h, CURLOPT_READFUNCTION, read_message);
-  curl_easy_setopt(h, CURLOPT_READDATA, &upload);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(h, CURLOPT_MIMEPOST, mime.get());
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_when_cancelled);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(request.cancel));
 
   CURLcode code = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &result.code);
@@ -130,5 +161,14 @@ SmtpResult smtp_send(const SmtpRequest& request) {
   result.ok = true;
   return result;
 }
+
+class CurlSmtpTransport final : public SmtpTransport {
+ public:
+  SmtpResult send(const SmtpRequest& request) const override { return smtp_send(request); }
+};
+
+}  // namespace
+
+std::shared_ptr<const SmtpTransport> curl_smtp_transport() { return std::make_shared<CurlSmtpTransport>(); }
 
 }  // namespace casewatch

@@ -5,7 +5,9 @@
 // Thread-safe: each call uses its own curl handle.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,8 +19,13 @@ struct SmtpRequest {
   std::string password;                 // the caller reads it from password_file
   std::string from;                     // envelope sender: a bare address
   std::vector<std::string> recipients;  // envelope recipients: bare addresses
-  std::string message;                  // the whole RFC 5322 message, CRLF line endings
+  // The message: its header lines (From, To, Subject, Date, Message-ID; each one line, already
+  // encoded), and its plain-text and HTML bodies (UTF-8), sent as multipart/alternative with
+  // libcurl's MIME API, each part quoted-printable.
+  std::vector<std::string> headers;
+  std::string text, html;
   int64_t timeout_seconds = 30;
+  const std::atomic<bool>* cancel = nullptr;  // set: the transfer is abandoned within a second
 };
 
 struct SmtpResult {
@@ -27,6 +34,14 @@ struct SmtpResult {
   std::string error;   // why not ok
 };
 
-SmtpResult smtp_send(const SmtpRequest& request);
+// Sends one email; thread-safe.
+class SmtpTransport {
+ public:
+  virtual ~SmtpTransport() = default;
+  virtual SmtpResult send(const SmtpRequest& request) const = 0;
+};
+
+// The real transport, over libcurl.
+std::shared_ptr<const SmtpTransport> curl_smtp_transport();
 
 }  // namespace casewatch

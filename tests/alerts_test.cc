@@ -1,6 +1,6 @@
 // The alert book (SPEC 6 lifecycle) and the rule that a missing record is not a done one: an
 // alert whose record left the feed resolves only after the feed's resolve_missing_after.
-#include "daemon/alerts.h"
+#include "notify/alerts.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,11 @@
-// Receivers (SPEC 6): the exact payloads of every renderer, the email and its MIME structure,
-// allowed_recipient_domains, and real deliveries to an in-process HTTP server and to a file.
-#include "daemon/receivers.h"
+// Receivers (SPEC 6): the exact payloads of every renderer, the email, its headers and its MIME
+// structure on the wire, allowed_recipient_domains, and real deliveries (libcurl) to an
+// in-process HTTP server, a scripted SMTP server and a file.
+#include "notify/receivers/alertmanager.h"
+#include "notify/receivers/email.h"
+#include "notify/receivers/file.h"
+#include "notify/receivers/receiver.h"
+#include "notify/receivers/webhook.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -111,6 +116,22 @@ std::string temp_dir() {
 }
 
 void write_file(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+// Receivers over the real transports (libcurl).
+Receivers make_receivers(const std::vector<ReceiverConfig>& configs, std::shared_ptr<const LookupTables> tables) {
+  return Receivers(configs, ReceiverContext{std::move(tables), sample_scope(), curl_http_transport(), curl_smtp_transport()});
+}
+
+// Delivers `n` to its receiver (to `target` for an Alertmanager peer), at the notification's time.
+DeliveryResult deliver(const Receivers& receivers, const Notification& n, const std::string& target = "") {
+  static const std::atomic<bool> never{false};
+  const Receiver* r = receivers.find(n.receiver);
+  if (!r) return {false, true, "unknown receiver '" + n.receiver + "'"};
+  return r->deliver(n, target, n.created_at, never);
+}
+
+HttpPostResult http_post(const HttpPostRequest& request) { return curl_http_transport()->post(request); }
+SmtpResult smtp_send(const SmtpRequest& request) { return curl_smtp_transport()->send(request); }
 
 // Decodes quoted-printable (CRLF line ends, "=\r\n" soft breaks) into text with "\n" line ends.
 std::string decode_qp(const std::string& in) {
@@ -345,79 +366,27 @@ TEST(ReceiversEmail, MalformedOrMissingAddressIsAnError) {
   EXPECT_NE(error.find("no address"), std::string::npos) << error;
 }
 
-TEST(ReceiversEmail, MimeStructure) {
+TEST(ReceiversEmail, Headers) {
   EmailMessage m;
   m.to = {"a@example.org", "b@example.org"};
   m.subject = "[casewatch] 2 alerts: team=Assessment";
-  m.text = "Line one = two\nA very long line " + std::string(100, 'x') + " end\ntrailing space \ncafé\n";
-  m.html = "<p>caf\xC3\xA9</p>\n";
-  std::string mime = email_mime(m, "Casewatch <casewatch@example.org>", "n-1", 1718352000);
-
-  // CRLF everywhere, and no line longer than 78 characters.
-  for (size_t i = 0; i < mime.size(); ++i) {
-    if (mime[i] == '\n') {
-      ASSERT_TRUE(i > 0 && mime[i - 1] == '\r') << "bare LF at " << i;
-    }
-  }
-  std::istringstream lines(mime);
-  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 79u) << line;
-
-  size_t end_of_headers = mime.find("\r\n\r\n");
-  ASSERT_NE(end_of_headers, std::string::npos);
-  std::string headers = mime.substr(0, end_of_headers + 2);
-  EXPECT_NE(headers.find("Date: Fri, 14 Jun 2024 08:00:00 +0000\r\n"), std::string::npos) << headers;
-  EXPECT_NE(headers.find("From: Casewatch <casewatch@example.org>\r\n"), std::string::npos);
-  EXPECT_NE(headers.find("To: a@example.org, b@example.org\r\n"), std::string::npos);
-  EXPECT_NE(headers.find("Subject: [casewatch] 2 alerts: team=Assessment\r\n"), std::string::npos);
-  EXPECT_NE(headers.find("Message-ID: <n-1@example.org>\r\n"), std::string::npos);
-  EXPECT_NE(headers.find("MIME-Version: 1.0\r\n"), std::string::npos);
-
-  std::string marker = "Content-Type: multipart/alternative; boundary=\"";
-  size_t at = headers.find(marker);
-  ASSERT_NE(at, std::string::npos);
-  std::string boundary = headers.substr(at + marker.size(), headers.find('"', at + marker.size()) - at - marker.size());
-  EXPECT_EQ(boundary.rfind("=_casewatch_", 0), 0u);
-
-  // Exactly two parts, text then HTML, and the closing delimiter last.
-  std::string delimiter = "\r\n--" + boundary + "\r\n";
-  size_t first = mime.find(delimiter, end_of_headers);
-  ASSERT_EQ(first, end_of_headers + 2);  // the body opens with the first part (no preamble)
-  size_t second = mime.find(delimiter, first + 1);
-  ASSERT_NE(second, std::string::npos);
-  EXPECT_EQ(mime.find(delimiter, second + 1), std::string::npos);
-  std::string closing = "\r\n--" + boundary + "--\r\n";
-  ASSERT_GE(mime.size(), closing.size());
-  EXPECT_EQ(mime.substr(mime.size() - closing.size()), closing);
-
-  std::string part1 = mime.substr(first + delimiter.size(), second - first - delimiter.size());
-  std::string part2 = mime.substr(second + delimiter.size(), mime.size() - closing.size() - second - delimiter.size());
-  std::string qp_headers = "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
-  ASSERT_EQ(part1.rfind("Content-Type: text/plain; charset=utf-8\r\n" + qp_headers, 0), 0u) << part1;
-  ASSERT_EQ(part2.rfind("Content-Type: text/html; charset=utf-8\r\n" + qp_headers, 0), 0u) << part2;
-  size_t h1 = part1.find("\r\n\r\n") + 4, h2 = part2.find("\r\n\r\n") + 4;
-  // Each body ends in CRLF before the delimiter's own CRLF: decoding gives the text back.
-  EXPECT_EQ(decode_qp(part1.substr(h1) + "\r\n"), m.text);
-  EXPECT_EQ(decode_qp(part2.substr(h2) + "\r\n"), m.html);
-  EXPECT_NE(part1.find("Line one =3D two"), std::string::npos);
-  EXPECT_NE(part1.find("trailing space=20\r\n"), std::string::npos);
-  EXPECT_NE(part1.find("caf=C3=A9"), std::string::npos);
+  EXPECT_EQ(email_headers(m, "Casewatch <casewatch@example.org>", "n-1", 1718352000),
+            (std::vector<std::string>{"Date: Fri, 14 Jun 2024 08:00:00 +0000", "From: Casewatch <casewatch@example.org>",
+                                      "To: a@example.org, b@example.org",
+                                      "Subject: [casewatch] 2 alerts: team=Assessment",
+                                      "Message-ID: <n-1@example.org>", "Auto-Submitted: auto-generated"}));
 }
 
 TEST(ReceiversEmail, NonAsciiSubjectIsEncoded) {
   EmailMessage m;
   m.to = {"a@example.org"};
   m.subject = "\xC3\x89valuation en retard";  // "Évaluation en retard"
-  m.text = "x\n";
-  m.html = "<p>x</p>\n";
-  std::string mime = email_mime(m, "casewatch@example.org", "n-2", 0);
-  EXPECT_NE(mime.find("Subject: =?UTF-8?B?w4l2YWx1YXRpb24gZW4gcmV0YXJk?=\r\n"), std::string::npos) << mime;
+  EXPECT_EQ(email_headers(m, "casewatch@example.org", "n-2", 0)[3], "Subject: =?UTF-8?B?w4l2YWx1YXRpb24gZW4gcmV0YXJk?=");
 
   // Long subjects become several encoded words, folded, none split inside a character.
   m.subject.clear();
   for (int i = 0; i < 30; ++i) m.subject += "\xC3\xA9t\xC3\xA9 ";
-  mime = email_mime(m, "casewatch@example.org", "n-2", 0);
-  size_t subject = mime.find("Subject: ");
-  std::string header = mime.substr(subject, mime.find("\r\nMessage-ID") - subject);
+  std::string header = email_headers(m, "casewatch@example.org", "n-2", 0)[3];
   EXPECT_NE(header.find("?=\r\n =?UTF-8?B?"), std::string::npos) << header;
 }
 
@@ -425,21 +394,19 @@ TEST(ReceiversEmail, HeaderInjectionIsImpossible) {
   EmailMessage m;
   m.to = {"a@example.org"};
   m.subject = "hello\r\nBcc: victim@example.com";
-  m.text = "x\n";
-  m.html = "x\n";
-  std::string mime = email_mime(m, "casewatch@example.org", "n\r\n3", 0);
-  EXPECT_EQ(mime.find("\r\nBcc:"), std::string::npos);
-  EXPECT_NE(mime.find("Message-ID: <n--3@example.org>\r\n"), std::string::npos) << mime;
+  auto headers = email_headers(m, "casewatch@example.org", "n\r\n3", 0);
+  for (const auto& h : headers) EXPECT_EQ(h.find("\r\nBcc:"), std::string::npos) << h;
+  EXPECT_EQ(headers[4], "Message-ID: <n--3@example.org>");
 }
 
 TEST(ReceiversDeliver, RecipientOutsideAllowedDomainsIsPermanent) {
   auto tables = team_emails();
   ReceiverConfig r = email_receiver("{{ lookup('team_email', team, 'duty@example.org') }}, someone@Gmail.com", tables.get());
   r.allowed_recipient_domains = {"example.org"};
-  Receivers receivers({r}, tables, sample_scope());
+  Receivers receivers = make_receivers({r}, tables);
   Notification n = sample();
   n.receiver = "team-mail";
-  DeliveryResult result = receivers.deliver(n);
+  DeliveryResult result = deliver(receivers, n);
   EXPECT_FALSE(result.ok);
   EXPECT_TRUE(result.permanent);
   EXPECT_NE(result.error.find("'gmail.com'"), std::string::npos) << result.error;
@@ -451,21 +418,25 @@ TEST(ReceiversDeliver, AllowedDomainIsCaseInsensitiveThenSmtpFailureIsTransient)
   auto tables = team_emails();
   ReceiverConfig r = email_receiver("Lead@EXAMPLE.org", tables.get());
   r.allowed_recipient_domains = {"example.org"};
-  Receivers receivers({r}, tables, sample_scope());
+  Receivers receivers = make_receivers({r}, tables);
   Notification n = sample();
   n.receiver = "team-mail";
-  DeliveryResult result = receivers.deliver(n);
+  DeliveryResult result = deliver(receivers, n);
   EXPECT_FALSE(result.ok);
   EXPECT_FALSE(result.permanent) << result.error;
   EXPECT_EQ(result.error.find("allowed_recipient_domains"), std::string::npos) << result.error;
 }
 
-TEST(ReceiversDeliver, UnknownReceiverIsPermanent) {
-  Receivers receivers({}, nullptr, sample_scope());
-  EXPECT_FALSE(receivers.has("team-hook"));
-  DeliveryResult result = receivers.deliver(sample());
-  EXPECT_FALSE(result.ok);
-  EXPECT_TRUE(result.permanent);
+TEST(ReceiversDeliver, TargetsAreEveryAlertmanagerPeerOrOnePlace) {
+  ReceiverConfig am;
+  am.type = ReceiverType::Alertmanager;
+  am.urls = {"http://a:9093", "http://b:9093"};
+  EXPECT_EQ(receiver_targets(am), (std::vector<std::string>{"http://a:9093", "http://b:9093"}));
+  ReceiverConfig hook;
+  hook.type = ReceiverType::Webhook;
+  EXPECT_EQ(receiver_targets(hook), std::vector<std::string>{""});
+  Receivers receivers = make_receivers({}, nullptr);
+  EXPECT_EQ(receivers.find("team-hook"), nullptr);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -567,18 +538,17 @@ TEST(ReceiversHttp, WebhookDeliversEachFormat) {
   teams.bearer_token_file.clear();
   slack.name = "slack";
   slack.format = WebhookFormat::Slack;
-  Receivers receivers({r, teams, slack}, nullptr, sample_scope());
-  EXPECT_TRUE(receivers.has("teams"));
+  Receivers receivers = make_receivers({r, teams, slack}, nullptr);
   ASSERT_NE(receivers.find("slack"), nullptr);
-  EXPECT_EQ(receivers.find("slack")->format, WebhookFormat::Slack);
+  EXPECT_EQ(receivers.find("slack")->config().format, WebhookFormat::Slack);
 
   Notification n = sample();
-  DeliveryResult result = receivers.deliver(n);
+  DeliveryResult result = deliver(receivers, n);
   EXPECT_TRUE(result.ok) << result.error;
   n.receiver = "teams";
-  EXPECT_TRUE(receivers.deliver(n).ok);
+  EXPECT_TRUE(deliver(receivers, n).ok);
   n.receiver = "slack";
-  EXPECT_TRUE(receivers.deliver(n).ok);
+  EXPECT_TRUE(deliver(receivers, n).ok);
 
   auto got = server.captured();
   ASSERT_EQ(got.size(), 3u);
@@ -596,7 +566,7 @@ TEST(ReceiversHttp, WebhookDeliversEachFormat) {
 
   // The token is read at every delivery: a rotated token is used at once.
   write_file(dir + "/token", "rotated\n");
-  EXPECT_TRUE(receivers.deliver(n).ok);
+  EXPECT_TRUE(deliver(receivers, n).ok);
   EXPECT_EQ(server.captured().back().authorization, "Bearer rotated");
   std::filesystem::remove_all(dir);
 }
@@ -614,57 +584,55 @@ TEST(ReceiversHttp, WebhookFailures) {
   missing_token.name = "missing-token";
   missing_token.url = server.url("/hook");
   missing_token.bearer_token_file = "/nonexistent/casewatch-token";
-  Receivers receivers({r, bad, missing_token}, nullptr, sample_scope());
+  Receivers receivers = make_receivers({r, bad, missing_token}, nullptr);
   Notification n = sample();
 
-  DeliveryResult result = receivers.deliver(n);
+  DeliveryResult result = deliver(receivers, n);
   EXPECT_FALSE(result.ok);
   EXPECT_FALSE(result.permanent);
   EXPECT_NE(result.error.find("HTTP 503"), std::string::npos) << result.error;
 
   n.receiver = "bad";
-  result = receivers.deliver(n);
+  result = deliver(receivers, n);
   EXPECT_FALSE(result.ok);
   EXPECT_TRUE(result.permanent);
 
   n.receiver = "missing-token";
-  result = receivers.deliver(n);
+  result = deliver(receivers, n);
   EXPECT_FALSE(result.ok);
   EXPECT_FALSE(result.permanent);
   EXPECT_NE(result.error.find("bearer_token_file"), std::string::npos) << result.error;
   EXPECT_EQ(server.captured().size(), 2u);  // nothing sent without the token
 }
 
-TEST(ReceiversHttp, AlertmanagerPostsToEveryPeer) {
+// Each peer is its own target (its own outbox entry): one that is down fails alone.
+TEST(ReceiversHttp, AlertmanagerPostsToEachPeerOnItsOwn) {
   TestServer server;
   ReceiverConfig r;
   r.name = "am";
   r.type = ReceiverType::Alertmanager;
   r.urls = {server.url("/"), "http://127.0.0.1:1", server.url("")};
   r.timeout_seconds = 5;
-  Receivers receivers({r}, nullptr, sample_scope());
+  Receivers receivers = make_receivers({r}, nullptr);
   Notification n = sample();
   n.receiver = "am";
-  DeliveryResult result = receivers.deliver(n);
-  EXPECT_TRUE(result.ok);
-  EXPECT_NE(result.error.find("http://127.0.0.1:1/api/v2/alerts"), std::string::npos) << result.error;
+  n.alerts[0].ends_at = 1718352000 + 1200;  // a firing alert's endsAt, set by the dispatcher
+  EXPECT_TRUE(deliver(receivers, n, r.urls[0]).ok);
+  DeliveryResult down = deliver(receivers, n, r.urls[1]);
+  EXPECT_FALSE(down.ok);
+  EXPECT_FALSE(down.permanent);
+  EXPECT_NE(down.error.find("http://127.0.0.1:1/api/v2/alerts"), std::string::npos) << down.error;
+  EXPECT_TRUE(deliver(receivers, n, r.urls[2]).ok);
   auto got = server.captured();
   ASSERT_EQ(got.size(), 2u);
   for (const auto& c : got) {
     EXPECT_EQ(c.path, "/api/v2/alerts");
     EXPECT_EQ(c.notification_id, "n-1");
-    EXPECT_EQ(json::parse(c.body), alertmanager_api_alerts(n));
+    json body = json::parse(c.body);
+    EXPECT_EQ(body, alertmanager_api_alerts(n));
+    EXPECT_EQ(body[0]["endsAt"], "2024-06-14T08:20:00Z");  // firing, with endsAt ahead
+    EXPECT_EQ(body[1]["endsAt"], "2024-06-13T17:33:20Z");  // resolved, with its end
   }
-
-  ReceiverConfig down = r;
-  down.name = "down";
-  down.urls = {"http://127.0.0.1:1"};
-  Receivers none({down}, nullptr, sample_scope());
-  n.receiver = "down";
-  result = none.deliver(n);
-  EXPECT_FALSE(result.ok);
-  EXPECT_FALSE(result.permanent);
-  EXPECT_NE(result.error.find("no Alertmanager accepted"), std::string::npos) << result.error;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -768,13 +736,50 @@ TEST(ReceiversSmtp, SendsEnvelopeAndMessage) {
   request.url = server.url();
   request.from = "casewatch@example.org";
   request.recipients = {"a@example.org", "b@example.org"};
-  request.message = "Subject: x\r\n\r\nhello\r\n.leading dot\r\n";
+  request.headers = {"Subject: x", "To: a@example.org, b@example.org"};
+  request.text = "Line one = two\nA very long line " + std::string(100, 'x') + " end\n.leading dot\ncaf\xC3\xA9\n";
+  request.html = "<p>caf\xC3\xA9</p>\n";
   request.timeout_seconds = 5;
   SmtpResult result = smtp_send(request);
   EXPECT_TRUE(result.ok) << result.error;
   EXPECT_EQ(server.mail_from(), "MAIL FROM:<casewatch@example.org>");
   EXPECT_EQ(server.recipients(), (std::vector<std::string>{"RCPT TO:<a@example.org>", "RCPT TO:<b@example.org>"}));
-  EXPECT_EQ(server.data(), "Subject: x\r\n\r\nhello\r\n..leading dot");  // dot-stuffed on the wire
+
+  // The message as it crossed the wire: our headers, then libcurl's MIME body, a
+  // multipart/alternative of the text and the HTML, each quoted-printable, CRLF throughout.
+  std::string data = server.data();
+  for (size_t i = 0; i < data.size(); ++i)
+    if (data[i] == '\n') ASSERT_TRUE(i > 0 && data[i - 1] == '\r') << "bare LF at " << i;
+  // Lines within SMTP's limit; quoted-printable wraps the long one (its lines are at most 76).
+  std::istringstream lines(data);
+  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 998u) << line;
+  EXPECT_EQ(data.find(std::string(100, 'x')), std::string::npos);
+  EXPECT_NE(data.find("Subject: x\r\n"), std::string::npos);
+  EXPECT_NE(data.find("Mime-Version: 1.0\r\n"), std::string::npos) << data;
+  std::string marker = "Content-Type: multipart/alternative; boundary=";
+  size_t at = data.find(marker);
+  ASSERT_NE(at, std::string::npos) << data;
+  std::string boundary = data.substr(at + marker.size(), data.find("\r\n", at) - at - marker.size());
+  if (!boundary.empty() && boundary.front() == '"') boundary = boundary.substr(1, boundary.size() - 2);
+  std::vector<std::string> parts;
+  for (size_t p = data.find("--" + boundary + "\r\n", at); p != std::string::npos;) {
+    size_t start = p + boundary.size() + 4;
+    size_t next = data.find("\r\n--" + boundary, start);
+    ASSERT_NE(next, std::string::npos);
+    parts.push_back(data.substr(start, next - start));
+    p = data.compare(next + 2, boundary.size() + 4, "--" + boundary + "\r\n") == 0 ? next + 2 : std::string::npos;
+  }
+  ASSERT_EQ(parts.size(), 2u) << data;
+  auto body_of = [](const std::string& part) { return part.substr(part.find("\r\n\r\n") + 4); };
+  EXPECT_NE(parts[0].find("Content-Type: text/plain; charset=utf-8"), std::string::npos) << parts[0];
+  EXPECT_NE(parts[0].find("Content-Transfer-Encoding: quoted-printable"), std::string::npos);
+  EXPECT_NE(parts[1].find("Content-Type: text/html; charset=utf-8"), std::string::npos) << parts[1];
+  // Decoding gives the text back; SMTP dot-stuffing ("..") is the server's to undo.
+  std::string text = decode_qp(body_of(parts[0]));
+  size_t dots = text.find("\n..leading");
+  if (dots != std::string::npos) text.erase(dots + 1, 1);
+  EXPECT_EQ(text, request.text);
+  EXPECT_EQ(decode_qp(body_of(parts[1])), request.html);
 }
 
 TEST(ReceiversSmtp, RefusedRecipientIsAPermanentFailure) {
@@ -782,10 +787,10 @@ TEST(ReceiversSmtp, RefusedRecipientIsAPermanentFailure) {
   auto tables = team_emails();
   ReceiverConfig r = email_receiver("refused@example.org", tables.get());
   r.smtp_url = server.url();
-  Receivers receivers({r}, tables, sample_scope());
+  Receivers receivers = make_receivers({r}, tables);
   Notification n = sample();
   n.receiver = "team-mail";
-  DeliveryResult result = receivers.deliver(n);
+  DeliveryResult result = deliver(receivers, n);
   EXPECT_FALSE(result.ok);
   EXPECT_TRUE(result.permanent) << result.error;
   EXPECT_TRUE(server.data().empty());
@@ -798,10 +803,10 @@ TEST(ReceiversSmtp, EmailReceiverDeliversTheMimeMessage) {
   r.smtp_url = server.url();
   r.from = "Casewatch <casewatch@example.org>";
   r.allowed_recipient_domains = {"EXAMPLE.org"};
-  Receivers receivers({r}, tables, sample_scope());
+  Receivers receivers = make_receivers({r}, tables);
   Notification n = sample();
   n.receiver = "team-mail";
-  DeliveryResult result = receivers.deliver(n);
+  DeliveryResult result = deliver(receivers, n);
   EXPECT_TRUE(result.ok) << result.error;
   EXPECT_EQ(server.mail_from(), "MAIL FROM:<casewatch@example.org>");
   EXPECT_EQ(server.recipients(), std::vector<std::string>{"RCPT TO:<assessment@example.org>"});
@@ -819,30 +824,47 @@ TEST(ReceiversFile, AppendsOneJsonLinePerNotification) {
   r.name = "log";
   r.type = ReceiverType::File;
   r.path = dir + "/notifications.jsonl";
-  Receivers receivers({r}, nullptr, sample_scope());
+  Receivers receivers = make_receivers({r}, nullptr);
   Notification n = sample();
   n.receiver = "log";
-  ASSERT_TRUE(receivers.deliver(n).ok);
+  ASSERT_TRUE(deliver(receivers, n).ok);
   n.id = "n-2";
   n.alerts[0].alert.annotations["summary"] = "line\nbreak and invalid UTF-8 \xff";
-  ASSERT_TRUE(receivers.deliver(n).ok);
+  n.alerts[0].alert.due_date = kNullDay;
+  ASSERT_TRUE(deliver(receivers, n).ok);
+  EXPECT_EQ(std::filesystem::status(r.path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 
   std::ifstream in(r.path);
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   ASSERT_EQ(lines.size(), 2u);
-  Notification first = sample();
-  first.receiver = "log";
-  EXPECT_EQ(json::parse(lines[0]), notification_to_json(first));
-  EXPECT_EQ(json::parse(lines[1])["id"], "n-2");
-  EXPECT_EQ(json::parse(lines[1])["alerts"][0]["annotations"]["summary"], "line\nbreak and invalid UTF-8 \xEF\xBF\xBD");
+  json first = json::parse(lines[0]);
+  // Names and ISO dates, never the daemon's internal codes.
+  EXPECT_EQ(first, json::parse(R"({"id":"n-1","receiver":"log","route":"route 1","status":"firing",
+    "group_key":"{team=\"Assessment\"}","group_labels":{"team":"Assessment"},"digest":false,
+    "created_at":"2024-06-14T08:00:00Z","external_url":"http://casewatch.example:9797/","alerts":[
+    {"fingerprint":"fp1","rule":"assessment_overdue","key":"C1","status":"firing","severity":"critical",
+     "state":"firing","labels":{"alertname":"assessment_overdue","key":"C1","severity":"critical","team":"Assessment"},
+     "annotations":{"runbook":"see wiki","summary":"Assessment for C1 overdue"},
+     "active_since":"2024-06-10T06:13:20Z","fired_at":"2024-06-11T10:00:00Z","ends_at":null,
+     "due_date":"2024-06-10","value":null,"is_new":false},
+    {"fingerprint":"fp2","rule":"visit_overdue","key":"C2","status":"resolved","severity":"warning",
+     "state":"firing","labels":{"alertname":"visit_overdue","key":"C2","severity":"warning","team":"Assessment"},
+     "annotations":{"runbook":"see wiki","summary":"Visit <late> & due"},
+     "active_since":"2024-05-29T16:26:40Z","fired_at":null,"ends_at":"2024-06-13T17:33:20Z",
+     "due_date":"2024-06-01","value":null,"is_new":false}]})"));
+  json second = json::parse(lines[1]);
+  EXPECT_EQ(second["id"], "n-2");
+  EXPECT_EQ(second["alerts"][0]["annotations"]["summary"], "line\nbreak and invalid UTF-8 \xEF\xBF\xBD");
+  EXPECT_EQ(second["alerts"][0]["due_date"], nullptr);  // not -2147483648
 
   ReceiverConfig nowhere = r;
   nowhere.name = "nowhere";
   nowhere.path = dir + "/missing/dir/file.jsonl";
-  Receivers failing({nowhere}, nullptr, sample_scope());
+  Receivers failing = make_receivers({nowhere}, nullptr);
   n.receiver = "nowhere";
-  DeliveryResult result = failing.deliver(n);
+  DeliveryResult result = deliver(failing, n);
   EXPECT_FALSE(result.ok);
   EXPECT_FALSE(result.permanent);
   std::filesystem::remove_all(dir);

@@ -102,7 +102,7 @@ class NoSilentMissesTest(unittest.TestCase):
             return []
         with open(path) as f:
             notes = [json.loads(line) for line in f if line.strip()]
-        return [a for n in notes for a in n["alerts"] if a.get("resolved")]
+        return [a for n in notes for a in n["alerts"] if a["status"] == "resolved"]
 
     def feed(self):
         return self.d.get("/api/v1/feeds").json()["feeds"][0]

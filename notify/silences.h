@@ -1,9 +1,10 @@
 // Silences (label matchers over a time range) and acknowledgements (one alert, until it
-// resolves or its severity rises), SPEC 6 and 9. Persisted through the StateStore.
+// resolves or its severity rises), SPEC 6 and 9. Persisted through the AlertStore.
 // Not thread-safe: used on the event loop.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -13,10 +14,14 @@
 #include <nlohmann/json.hpp>
 
 #include "config/routing.h"
-#include "daemon/alerts.h"
-#include "daemon/state_store.h"
+#include "notify/alerts.h"
+#include "notify/state.h"
+#include "rules/status.h"
 
 namespace casewatch {
+
+enum class SilenceState { Pending, Active, Expired };
+std::string_view silence_state_name(SilenceState state);
 
 struct Silence {
   std::string id;
@@ -27,7 +32,7 @@ struct Silence {
   std::string created_by;
   std::string comment;
 
-  std::string state(int64_t now) const;  // pending, active, expired
+  SilenceState state(int64_t now) const;
   bool matches(const Alert& alert, int64_t now) const;
 };
 
@@ -41,21 +46,23 @@ struct Ack {
 
 class Silences {
  public:
-  explicit Silences(StateStore& store) : store_(store) {}
-  bool restore(std::string& error);
+  // `ids` makes each new silence's id (random in the daemon, counted in tests).
+  Silences(AlertStore& store, std::function<std::string()> ids) : store_(store), ids_(std::move(ids)) {}
+  Status restore();
 
-  // Parses and stores a silence posted as SPEC 9's JSON; returns its id, or nullopt with `error`.
-  std::optional<std::string> add(const nlohmann::json& body, int64_t now, std::string& error);
-  bool remove(const std::string& id, std::string& error);  // false with error "not found" when absent
+  // Parses and stores a silence posted as SPEC 9's JSON; returns its id.
+  Result<std::string> add(const nlohmann::json& body, int64_t now);
+  Status remove(const std::string& id);  // not_found when absent
   const std::map<std::string, Silence>& all() const { return silences_; }
 
-  bool acknowledge(const Alert& alert, std::string created_by, std::string comment, int64_t now, std::string& error);
+  Status acknowledge(const Alert& alert, std::string created_by, std::string comment, int64_t now);
   // Drops acknowledgements of alerts that resolved or whose severity rose; returns the
   // fingerprints silenced at `now` (by a silence or an acknowledgement).
   std::set<std::string> apply(const std::vector<const Alert*>& alerts, int64_t now);
 
  private:
-  StateStore& store_;
+  AlertStore& store_;
+  std::function<std::string()> ids_;
   std::map<std::string, Silence> silences_;
   std::map<std::string, Ack> acks_;
 };

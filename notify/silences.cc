@@ -1,10 +1,9 @@
-#include "daemon/silences.h"
+#include "notify/silences.h"
 #include "integrations/json_text.h"
 
 #include <spdlog/spdlog.h>
 
 #include "config/as_of.h"
-#include "daemon/dispatcher.h"
 
 namespace casewatch {
 
@@ -15,14 +14,23 @@ std::optional<int64_t> parse_rfc3339_seconds(const std::string& text) {
   return parsed->epoch_seconds;
 }
 
-std::string Silence::state(int64_t now) const {
-  if (now < starts_at) return "pending";
-  if (now >= ends_at) return "expired";
-  return "active";
+std::string_view silence_state_name(SilenceState state) {
+  switch (state) {
+    case SilenceState::Pending: return "pending";
+    case SilenceState::Active: return "active";
+    case SilenceState::Expired: return "expired";
+  }
+  return "?";
+}
+
+SilenceState Silence::state(int64_t now) const {
+  if (now < starts_at) return SilenceState::Pending;
+  if (now >= ends_at) return SilenceState::Expired;
+  return SilenceState::Active;
 }
 
 bool Silence::matches(const Alert& alert, int64_t now) const {
-  if (state(now) != "active") return false;
+  if (state(now) != SilenceState::Active) return false;
   for (const auto& m : matchers)
     if (!m.matches(alert.labels)) return false;
   return true;
@@ -65,13 +73,15 @@ std::optional<Silence> silence_from(const nlohmann::json& matchers, std::string&
 
 }  // namespace
 
-bool Silences::restore(std::string& error) {
-  for (const std::string& doc : store_.load_documents("silences", error)) {
+Status Silences::restore() {
+  auto silences = store_.load_documents("silences");
+  if (!silences.ok()) return silences.status();
+  for (const std::string& doc : *silences) {
     auto j = nlohmann::json::parse(doc, nullptr, false);
-    if (j.is_discarded()) continue;
+    if (j.is_discarded()) return Status::error("a stored silence is not JSON");
     std::string ignored;
     auto s = silence_from(j.value("matchers", nlohmann::json()), ignored);
-    if (!s) continue;
+    if (!s) return Status::error("the stored silence " + j.value("id", std::string("?")) + " has bad matchers");
     s->id = j.value("id", "");
     s->starts_at = j.value("starts_at", int64_t{0});
     s->ends_at = j.value("ends_at", int64_t{0});
@@ -79,76 +89,61 @@ bool Silences::restore(std::string& error) {
     s->comment = j.value("comment", "");
     silences_[s->id] = std::move(*s);
   }
-  for (const std::string& doc : store_.load_documents("acks", error)) {
+  auto acks = store_.load_documents("acks");
+  if (!acks.ok()) return acks.status();
+  for (const std::string& doc : *acks) {
     auto j = nlohmann::json::parse(doc, nullptr, false);
-    if (j.is_discarded()) continue;
+    if (j.is_discarded()) return Status::error("a stored acknowledgement is not JSON");
     Ack a{j.value("fingerprint", ""), static_cast<Severity>(j.value("severity", 1)), j.value("created_by", ""),
           j.value("comment", ""), j.value("created_at", int64_t{0})};
     acks_[a.fingerprint] = a;
   }
-  return error.empty();
+  return {};
 }
 
-std::optional<std::string> Silences::add(const nlohmann::json& body, int64_t now, std::string& error) {
-  if (!body.is_object()) {
-    error = "the body must be a JSON object";
-    return std::nullopt;
-  }
+Result<std::string> Silences::add(const nlohmann::json& body, int64_t now) {
+  if (!body.is_object()) return Status::error("the body must be a JSON object");
+  std::string error;
   auto s = silence_from(body.value("matchers", nlohmann::json()), error);
-  if (!s) return std::nullopt;
+  if (!s) return Status::error(error);
   auto text = [&](const char* key) { return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : ""; };
   s->starts_at = now;
   if (body.contains("starts_at")) {
     auto t = parse_rfc3339_seconds(text("starts_at"));
-    if (!t) {
-      error = "starts_at must be an RFC 3339 timestamp";
-      return std::nullopt;
-    }
+    if (!t) return Status::error("starts_at must be an RFC 3339 timestamp");
     s->starts_at = *t;
   }
   auto ends = parse_rfc3339_seconds(text("ends_at"));
-  if (!ends) {
-    error = "ends_at is required: an RFC 3339 timestamp";
-    return std::nullopt;
-  }
+  if (!ends) return Status::error("ends_at is required: an RFC 3339 timestamp");
   s->ends_at = *ends;
-  if (s->ends_at <= s->starts_at) {
-    error = "ends_at must be after starts_at";
-    return std::nullopt;
-  }
+  if (s->ends_at <= s->starts_at) return Status::error("ends_at must be after starts_at");
   s->created_by = text("created_by");
   s->comment = text("comment");
-  if (s->created_by.empty()) {
-    error = "created_by is required";
-    return std::nullopt;
-  }
-  s->id = new_notification_id();
-  if (!store_.put_document("silences", s->id, json_text(silence_json(*s)), error)) return std::nullopt;
+  if (s->created_by.empty()) return Status::error("created_by is required");
+  s->id = ids_();
+  if (Status stored = store_.put_document("silences", s->id, json_text(silence_json(*s))); !stored.ok()) return stored;
   spdlog::info("silence {} created by the API", s->id);
   std::string id = s->id;
   silences_[id] = std::move(*s);
   return id;
 }
 
-bool Silences::remove(const std::string& id, std::string& error) {
-  if (!silences_.count(id)) {
-    error = "not found";
-    return false;
-  }
-  if (!store_.delete_document("silences", id, error)) return false;
+Status Silences::remove(const std::string& id) {
+  if (!silences_.count(id)) return Status::not_found("no such silence");
+  if (Status s = store_.delete_document("silences", id); !s.ok()) return s;
   silences_.erase(id);
   spdlog::info("silence {} removed", id);
-  return true;
+  return {};
 }
 
-bool Silences::acknowledge(const Alert& alert, std::string created_by, std::string comment, int64_t now, std::string& error) {
+Status Silences::acknowledge(const Alert& alert, std::string created_by, std::string comment, int64_t now) {
   Ack a{alert.fingerprint, alert.severity, std::move(created_by), std::move(comment), now};
   nlohmann::json j = {{"fingerprint", a.fingerprint}, {"severity", static_cast<int>(a.severity)},
                       {"created_by", a.created_by}, {"comment", a.comment}, {"created_at", a.created_at}};
-  if (!store_.put_document("acks", a.fingerprint, json_text(j), error)) return false;
+  if (Status s = store_.put_document("acks", a.fingerprint, json_text(j)); !s.ok()) return s;
   acks_[a.fingerprint] = std::move(a);
-  spdlog::info("alert {} key {} acknowledged", alert.rule, alert.key);
-  return true;
+  spdlog::debug("alert {} key {} acknowledged", alert.rule, alert.key);
+  return {};
 }
 
 std::set<std::string> Silences::apply(const std::vector<const Alert*>& alerts, int64_t now) {
@@ -158,8 +153,9 @@ std::set<std::string> Silences::apply(const std::vector<const Alert*>& alerts, i
     present.insert(alert->fingerprint);
     auto ack = acks_.find(alert->fingerprint);
     if (ack != acks_.end() && alert->severity > ack->second.severity) {
-      std::string error;  // the severity rose: the acknowledgement no longer holds
-      store_.delete_document("acks", alert->fingerprint, error);
+      // The severity rose: the acknowledgement no longer holds.
+      if (Status s = store_.delete_document("acks", alert->fingerprint); !s.ok())
+        spdlog::error("state store: cannot delete an acknowledgement: {}", s.message());
       acks_.erase(ack);
       ack = acks_.end();
     }
@@ -169,8 +165,8 @@ std::set<std::string> Silences::apply(const std::vector<const Alert*>& alerts, i
   }
   for (auto it = acks_.begin(); it != acks_.end();) {
     if (!present.count(it->first)) {  // resolved
-      std::string error;
-      store_.delete_document("acks", it->first, error);
+      if (Status s = store_.delete_document("acks", it->first); !s.ok())
+        spdlog::error("state store: cannot delete an acknowledgement: {}", s.message());
       it = acks_.erase(it);
     } else {
       ++it;

@@ -1,4 +1,4 @@
-#include "daemon/html.h"
+#include "integrations/html.h"
 
 #include "integrations/utf8.h"
 

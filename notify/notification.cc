@@ -1,4 +1,4 @@
-#include "daemon/notification.h"
+#include "notify/notification.h"
 
 #include <ctime>
 
@@ -14,10 +14,14 @@ std::string rfc3339_utc(int64_t seconds) {
   return buffer;
 }
 
-std::string Notification::status() const {
+std::string_view notification_status_name(NotificationStatus status) {
+  return status == NotificationStatus::Firing ? "firing" : "resolved";
+}
+
+NotificationStatus Notification::status() const {
   for (const auto& a : alerts)
-    if (!a.resolved) return "firing";
-  return "resolved";
+    if (!a.resolved) return NotificationStatus::Firing;
+  return NotificationStatus::Resolved;
 }
 
 namespace {

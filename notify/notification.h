@@ -9,9 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/alerts.h"
+#include "notify/alerts.h"
 
 namespace casewatch {
+
+enum class NotificationStatus { Firing, Resolved };
+std::string_view notification_status_name(NotificationStatus status);  // "firing", "resolved"
 
 struct NotifiedAlert {
   Alert alert;
@@ -34,8 +37,8 @@ struct Notification {
   std::string fallback_receiver;  // where it goes when `receiver` gives up; may be empty
   std::vector<NotifiedAlert> alerts;
 
-  // "firing" when any alert is firing, else "resolved".
-  std::string status() const;
+  // Firing when any alert is firing, else resolved.
+  NotificationStatus status() const;
   std::map<std::string, std::string> common_labels() const;
   std::map<std::string, std::string> common_annotations() const;
 };

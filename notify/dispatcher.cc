@@ -1,4 +1,4 @@
-#include "daemon/dispatcher.h"
+#include "notify/dispatcher.h"
 
 #include <random>
 
@@ -6,7 +6,7 @@
 
 namespace casewatch {
 
-std::string new_notification_id() {
+std::string random_id() {
   static thread_local std::mt19937_64 generator{std::random_device{}()};
   char buffer[33];
   std::snprintf(buffer, sizeof buffer, "%016llx%016llx", static_cast<unsigned long long>(generator()),
@@ -17,9 +17,12 @@ std::string new_notification_id() {
 nlohmann::json GroupState::to_json() const {
   Notification carrier;  // reuse the alert encoding of notifications
   for (const auto& [fp, alert] : sent) carrier.alerts.push_back({alert});
+  Notification resolved;
+  for (const auto& [fp, entry] : recently_resolved) resolved.alerts.push_back({entry.first, true, entry.second});
   return {{"id", id}, {"route", route}, {"group_key", group_key}, {"group_labels", group_labels},
           {"first_seen", first_seen}, {"last_sent", last_sent}, {"sent", notification_to_json(carrier)["alerts"]},
-          {"last_digest_day", last_digest_day}, {"last_digest", last_digest}};
+          {"last_digest_day", last_digest_day}, {"last_digest", last_digest},
+          {"recently_resolved", notification_to_json(resolved)["alerts"]}};
 }
 
 GroupState GroupState::from_json(const nlohmann::json& j) {
@@ -34,6 +37,8 @@ GroupState GroupState::from_json(const nlohmann::json& j) {
   for (auto& a : carrier.alerts) g.sent[a.alert.fingerprint] = a.alert;
   g.last_digest_day = j.value("last_digest_day", kNullDay);
   g.last_digest = j.value("last_digest", std::set<std::string>{});
+  Notification resolved = notification_from_json({{"alerts", j.value("recently_resolved", nlohmann::json::array())}});
+  for (auto& a : resolved.alerts) g.recently_resolved[a.alert.fingerprint] = {a.alert, a.ends_at};
   return g;
 }
 
@@ -70,7 +75,7 @@ bool Dispatcher::escalated(const RouteConfig& route, const Alert& alert, const D
 
 Notification Dispatcher::make(const GroupState& group, const RouteConfig& route, int64_t now) const {
   Notification n;
-  n.id = new_notification_id();
+  n.id = ids_();
   n.receiver = route.receiver;
   n.route = route.name;
   n.group_key = group.group_key;
@@ -161,22 +166,31 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
     for (const auto& r : config_->receivers)
       if (r.name == route.receiver) receiver = &r;
     if (receiver && receiver->type == ReceiverType::Alertmanager) {
-      // Alertmanager does its own grouping and dedup: give it every alert at every evaluation,
-      // and each resolved one once, with its end.
-      if (in.after_evaluation && (!alerts.empty() || !resolved.empty())) {
+      // Alertmanager does its own grouping and dedup. As Prometheus does: every firing alert at
+      // every evaluation, with endsAt ahead; each resolved one, with its end, for 15 minutes.
+      for (const Alert* alert : resolved) g.recently_resolved[alert->fingerprint] = {*alert, in.now};
+      for (auto r = g.recently_resolved.begin(); r != g.recently_resolved.end();)
+        r = in.now - r->second.second >= kResolvedRetentionSeconds ? g.recently_resolved.erase(r) : std::next(r);
+      if (in.after_evaluation && (!alerts.empty() || !g.recently_resolved.empty())) {
         Notification n = make(g, route, in.now);
         for (const auto& [fp, alert] : alerts) n.alerts.push_back({*alert, false, in.now + in.alertmanager_ends_in, false});
-        for (const Alert* alert : resolved) n.alerts.push_back({*alert, true, in.now, false});
+        for (const auto& [fp, entry] : g.recently_resolved) n.alerts.push_back({entry.first, true, entry.second, false});
         out.notifications.push_back(std::move(n));
         g.last_sent = in.now;
-        g.sent.clear();
-        for (const auto& [fp, alert] : alerts) g.sent[fp] = *alert;
-        out.changed_groups.push_back(g);
       }
-      if (alerts.empty()) {
+      // An alert sent firing and then silenced stays known, so that its resolve is still sent.
+      std::set<std::string> live;
+      for (const Alert* a : in.alerts) live.insert(a->fingerprint);
+      std::map<std::string, Alert> sent;
+      for (const auto& [fp, alert] : alerts) sent[fp] = *alert;
+      for (const auto& [fp, alert] : g.sent)
+        if (!sent.count(fp) && live.count(fp) && !in.resolved.count(fp)) sent[fp] = alert;
+      g.sent = std::move(sent);
+      if (g.sent.empty() && g.recently_resolved.empty()) {
         out.deleted_groups.push_back(g.id);
         it = groups_.erase(it);
       } else {
+        out.changed_groups.push_back(g);
         ++it;
       }
       continue;

@@ -1,4 +1,4 @@
-#include "daemon/alerts.h"
+#include "notify/alerts.h"
 
 #include <cstdio>
 #include <set>

@@ -1,4 +1,4 @@
-#include "daemon/feed_set.h"
+#include "integrations/feed_set.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

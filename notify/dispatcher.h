@@ -1,9 +1,11 @@
 // Routing, grouping, timing and digests (SPEC 6): which notifications to send, to whom, and
-// when. Pure: the caller passes the alerts, what resolved, and the time; it persists the group
-// state and the notifications returned, in one transaction. Not thread-safe.
+// when. Pure: the caller passes the alerts, what resolved, the time (and the local date and
+// minute), and where new ids come from; it persists the group state and the notifications
+// returned, in one transaction. Not thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -12,8 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
-#include "daemon/alerts.h"
-#include "daemon/notification.h"
+#include "notify/alerts.h"
+#include "notify/notification.h"
 
 namespace casewatch {
 
@@ -27,6 +29,9 @@ struct GroupState {
   std::map<std::string, Alert> sent;           // firing alerts as last notified, by fingerprint
   Day last_digest_day = kNullDay;
   std::set<std::string> last_digest;           // fingerprints in the previous digest
+  // Alertmanager routes: alerts resolved in the last 15 minutes, sent again at every evaluation
+  // (as Prometheus does) so that a peer that missed one still learns of it; by fingerprint.
+  std::map<std::string, std::pair<Alert, int64_t>> recently_resolved;  // alert, when it resolved
 
   nlohmann::json to_json() const;
   static GroupState from_json(const nlohmann::json& json);
@@ -49,9 +54,14 @@ struct DispatchOutput {
   std::vector<std::string> deleted_groups;
 };
 
+// How long Alertmanager is told of a resolved alert, as Prometheus' resolvedRetention.
+inline constexpr int64_t kResolvedRetentionSeconds = 15 * 60;
+
 class Dispatcher {
  public:
-  Dispatcher(const Config& config, std::string external_url) : config_(&config), external_url_(std::move(external_url)) {}
+  // `ids` makes each notification's id (random in the daemon, counted in tests).
+  Dispatcher(const Config& config, std::string external_url, std::function<std::string()> ids)
+      : config_(&config), external_url_(std::move(external_url)), ids_(std::move(ids)) {}
   void restore(std::vector<GroupState> groups);
   // Adopts the groups of the old dispatcher whose route still exists (after a reload).
   void adopt(const Dispatcher& old);
@@ -65,9 +75,11 @@ class Dispatcher {
 
   const Config* config_;
   std::string external_url_;
+  std::function<std::string()> ids_;
   std::map<std::string, GroupState> groups_;
 };
 
-std::string new_notification_id();
+// 32 random hex characters: notification and silence ids.
+std::string random_id();
 
 }  // namespace casewatch

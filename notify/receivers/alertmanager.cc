@@ -1,0 +1,61 @@
+#include "notify/receivers/alertmanager.h"
+
+#include "integrations/json_text.h"
+#include "notify/receivers/common.h"
+#include "notify/receivers/receiver.h"
+
+namespace casewatch {
+
+using json = nlohmann::json;
+using namespace receiver_text;
+
+json alertmanager_api_alerts(const Notification& n) {
+  json out = json::array();
+  for (const auto& na : n.alerts) {
+    const Alert& a = na.alert;
+    json alert = {{"labels", a.labels}, {"annotations", a.annotations}, {"startsAt", rfc3339_utc(starts_at(a))}};
+    if (na.resolved) alert["endsAt"] = rfc3339_utc(na.ends_at != 0 ? na.ends_at : n.created_at);
+    else if (na.ends_at != 0) alert["endsAt"] = rfc3339_utc(na.ends_at);
+    alert["generatorURL"] = generator_url(n, a);
+    out.push_back(std::move(alert));
+  }
+  return out;
+}
+
+namespace {
+
+class AlertmanagerReceiver final : public Receiver {
+ public:
+  AlertmanagerReceiver(const ReceiverConfig& config, const ReceiverContext& context)
+      : Receiver(config), http_(context.http) {}
+
+  DeliveryResult deliver(const Notification& n, const std::string& target, int64_t,
+                         const std::atomic<bool>& cancel) const override {
+    const ReceiverConfig& r = config_;
+    if (target.empty()) return {false, true, "receiver '" + r.name + "' has no urls"};
+    HttpPostRequest request;
+    request.headers = r.headers;
+    request.headers.emplace_back("X-Casewatch-Notification-Id", one_line(n.id));
+    request.timeout_seconds = r.timeout_seconds;
+    request.cancel = &cancel;
+    std::string error;
+    if (!r.bearer_token_file.empty() && !read_secret(r.bearer_token_file, true, request.bearer_token, error))
+      return {false, false, "receiver '" + r.name + "': bearer_token_file: " + error};
+    request.url = without_trailing_slash(target) + "/api/v2/alerts";
+    request.body = json_text(alertmanager_api_alerts(n));
+    HttpPostResult result = http_->post(request);
+    if (result.ok) return {true, false, ""};
+    return {false, is_permanent_http(result.status), "receiver '" + r.name + "': " + request.url + ": " + result.error};
+  }
+
+ private:
+  std::shared_ptr<const HttpTransport> http_;
+};
+
+}  // namespace
+
+std::unique_ptr<Receiver> make_alertmanager_receiver(const ReceiverConfig& config, const ReceiverContext& context) {
+  return std::make_unique<AlertmanagerReceiver>(config, context);
+}
+
+}  // namespace casewatch

@@ -1,0 +1,44 @@
+// What every receiver's messages share: headings, summaries, links to the status page, secrets
+// read from files, and which HTTP answers are worth retrying. Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "notify/notification.h"
+
+namespace casewatch::receiver_text {
+
+// Chat messages list at most this many alerts (Slack allows 50 blocks; Teams about 28 KB).
+inline constexpr size_t kMaxChatAlerts = 40;
+
+std::string lower(std::string s);
+std::string strip(std::string_view s);
+// Line breaks and tabs become spaces: for one-line fields (headers, titles).
+std::string one_line(std::string s);
+std::string count_text(size_t n);  // "1 alert", "2 alerts"
+std::string labels_text(const std::map<std::string, std::string>& labels);  // "team=A, worker=B"
+size_t count_new(const Notification& n);
+// "2 alerts: team=Assessment", "Digest, 5 alerts (2 new): team=Assessment".
+std::string heading(const Notification& n);
+// "[FIRING] 2 alerts: team=Assessment".
+std::string chat_title(const Notification& n);
+int64_t starts_at(const Alert& a);           // when it fired, else when it first matched
+std::string status_of(const NotifiedAlert& a);  // "firing" or "resolved"
+std::string summary_of(const Alert& a);
+std::string due_of(const Alert& a);          // "YYYY-MM-DD" or ""
+std::string percent_encode(std::string_view s);
+std::string without_trailing_slash(std::string url);
+// The rule's section of the status page ("" without an external_url).
+std::string generator_url(const Notification& n, const Alert& a);
+// At most `max` bytes, cut at a UTF-8 character boundary, with "..." when cut.
+std::string truncate_utf8(const std::string& s, size_t max);
+// HTTP 4xx other than 408, 425 and 429: retrying cannot help.
+bool is_permanent_http(long status);
+// Reads a secret file. `trim_all`: surrounding whitespace goes (tokens); otherwise only the
+// line ending(s) at the end (passwords may hold spaces).
+bool read_secret(const std::string& path, bool trim_all, std::string& secret, std::string& error);
+
+}  // namespace casewatch::receiver_text

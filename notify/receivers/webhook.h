@@ -1,0 +1,19 @@
+// The webhook receiver: the Alertmanager webhook payload (version 4), a Teams workflow
+// message (an Adaptive Card) or a Slack Block Kit message, POSTed to the receiver's url with
+// X-Casewatch-Notification-Id (the same on every retry).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "notify/notification.h"
+
+namespace casewatch {
+
+// The Alertmanager webhook payload, version "4".
+nlohmann::json alertmanager_webhook_payload(const Notification& n);
+// A Teams workflow webhook message holding one Adaptive Card (version 1.4).
+nlohmann::json teams_payload(const Notification& n);
+// A Slack Block Kit message (incoming webhook).
+nlohmann::json slack_payload(const Notification& n);
+
+}  // namespace casewatch

@@ -1,0 +1,104 @@
+// Durable state behind the alert lifecycle and the notifications, as two interfaces, each with
+// a SQLite version (sqlite_state.h, the daemon's) and an in-memory one here (for tests):
+// - AlertStore: the alerts, and the silences and acknowledgements as JSON documents;
+// - Outbox: the notification groups and the notifications waiting for their receivers. A
+//   dispatch's group changes and new entries are committed together, before anything is sent;
+//   an entry leaves only when its receiver accepted it or gave up on it.
+// Not thread-safe unless said: each user holds its own store (the SQLite ones their own
+// connection); the outbox is shared by the delivery workers and locks itself.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "notify/alerts.h"
+#include "notify/dispatcher.h"
+#include "notify/notification.h"
+#include "rules/status.h"
+
+namespace casewatch {
+
+class AlertStore {
+ public:
+  virtual ~AlertStore() = default;
+  virtual Result<std::vector<Alert>> load_alerts() = 0;
+  // The changes of one evaluation, atomically.
+  virtual Status save(const std::vector<AlertChange>& changes) = 0;
+  // `table`: "silences" or "acks".
+  virtual Status put_document(std::string_view table, const std::string& id, const std::string& json) = 0;
+  virtual Status delete_document(std::string_view table, const std::string& id) = 0;
+  virtual Result<std::vector<std::string>> load_documents(std::string_view table) = 0;
+};
+
+// One notification on its way to one place: the receiver, and for a receiver with several (every
+// peer of an Alertmanager cluster) which one, each tracked and retried on its own.
+struct OutboxEntry {
+  std::string id;      // the notification's id, with "@N" for the N-th of several targets
+  std::string receiver;
+  std::string target;  // "" for a receiver with one place to send to
+  Notification notification;
+  int attempts = 0;
+  int64_t next_attempt = 0;
+};
+
+class Outbox {
+ public:
+  virtual ~Outbox() = default;
+  virtual Result<std::vector<GroupState>> load_groups() = 0;
+  virtual Status commit(const std::vector<GroupState>& changed_groups, const std::vector<std::string>& deleted_groups,
+                        const std::vector<OutboxEntry>& entries) = 0;
+  // The receiver's entries due at `now`, oldest first. Thread-safe.
+  virtual Result<std::vector<OutboxEntry>> due(const std::string& receiver, int64_t now, size_t limit) = 0;
+  virtual Status delivered(const std::string& entry_id) = 0;
+  virtual Status retry_later(const std::string& entry_id, int attempts, int64_t next_attempt,
+                             const std::string& last_error) = 0;
+  // Removes the entry and adds `replacements` (a fallback receiver's) in one transaction.
+  virtual Status give_up(const std::string& entry_id, const std::vector<OutboxEntry>& replacements) = 0;
+  virtual Result<std::map<std::string, int64_t>> queue_sizes() = 0;
+};
+
+// A notification's entries: one per target of its receiver.
+std::vector<OutboxEntry> outbox_entries(const Notification& n, const std::vector<std::string>& targets);
+
+class MemoryAlertStore final : public AlertStore {
+ public:
+  Result<std::vector<Alert>> load_alerts() override;
+  Status save(const std::vector<AlertChange>& changes) override;
+  Status put_document(std::string_view table, const std::string& id, const std::string& json) override;
+  Status delete_document(std::string_view table, const std::string& id) override;
+  Result<std::vector<std::string>> load_documents(std::string_view table) override;
+
+  // Makes the next saves fail (for tests of a failing disk).
+  void fail_saves(bool fail) { fail_ = fail; }
+
+ private:
+  std::map<std::string, Alert> alerts_;
+  std::map<std::string, std::map<std::string, std::string>, std::less<>> documents_;
+  bool fail_ = false;
+};
+
+class MemoryOutbox final : public Outbox {
+ public:
+  Result<std::vector<GroupState>> load_groups() override;
+  Status commit(const std::vector<GroupState>& changed_groups, const std::vector<std::string>& deleted_groups,
+                const std::vector<OutboxEntry>& entries) override;
+  Result<std::vector<OutboxEntry>> due(const std::string& receiver, int64_t now, size_t limit) override;
+  Status delivered(const std::string& entry_id) override;
+  Status retry_later(const std::string& entry_id, int attempts, int64_t next_attempt, const std::string& last_error) override;
+  Status give_up(const std::string& entry_id, const std::vector<OutboxEntry>& replacements) override;
+  Result<std::map<std::string, int64_t>> queue_sizes() override;
+
+  std::vector<OutboxEntry> entries() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, GroupState> groups_;
+  std::vector<OutboxEntry> entries_;  // in the order added
+};
+
+}  // namespace casewatch
