@@ -68,10 +68,7 @@ void Delivery::stop(std::chrono::milliseconds deadline) {
     for (auto& [name, worker] : workers_) workers.push_back(worker.get());
   }
   for (Worker* w : workers) {
-    {
-      std::lock_guard lock(w->mutex);
-      w->stopping = true;
-    }
+    w->stopping = true;
     w->wake.notify_all();
   }
   // A send under way may finish within the deadline; after it, it is abandoned (the entry stays

@@ -59,7 +59,7 @@ class Delivery {
     std::mutex mutex;  // one delivery pass at a time for this receiver
     std::condition_variable wake;
     std::atomic<bool> kicked{false};  // may be set without `mutex` (a late wake is caught within a second)
-    bool stopping = false;
+    std::atomic<bool> stopping{false};  // set without `mutex`: a send under way holds it
   };
   void loop(Worker& worker);
   size_t deliver_due(const std::string& receiver);

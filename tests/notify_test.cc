@@ -1,0 +1,560 @@
+// notify/ with a manual clock and fakes (issue 14): the dispatcher's timing (group_wait,
+// group_interval, repeat, digests, escalation), Alertmanager like Prometheus (endsAt, resolved
+// repeated for 15 minutes, a silenced alert's resolve), silences and acknowledgements, the SQLite
+// state (reopened after a crash, damaged, newer, older, locked), and delivery with one receiver
+// failing or hung beside another.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "config/as_of.h"
+#include "notify/delivery.h"
+#include "notify/dispatcher.h"
+#include "notify/silences.h"
+#include "notify/sqlite_state.h"
+#include "notify/state.h"
+
+namespace casewatch {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Wednesday 14 June 2017, 09:00 BST.
+constexpr int64_t kStart = 1497427200;
+
+Alert alert(const std::string& key, Severity severity = Severity::Critical, const std::string& team = "A") {
+  Alert a;
+  a.rule = "assessment_timescale";
+  a.key = key;
+  a.fingerprint = alert_fingerprint(a.rule, key);
+  a.severity = severity;
+  a.state = AlertState::Firing;
+  a.active_since = kStart - 3600;
+  a.fired_at = kStart - 3600;
+  a.labels = {{"alertname", a.rule}, {"key", key}, {"severity", std::string(severity_name(severity))}, {"team", team}};
+  return a;
+}
+
+ReceiverConfig receiver(const std::string& name, ReceiverType type = ReceiverType::Webhook) {
+  ReceiverConfig r;
+  r.name = name;
+  r.type = type;
+  r.url = "http://" + name + "/";
+  if (type == ReceiverType::Alertmanager) r.urls = {"http://am1:9093", "http://am2:9093"};
+  return r;
+}
+
+RouteConfig route(const std::string& receiver_name) {
+  RouteConfig r;
+  r.receiver = receiver_name;
+  r.name = "route 1";
+  return r;
+}
+
+Config config_with(std::vector<RouteConfig> routes, std::vector<ReceiverConfig> receivers) {
+  Config c;
+  c.engine.timezone = "Europe/London";
+  c.calendar = std::make_shared<Calendar>(Calendar::england_and_wales_bank_holidays());
+  for (size_t i = 0; i < routes.size(); ++i) routes[i].name = "route " + std::to_string(i + 1);
+  c.routes = std::move(routes);
+  c.receivers = std::move(receivers);
+  return c;
+}
+
+// A dispatcher on a clock the test moves, with counted ids.
+class DispatcherTest : public testing::Test {
+ protected:
+  void make(Config config) {
+    config_ = std::make_unique<Config>(std::move(config));
+    dispatcher_ = std::make_unique<Dispatcher>(*config_, "http://casewatch.example/",
+                                               [this] { return "n" + std::to_string(++ids_); });
+  }
+  DispatchOutput tick(std::vector<Alert> alerts, std::set<std::string> resolved = {}, bool after_evaluation = true,
+                      std::set<std::string> silenced = {}) {
+    alerts_ = std::move(alerts);
+    DispatchInput in;
+    for (const Alert& a : alerts_) in.alerts.push_back(&a);
+    in.silenced = std::move(silenced);
+    in.resolved = std::move(resolved);
+    in.now = now_;
+    AsOf local = as_of_instant(now_, "Europe/London");
+    in.today = local.day;
+    in.minute_of_day = static_cast<int>(((now_ + local.utc_offset_seconds) % 86400) / 60);
+    in.after_evaluation = after_evaluation;
+    in.alertmanager_ends_in = 1200;
+    return dispatcher_->tick(in);
+  }
+  std::unique_ptr<Config> config_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::vector<Alert> alerts_;
+  int64_t now_ = kStart;
+  int ids_ = 0;
+};
+
+TEST_F(DispatcherTest, GroupWaitThenGroupIntervalThenRepeat) {
+  RouteConfig r = route("hook");
+  r.group_wait_seconds = 30;
+  r.group_interval_seconds = 300;
+  r.repeat_interval_seconds = 3600;
+  make(config_with({r}, {receiver("hook")}));
+  EXPECT_TRUE(tick({alert("A1")}).notifications.empty());  // waiting for the group to fill
+  now_ += 29;
+  EXPECT_TRUE(tick({alert("A1")}).notifications.empty());
+  now_ += 1;
+  auto first = tick({alert("A1"), alert("A2")});
+  ASSERT_EQ(first.notifications.size(), 1u);
+  EXPECT_EQ(first.notifications[0].id, "n1");
+  EXPECT_EQ(first.notifications[0].alerts.size(), 2u);
+  // A change waits for group_interval.
+  now_ += 60;
+  EXPECT_TRUE(tick({alert("A1"), alert("A2"), alert("A3")}).notifications.empty());
+  now_ += 240;
+  auto change = tick({alert("A1"), alert("A2"), alert("A3")});
+  ASSERT_EQ(change.notifications.size(), 1u);
+  EXPECT_TRUE(change.notifications[0].alerts[2].is_new);
+  // Nothing new: repeated after repeat_interval.
+  now_ += 3599;
+  EXPECT_TRUE(tick({alert("A1"), alert("A2"), alert("A3")}).notifications.empty());
+  now_ += 1;
+  EXPECT_EQ(tick({alert("A1"), alert("A2"), alert("A3")}).notifications.size(), 1u);
+  // A resolve is a change, sent after group_interval with the resolved alert marked.
+  now_ += 300;
+  auto resolved = tick({alert("A1"), alert("A2")}, {alert("A3").fingerprint});
+  ASSERT_EQ(resolved.notifications.size(), 1u);
+  EXPECT_TRUE(resolved.notifications[0].alerts.back().resolved);
+  EXPECT_EQ(resolved.notifications[0].alerts.back().alert.key, "A3");
+}
+
+TEST_F(DispatcherTest, DigestsGoOutOnWorkingDaysAtTheirTime) {
+  RouteConfig r = route("hook");
+  std::string error;
+  r.digest = parse_daily_schedule("working-days 08:30", error);
+  ASSERT_TRUE(r.digest) << error;
+  make(config_with({r}, {receiver("hook")}));
+  now_ = kStart - 3600;  // Wednesday 08:00: before its time
+  EXPECT_TRUE(tick({alert("A1")}).notifications.empty());
+  now_ = kStart - 1800;  // 08:30
+  auto digest = tick({alert("A1")});
+  ASSERT_EQ(digest.notifications.size(), 1u);
+  EXPECT_TRUE(digest.notifications[0].digest);
+  EXPECT_TRUE(digest.notifications[0].alerts[0].is_new);
+  now_ += 3600;  // once a day
+  EXPECT_TRUE(tick({alert("A1"), alert("A2")}).notifications.empty());
+  now_ += 86400;  // Thursday: A2 is new, A1 is not
+  auto next = tick({alert("A1"), alert("A2")});
+  ASSERT_EQ(next.notifications.size(), 1u);
+  EXPECT_FALSE(next.notifications[0].alerts[0].is_new);
+  EXPECT_TRUE(next.notifications[0].alerts[1].is_new);
+  // Friday 16 June, then the weekend: Saturday 17 has none.
+  now_ += 2 * 86400;
+  EXPECT_TRUE(tick({alert("A1"), alert("A2")}).notifications.empty());
+}
+
+TEST_F(DispatcherTest, EscalationAppliesAfterItsWorkingDays) {
+  RouteConfig team = route("team");
+  team.group_wait_seconds = 0;
+  team.continue_matching = true;
+  RouteConfig head = route("head");
+  head.group_wait_seconds = 0;
+  head.escalate_after = parse_period("2 working days");
+  make(config_with({team, head}, {receiver("team"), receiver("head")}));
+  Alert a = alert("A1");
+  a.fired_at = kStart;  // fired Wednesday
+  auto to_head = [](const DispatchOutput& out) {
+    return std::count_if(out.notifications.begin(), out.notifications.end(),
+                         [](const Notification& n) { return n.receiver == "head"; });
+  };
+  auto out = tick({a});
+  ASSERT_EQ(out.notifications.size(), 1u);
+  EXPECT_EQ(out.notifications[0].receiver, "team");
+  now_ += 86400;  // Thursday: one working day (the team's route repeats)
+  EXPECT_EQ(to_head(tick({a})), 0);
+  now_ += 86400;  // Friday: two working days, the head of service is told
+  EXPECT_EQ(to_head(tick({a})), 1);
+}
+
+TEST_F(DispatcherTest, AlertmanagerLikePrometheus) {
+  make(config_with({route("am")}, {receiver("am", ReceiverType::Alertmanager)}));
+  // Every evaluation: every firing alert, endsAt ahead.
+  auto out = tick({alert("A1"), alert("A2")});
+  ASSERT_EQ(out.notifications.size(), 1u);
+  for (const auto& na : out.notifications[0].alerts) {
+    EXPECT_FALSE(na.resolved);
+    EXPECT_EQ(na.ends_at, kStart + 1200);
+  }
+  EXPECT_TRUE(tick({alert("A1"), alert("A2")}, {}, false).notifications.empty());  // only after evaluations
+  // A2 resolves: sent resolved, with its end, at every evaluation for 15 minutes.
+  now_ += 60;
+  const int64_t resolved_at = now_;
+  out = tick({alert("A1")}, {alert("A2").fingerprint});
+  ASSERT_EQ(out.notifications[0].alerts.size(), 2u);
+  EXPECT_TRUE(out.notifications[0].alerts[1].resolved);
+  EXPECT_EQ(out.notifications[0].alerts[1].ends_at, resolved_at);
+  now_ += 14 * 60;
+  out = tick({alert("A1")});
+  ASSERT_EQ(out.notifications[0].alerts.size(), 2u);
+  EXPECT_TRUE(out.notifications[0].alerts[1].resolved);
+  now_ += 60;  // 15 minutes on: no longer
+  out = tick({alert("A1")});
+  ASSERT_EQ(out.notifications[0].alerts.size(), 1u);
+  // A1 is silenced (not sent while silenced), then resolves: still sent as resolved.
+  now_ += 60;
+  out = tick({alert("A1")}, {}, true, {alert("A1").fingerprint});
+  EXPECT_TRUE(out.notifications.empty());
+  now_ += 60;
+  out = tick({}, {alert("A1").fingerprint});
+  ASSERT_EQ(out.notifications.size(), 1u);
+  ASSERT_EQ(out.notifications[0].alerts.size(), 1u);
+  EXPECT_TRUE(out.notifications[0].alerts[0].resolved);
+  EXPECT_EQ(out.notifications[0].alerts[0].alert.key, "A1");
+}
+
+TEST_F(DispatcherTest, GroupStateSurvivesJson) {
+  make(config_with({route("am")}, {receiver("am", ReceiverType::Alertmanager)}));
+  tick({alert("A1"), alert("A2")});
+  now_ += 60;
+  auto out = tick({alert("A1")}, {alert("A2").fingerprint});
+  ASSERT_EQ(out.changed_groups.size(), 1u);
+  GroupState back = GroupState::from_json(out.changed_groups[0].to_json());
+  EXPECT_EQ(back.recently_resolved.size(), 1u);
+  EXPECT_EQ(back.recently_resolved.begin()->second.second, now_);
+  EXPECT_EQ(back.sent.size(), 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Silences and acknowledgements
+
+TEST(SilencesTest, RegexMatchersAndAcknowledgementsThatLapse) {
+  MemoryAlertStore store;
+  int ids = 0;
+  Silences silences(store, [&] { return "s" + std::to_string(++ids); });
+  auto id = silences.add(nlohmann::json::parse(R"({"matchers": {"team": {"regex": "Ass.*"}, "severity": "warning"},
+      "ends_at": "2017-06-15T00:00:00Z", "created_by": "alice"})"),
+                         kStart);
+  ASSERT_TRUE(id.ok()) << id.message();
+  EXPECT_EQ(*id, "s1");
+  Alert warning = alert("A1", Severity::Warning, "Assessment");
+  Alert other_team = alert("A2", Severity::Warning, "Fostering");
+  Alert critical = alert("A3", Severity::Critical, "Assessment");
+  EXPECT_EQ(silences.apply({&warning, &other_team, &critical}, kStart), (std::set<std::string>{warning.fingerprint}));
+  EXPECT_TRUE(silences.apply({&warning}, kStart + 86400).empty());  // expired
+  EXPECT_FALSE(silences.add(nlohmann::json::parse(R"({"matchers": {"team": {"regex": "("}}, "ends_at":
+      "2017-06-15T00:00:00Z", "created_by": "a"})"), kStart).ok());
+
+  // An acknowledgement holds until the alert resolves or its severity rises.
+  ASSERT_TRUE(silences.acknowledge(warning, "alice", "on it", kStart).ok());
+  EXPECT_TRUE(silences.apply({&warning}, kStart + 86400).count(warning.fingerprint));
+  Alert risen = warning;
+  risen.severity = Severity::Critical;
+  EXPECT_FALSE(silences.apply({&risen}, kStart + 86400).count(warning.fingerprint));
+  EXPECT_FALSE(silences.apply({&warning}, kStart + 86400).count(warning.fingerprint));  // gone for good
+
+  EXPECT_TRUE(silences.remove("s1").ok());
+  EXPECT_TRUE(silences.remove("s1").is_not_found());
+  // Restored from the store as they were.
+  Silences again(store, [] { return std::string("x"); });
+  ASSERT_TRUE(again.restore().ok());
+  EXPECT_TRUE(again.all().empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SQLite state
+
+class StateTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (std::filesystem::temp_directory_path() /
+            ("casewatch_state_test_" + std::to_string(::getpid()) + "_" +
+             testing::UnitTest::GetInstance()->current_test_info()->name()))
+               .string();
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string db() const { return dir_ + "/casewatch.db"; }
+  std::string dir_;
+};
+
+TEST_F(StateTest, AlertsAndOutboxSurviveACrash) {
+  // A child commits and dies without closing anything (as kill -9 would leave it).
+  pid_t child = ::fork();
+  if (child == 0) {
+    auto state = SqliteState::open(dir_);
+    if (!state.ok()) ::_exit(2);
+    auto alerts = (*state)->alert_store();
+    auto outbox = (*state)->outbox();
+    Alert a = alert("A1");
+    a.missing_since = kStart;
+    Notification n;
+    n.id = "n1";
+    n.receiver = "am";
+    n.created_at = kStart;
+    if (!alerts.ok() || !outbox.ok() || !(*alerts)->save({{AlertChange::Kind::Fired, a}}).ok() ||
+        !(*outbox)->commit({}, {}, outbox_entries(n, {"http://am1", "http://am2"})).ok())
+      ::_exit(3);
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  auto state = SqliteState::open(dir_);
+  ASSERT_TRUE(state.ok()) << state.message();  // the dead child's lock went with it
+  auto alerts = (*(*state)->alert_store())->load_alerts();
+  ASSERT_TRUE(alerts.ok());
+  ASSERT_EQ(alerts->size(), 1u);
+  EXPECT_EQ((*alerts)[0].key, "A1");
+  EXPECT_EQ((*alerts)[0].missing_since, kStart);
+  auto outbox = std::move(*(*state)->outbox());
+  auto due = outbox->due("am", kStart, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 2u);  // one entry per peer, each on its own
+  EXPECT_EQ((*due)[0].id, "n1@1");
+  EXPECT_EQ((*due)[1].target, "http://am2");
+  ASSERT_TRUE(outbox->delivered("n1@1").ok());
+  EXPECT_EQ(outbox->due("am", kStart, 10)->size(), 1u);
+  EXPECT_EQ((*outbox->queue_sizes())["am"], 1);
+}
+
+TEST_F(StateTest, ASecondInstanceIsRefusedNamingThePid) {
+  auto first = SqliteState::open(dir_);
+  ASSERT_TRUE(first.ok());
+  auto second = SqliteState::open(dir_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.message(), "another casewatch (pid " + std::to_string(::getpid()) +
+                                  ") is using the state directory " + dir_);
+}
+
+TEST_F(StateTest, ADamagedFileStopsTheStartOrIsMovedAside) {
+  {
+    auto state = SqliteState::open(dir_);
+    ASSERT_TRUE(state.ok());
+    auto alerts = std::move(*(*state)->alert_store());
+    std::vector<AlertChange> changes;
+    for (int i = 0; i < 2000; ++i) changes.push_back({AlertChange::Kind::Fired, alert("A" + std::to_string(i))});
+    ASSERT_TRUE(alerts->save(changes).ok());
+  }
+  {  // checkpoint, then damage pages in the middle of the file
+    sqlite3* handle = nullptr;
+    ASSERT_EQ(sqlite3_open(db().c_str(), &handle), SQLITE_OK);
+    sqlite3_exec(handle, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;", nullptr, nullptr, nullptr);
+    sqlite3_close(handle);
+    std::fstream f(db(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(db()) / 2));
+    std::string junk(8192, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  auto refused = SqliteState::open(dir_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("is damaged"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("--state-recover"), std::string::npos);
+  StateOptions recover;
+  recover.move_damaged_aside = true;
+  auto recovered = SqliteState::open(dir_, recover);
+  ASSERT_TRUE(recovered.ok()) << recovered.message();
+  EXPECT_NE((*recovered)->moved_aside().find("casewatch.db.damaged-"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists((*recovered)->moved_aside()));
+  EXPECT_TRUE((*(*recovered)->alert_store())->load_alerts()->empty());  // afresh
+}
+
+TEST_F(StateTest, ANewerSchemaIsRefusedAnOlderOneMigratedAfterABackup) {
+  std::filesystem::create_directories(dir_);
+  {  // a state file as the first daemon wrote it: no version, no missing_since, no target
+    sqlite3* handle = nullptr;
+    ASSERT_EQ(sqlite3_open(db().c_str(), &handle), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(handle,
+                           "CREATE TABLE alerts (fingerprint TEXT PRIMARY KEY, rule TEXT NOT NULL, key TEXT NOT NULL,"
+                           " severity INTEGER NOT NULL, state INTEGER NOT NULL, active_since INTEGER NOT NULL,"
+                           " fired_at INTEGER NOT NULL, labels TEXT NOT NULL, annotations TEXT NOT NULL,"
+                           " due_date INTEGER, value REAL);"
+                           "CREATE TABLE outbox (id TEXT PRIMARY KEY, receiver TEXT NOT NULL, notification TEXT NOT NULL,"
+                           " created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+                           " next_attempt INTEGER NOT NULL, last_error TEXT);"
+                           "INSERT INTO alerts VALUES ('fp', 'r', 'K1', 2, 1, 1, 1, '{}', '{}', NULL, NULL);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(handle);
+  }
+  {
+    auto state = SqliteState::open(dir_);
+    ASSERT_TRUE(state.ok()) << state.message();
+    EXPECT_TRUE(std::filesystem::exists(db() + ".schema-1.bak"));
+    auto alerts = (*(*state)->alert_store())->load_alerts();
+    ASSERT_TRUE(alerts.ok()) << alerts.message();
+    ASSERT_EQ(alerts->size(), 1u);
+    EXPECT_EQ((*alerts)[0].missing_since, 0);
+  }
+  {
+    sqlite3* handle = nullptr;
+    ASSERT_EQ(sqlite3_open(db().c_str(), &handle), SQLITE_OK);
+    sqlite3_exec(handle, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+    sqlite3_close(handle);
+  }
+  auto newer = SqliteState::open(dir_);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_NE(newer.message().find("written by a newer casewatch (schema 99; this one reads up to 2)"), std::string::npos)
+      << newer.message();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery, with fake transports
+
+// Records every request; a url containing "hang" blocks until released or cancelled, one
+// containing "fail" answers 503.
+class FakeHttp final : public HttpTransport {
+ public:
+  HttpPostResult post(const HttpPostRequest& request) const override {
+    if (request.url.find("hang") != std::string::npos) {
+      std::unique_lock lock(mutex_);
+      ++hanging_;
+      changed_.notify_all();
+      // Like libcurl's progress callback: looks at the cancel flag every few milliseconds.
+      for (int i = 0; i < 1500 && !released_ && !(request.cancel && request.cancel->load()); ++i)
+        changed_.wait_for(lock, 20ms);
+      --hanging_;
+      if (!released_) return {false, 0, "cancelled", ""};
+    }
+    std::lock_guard lock(mutex_);
+    urls_.push_back(request.url);
+    changed_.notify_all();
+    if (request.url.find("fail") != std::string::npos) return {false, 503, "HTTP 503", ""};
+    return {true, 200, "", ""};
+  }
+  std::vector<std::string> urls() const {
+    std::lock_guard lock(mutex_);
+    return urls_;
+  }
+  bool wait_for(size_t count, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return urls_.size() >= count; });
+  }
+  bool wait_hanging(std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return hanging_ > 0; });
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  mutable std::vector<std::string> urls_;
+  mutable int hanging_ = 0;
+  bool released_ = false;
+};
+
+class DeliveryTest : public testing::Test {
+ protected:
+  std::shared_ptr<const Receivers> receivers(std::vector<ReceiverConfig> configs) {
+    return std::make_shared<const Receivers>(configs, ReceiverContext{nullptr, {}, http_, nullptr});
+  }
+  void enqueue(const std::string& id, const ReceiverConfig& r, const std::string& fallback = "") {
+    Notification n;
+    n.id = id;
+    n.receiver = r.name;
+    n.created_at = clock_.now();
+    n.fallback_receiver = fallback;
+    ASSERT_TRUE(outbox_.commit({}, {}, outbox_entries(n, receiver_targets(r))).ok());
+  }
+  DeliveryReport report() {
+    return {[this](const std::string& r, std::string_view outcome) {
+              std::lock_guard lock(mutex_);
+              outcomes_.push_back(r + ":" + std::string(outcome));
+            },
+            [this](const std::string& r, double size) {
+              std::lock_guard lock(mutex_);
+              queues_[r] = size;
+            }};
+  }
+  std::shared_ptr<FakeHttp> http_ = std::make_shared<FakeHttp>();
+  MemoryOutbox outbox_;
+  ManualClock clock_{kStart};
+  std::mutex mutex_;
+  std::vector<std::string> outcomes_;
+  std::map<std::string, double> queues_;
+};
+
+TEST_F(DeliveryTest, AHungReceiverDelaysNoOther) {
+  ReceiverConfig hung = receiver("smtp-hang"), healthy = receiver("teams");
+  Delivery delivery(outbox_, clock_, report());
+  delivery.set_receivers(receivers({hung, healthy}));
+  enqueue("n1", hung);
+  enqueue("n2", healthy);
+  delivery.start();
+  delivery.kick();
+  ASSERT_TRUE(http_->wait_hanging(5s));
+  ASSERT_TRUE(http_->wait_for(1, 5s)) << "the healthy receiver waited for the hung one";
+  EXPECT_EQ(http_->urls(), std::vector<std::string>{"http://teams/"});
+  // Stopping does not wait for the hung send beyond its deadline; the entry stays for the restart.
+  auto started = std::chrono::steady_clock::now();
+  delivery.stop(200ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+  auto left = outbox_.entries();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].id, "n1");
+  EXPECT_EQ(left[0].attempts, 0);  // abandoned, not counted as a failure
+  std::lock_guard lock(mutex_);
+  EXPECT_EQ(queues_["teams"], 0);  // a series for every receiver, 0 when empty
+}
+
+TEST_F(DeliveryTest, BackoffThenTheFallbackReceiverAfterMaxAttempts) {
+  ReceiverConfig failing = receiver("hook-fail"), fallback = receiver("duty");
+  failing.max_attempts = 3;
+  Delivery delivery(outbox_, clock_, report(), BackoffPolicy{10, 600});
+  delivery.set_receivers(receivers({failing, fallback}));
+  enqueue("n1", failing, "duty");
+  EXPECT_EQ(delivery.run_once(), 1u);
+  EXPECT_EQ(outbox_.entries()[0].attempts, 1);
+  EXPECT_EQ(outbox_.entries()[0].next_attempt, kStart + 10);
+  EXPECT_EQ(delivery.run_once(), 0u);  // not due yet
+  clock_.advance(10);
+  delivery.run_once();
+  EXPECT_EQ(outbox_.entries()[0].next_attempt, kStart + 10 + 20);  // doubled
+  clock_.advance(20);
+  delivery.run_once();  // the third failure: given up, the fallback gets it at once
+  auto entries = outbox_.entries();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].id, "n1-fallback");
+  EXPECT_EQ(entries[0].receiver, "duty");
+  delivery.run_once();
+  EXPECT_TRUE(outbox_.entries().empty());
+  EXPECT_EQ(http_->urls().back(), "http://duty/");
+  std::lock_guard lock(mutex_);
+  EXPECT_EQ(std::count(outcomes_.begin(), outcomes_.end(), "hook-fail:failed"), 3);
+  EXPECT_EQ(std::count(outcomes_.begin(), outcomes_.end(), "hook-fail:dropped"), 1);
+  EXPECT_EQ(std::count(outcomes_.begin(), outcomes_.end(), "duty:sent"), 1);
+}
+
+TEST_F(DeliveryTest, DroppedAfterMaxAge) {
+  ReceiverConfig failing = receiver("hook-fail");
+  failing.max_age_seconds = 3600;
+  Delivery delivery(outbox_, clock_, report());
+  delivery.set_receivers(receivers({failing}));
+  enqueue("n1", failing);
+  delivery.run_once();
+  clock_.advance(3600);
+  delivery.run_once();
+  EXPECT_TRUE(outbox_.entries().empty());
+}
+
+TEST_F(DeliveryTest, EachAlertmanagerPeerIsDeliveredOnItsOwn) {
+  ReceiverConfig am = receiver("am", ReceiverType::Alertmanager);
+  am.urls = {"http://am1-fail:9093", "http://am2:9093"};
+  Delivery delivery(outbox_, clock_, report());
+  delivery.set_receivers(receivers({am}));
+  enqueue("n1", am);
+  delivery.run_once();
+  // The peer that answered is done; the one that failed is retried alone.
+  auto entries = outbox_.entries();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].target, "http://am1-fail:9093");
+  EXPECT_EQ(entries[0].attempts, 1);
+}
+
+}  // namespace
+}  // namespace casewatch
