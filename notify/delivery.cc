@@ -100,21 +100,41 @@ void Delivery::loop(Worker& worker) {
       if (worker.stopping) return;
       worker.kicked = false;
     }
-    while (deliver_due(worker.receiver) > 0) {
-      std::lock_guard lock(worker.mutex);
-      if (worker.stopping) return;
+    const uint64_t generation = generation_;  // a pass that starts now covers every request made before
+    size_t attempted = 0;
+    for (size_t n; (n = deliver_due(worker.receiver)) > 0 && !worker.stopping;) attempted += n;
+    {
+      std::lock_guard lock(mutex_);
+      worker.done_generation = generation;
+      worker.attempted = attempted;
     }
+    passes_.notify_all();
+    if (worker.stopping) return;
   }
 }
 
-size_t Delivery::run_once() {
-  std::vector<std::string> names;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [name, worker] : workers_) names.push_back(name);
+size_t Delivery::run_once(std::chrono::milliseconds wait) {
+  std::unique_lock lock(mutex_);
+  if (!started_) {
+    std::set<std::string> names = worker_names();
+    lock.unlock();
+    size_t attempted = 0;
+    for (const std::string& name : names) attempted += deliver_due(name);
+    return attempted;
   }
+  const uint64_t generation = ++generation_;
+  for (auto& [name, worker] : workers_) {
+    worker->kicked = true;
+    worker->wake.notify_all();
+  }
+  passes_.wait_for(lock, wait, [&] {
+    for (const auto& [name, worker] : workers_)
+      if (worker->done_generation < generation) return false;
+    return true;
+  });
   size_t attempted = 0;
-  for (const std::string& name : names) attempted += deliver_due(name);
+  for (const auto& [name, worker] : workers_)
+    if (worker->done_generation >= generation) attempted += worker->attempted;
   return attempted;
 }
 

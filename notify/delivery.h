@@ -48,9 +48,10 @@ class Delivery {
   void kick();
   // Stops every worker; sends still under way after `deadline` are abandoned.
   void stop(std::chrono::milliseconds deadline = std::chrono::seconds(2));
-  // Delivers everything due now, every receiver, on the calling thread; returns how many entries
-  // were attempted.
-  size_t run_once();
+  // Delivers everything due now, every receiver: once started, by asking each worker for a pass
+  // and waiting (at most `wait`) for them, so a hung receiver holds up no other; before start, on
+  // the calling thread. Returns how many entries were attempted.
+  size_t run_once(std::chrono::milliseconds wait = std::chrono::seconds(2));
 
  private:
   struct Worker {
@@ -60,6 +61,8 @@ class Delivery {
     std::condition_variable wake;
     std::atomic<bool> kicked{false};  // may be set without `mutex` (a late wake is caught within a second)
     std::atomic<bool> stopping{false};  // set without `mutex`: a send under way holds it
+    uint64_t done_generation = 0;        // the last run_once generation this worker's pass covered
+    size_t attempted = 0;                // entries attempted in that pass
   };
   void loop(Worker& worker);
   size_t deliver_due(const std::string& receiver);
@@ -75,6 +78,8 @@ class Delivery {
   std::shared_ptr<const Receivers> receivers_;
   std::map<std::string, std::unique_ptr<Worker>> workers_;
   bool started_ = false;
+  std::atomic<uint64_t> generation_{0};  // run_once's requests
+  std::condition_variable passes_;        // a worker finished a pass (with mutex_)
 };
 
 }  // namespace casewatch
