@@ -811,6 +811,8 @@ TEST(ReceiversSmtp, EmailReceiverDeliversTheMimeMessage) {
   EXPECT_EQ(server.mail_from(), "MAIL FROM:<casewatch@example.org>");
   EXPECT_EQ(server.recipients(), std::vector<std::string>{"RCPT TO:<assessment@example.org>"});
   EXPECT_NE(server.data().find("Message-ID: <n-1@example.org>\r\n"), std::string::npos);
+  // The Date is the delivery's time as the daemon's clock gives it, not the system's.
+  EXPECT_NE(server.data().find("Date: Fri, 14 Jun 2024 08:00:00 +0000\r\n"), std::string::npos) << server.data();
   EXPECT_NE(server.data().find("To: assessment@example.org\r\n"), std::string::npos);
   EXPECT_NE(server.data().find("Subject: [casewatch] 2 alerts: team=Assessment\r\n"), std::string::npos);
 }
