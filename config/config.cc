@@ -25,6 +25,32 @@ int Config::rule_index(std::string_view name) const {
   return -1;
 }
 
+std::string check_single_statement(std::string_view query) {
+  // Quotes, identifiers and comments may hold semicolons; anything after one outside them is a
+  // second statement. (Dollar-quoted strings are not needed for a read-only SELECT.)
+  char quote = 0;
+  bool seen_end = false;
+  for (size_t i = 0; i < query.size(); ++i) {
+    const char c = query[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '-' && i + 1 < query.size() && query[i + 1] == '-') {
+      while (i < query.size() && query[i] != '\n') ++i;
+      continue;
+    }
+    if (seen_end) {
+      if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != ';') return "'query' must be one SQL statement";
+      continue;
+    }
+    if (c == '\'' || c == '"') quote = c;
+    else if (c == ';') seen_end = true;
+  }
+  if (quote) return "'query' has an unterminated quote";
+  return "";
+}
+
 std::string resolve_path(const std::string& directory, const std::string& path) {
   if (path.empty() || path[0] == '/') return path;
   return (std::filesystem::path(directory) / path).lexically_normal().string();
@@ -42,6 +68,19 @@ bool is_field_name(std::string_view s) {  // an identifier the expression langua
   if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
   if (reserved.count(s)) return false;
   return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// http:// or https://, then a host.
+bool is_http_url(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("https://")) rest = url.substr(8);
+  else if (url.starts_with("http://")) rest = url.substr(7);
+  else return false;
+  size_t end = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, end);
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
+  if (authority.empty() || authority.front() == ':') return false;
+  return std::none_of(authority.begin(), authority.end(), [](char c) { return c == ' ' || c == '\t'; });
 }
 
 std::optional<Type> parse_field_type(std::string_view s) {
@@ -241,7 +280,8 @@ class Loader {
     FeedConfig feed;
     file.reject_unknown_keys(table, {"name", "type", "path", "key", "refresh", "date_format", "max_rejected_ratio",
                                      "max_shrink_ratio", "max_age", "resolve_missing_after", "fields", "url", "headers",
-                                     "bearer_token_file", "records", "timeout", "dsn_file", "query"},
+                                     "bearer_token_file", "ca_file", "records", "max_response_bytes", "timeout",
+                                     "dsn_file", "query"},
                              "[[feed]]", d_);
     auto name = file.get_string(table, "name", d_);
     if (!name) {
@@ -275,36 +315,68 @@ class Loader {
         if (const toml::node* n = table.get(key))
           file.error(*n, "'" + std::string(key) + "' does not apply to a " + type + " feed", d_);
     };
+    // A file the source needs (a secret, a certificate): it must exist and be readable now.
+    auto readable_file = [&](std::string_view key, std::string& target) {
+      if (auto v = file.get_string(table, key, d_)) {
+        target = resolve_path(config_.directory, *v);
+        std::ifstream in(target);
+        if (!in) file.error(*table.get(key), "'" + std::string(key) + "' " + target + " cannot be read", d_);
+      }
+    };
     switch (feed.type) {
       case FeedType::Csv:
         require("path", feed.path);
         feed.path = resolve_path(config_.directory, feed.path);
-        forbid({"url", "headers", "bearer_token_file", "records", "timeout", "dsn_file", "query"});
+        forbid({"url", "headers", "bearer_token_file", "ca_file", "records", "max_response_bytes", "timeout",
+                "dsn_file", "query"});
         break;
       case FeedType::JsonHttp: {
         require("url", feed.url);
-        if (auto v = file.get_string(table, "bearer_token_file", d_)) feed.bearer_token_file = resolve_path(config_.directory, *v);
-        if (auto v = file.get_string(table, "records", d_)) feed.records = *v;
+        if (!feed.url.empty() && !is_http_url(feed.url))
+          file.error(*table.get("url"), "'url' must be an http:// or https:// URL with a host", d_);
+        readable_file("bearer_token_file", feed.bearer_token_file);
+        readable_file("ca_file", feed.ca_file);
+        if (auto v = file.get_string(table, "records", d_)) {
+          if (!v->empty() && (*v)[0] != '/') file.error(*table.get("records"), "'records' must be a JSON pointer such as \"/data/items\"", d_);
+          else feed.records = *v;
+        }
         if (auto v = file.get_interval(table, "timeout", d_)) feed.timeout_seconds = *v;
+        if (auto v = file.get_number(table, "max_response_bytes", d_)) {
+          if (*v < 1) file.error(*table.get("max_response_bytes"), "'max_response_bytes' must be positive", d_);
+          else feed.max_response_bytes = static_cast<int64_t>(*v);
+        }
         if (const toml::table* headers = file.get_table(table, "headers", d_))
           for (const auto& [k, v] : *headers) {
-            if (v.is_string()) feed.headers.emplace_back(std::string(k.str()), v.as_string()->get());
-            else file.error(v, "header values must be strings", d_);
+            std::string name(k.str());
+            if (v.is_string()) {
+              feed.headers.emplace_back(name, v.as_string()->get());
+            } else if (const toml::table* from = v.as_table(); from && from->size() == 1 && (*from)["file"].is_string()) {
+              std::string path = resolve_path(config_.directory, (*from)["file"].value<std::string>().value_or(""));
+              if (!std::ifstream(path)) file.error(v, "header '" + name + "': " + path + " cannot be read", d_);
+              feed.header_files.emplace_back(name, path);
+            } else {
+              file.error(v, "header values must be strings or { file = \"...\" }", d_);
+            }
           }
         forbid({"path", "dsn_file", "query"});
         break;
       }
       case FeedType::Postgres:
         require("dsn_file", feed.dsn_file);
-        feed.dsn_file = resolve_path(config_.directory, feed.dsn_file);
+        if (table.get("dsn_file")) readable_file("dsn_file", feed.dsn_file);
         require("query", feed.query);
-        forbid({"path", "url", "headers", "bearer_token_file", "records", "timeout"});
+        if (!feed.query.empty())
+          if (std::string problem = check_single_statement(feed.query); !problem.empty())
+            file.error(*table.get("query"), problem, d_);
+        if (auto v = file.get_interval(table, "timeout", d_)) feed.timeout_seconds = *v;
+        forbid({"path", "url", "headers", "bearer_token_file", "ca_file", "records", "max_response_bytes"});
         break;
     }
     if (auto v = file.get_interval(table, "refresh", d_)) feed.refresh_seconds = *v;
     if (auto v = file.get_interval(table, "max_age", d_)) feed.max_age_seconds = *v;
     if (auto v = file.get_interval(table, "resolve_missing_after", d_)) feed.resolve_missing_after_seconds = *v;
     feed.valid_dates = config_.engine.valid_dates;
+    feed.timezone = config_.engine.timezone;
     if (auto v = file.get_string(table, "date_format", d_)) {
       std::string problem = validate_date_format(*v);
       if (!problem.empty()) file.error(*table.get("date_format"), problem, d_);

@@ -46,16 +46,23 @@ struct FeedConfig {
   DateRange valid_dates;            // engine.valid_dates
   // csv
   std::string path;                 // resolved against the config's folder
+  std::string timezone;             // engine.timezone: a database's dates and times are read in it
   // json_http
   std::string url;
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string, std::string>> headers;       // name, value
+  std::vector<std::pair<std::string, std::string>> header_files;  // name, file holding the value (a secret)
   std::string bearer_token_file;
+  std::string ca_file;              // a council's own certificate authority; empty: the system's
   std::string records;              // JSON pointer; empty: the top-level array
-  int64_t timeout_seconds = 30;
+  int64_t max_response_bytes = 512ll << 20;  // per page
+  int64_t timeout_seconds = 30;     // json_http: each page; postgres: the connection and the query
   // postgres
   std::string dsn_file;
   std::string query;
 };
+
+// Checks that `query` is one SQL statement (a trailing semicolon allowed); returns a problem or "".
+std::string check_single_statement(std::string_view query);
 
 // A bearer token for a machine (Grafana, a script), read from its own file, with a role.
 struct TokenConfig {

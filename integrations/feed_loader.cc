@@ -6,8 +6,7 @@
 #include <cctype>
 #include <numeric>
 
-#include "integrations/csv_reader.h"
-#include "integrations/file_bytes.h"
+#include "integrations/feed_source.h"
 #include "rules/parallel.h"
 
 namespace casewatch {
@@ -48,174 +47,170 @@ void apply_safety(const FeedConfig& feed, std::optional<size_t> last, FeedLoad& 
   load.accepted = true;
 }
 
+// At most 80 bytes of the names, and only those that look like headings (not a number or a
+// date), so that even a first row that is a child's record shows no value.
+std::string headings_preview(std::span<const std::string_view> names, const std::string& date_format) {
+  constexpr size_t kLimit = 80;
+  DateParser dates(date_format);
+  std::string out;
+  for (std::string_view cell : names) {
+    cell = trim(cell);
+    if (cell.empty() || parse_number_cell(cell) || dates.parse(cell)) continue;
+    std::string quoted = (out.empty() ? "\"" : ", \"") + std::string(cell) + "\"";
+    if (out.size() + quoted.size() > kLimit) {
+      out += out.empty() ? "(headings too long to show)" : ", ...";
+      break;
+    }
+    out += quoted;
+  }
+  return out.empty() ? "(no headings to show)" : out;
+}
+
 }  // namespace
 
-namespace {
+FeedRows::FeedRows(const FeedConfig& feed, FeedLoad& load)
+    : feed_(feed),
+      load_(load),
+      builder_(feed.schema, DateParser(feed.date_format), feed.valid_dates),
+      position_(feed.fields.size(), SIZE_MAX),
+      cells_(feed.fields.size()) {}
 
-// Turns the records of one extract, header first, into a table.
-class CsvFeedParser {
- public:
-  CsvFeedParser(const FeedConfig& feed, FeedLoad& load)
-      : feed_(feed), load_(load), builder_(feed.schema, DateParser(feed.date_format), feed.valid_dates), cells_(feed.fields.size()) {}
-
-  // False once the load has failed (a bad header): nothing more need be read.
-  bool add(const csv::Record& record) {
-    if (!header_read_) return read_header(record);
-    ++load_.rows_read;
-    last_line_ = record.line;
-    last_short_ = record.fields.size() < header_columns_ || !record.error.empty();
-    last_terminated_ = record.terminated;
-    if (!record.error.empty()) {
-      reject({record.line, "", "", record.error});
-      return true;
-    }
-    // A row with fewer cells than the header is malformed: its missing cells are not nulls.
-    if (record.fields.size() < header_columns_) {
-      reject({record.line, "", "", "the row has " + std::to_string(record.fields.size()) + " of the header's " +
-                                       std::to_string(header_columns_) + " columns"});
-      return true;
-    }
-    for (size_t f = 0; f < feed_.fields.size(); ++f) cells_[f] = trim(record.fields[position_[f]]);
-    if (auto problem = builder_.add_row(cells_)) {
-      const FieldConfig& field = feed_.fields[problem->field];
-      reject({record.line, field.name, field.column, problem->message});
-    }
-    return true;
+bool FeedRows::map_columns(std::span<const std::string_view> names, bool may_be_data) {
+  columns_ = names.size();
+  std::vector<std::string> missing;
+  size_t found = 0;
+  for (size_t f = 0; f < feed_.fields.size(); ++f) {
+    position_[f] = SIZE_MAX;
+    for (size_t c = 0; c < names.size(); ++c)
+      if (same_heading(names[c], feed_.fields[f].column)) {
+        position_[f] = c;
+        break;
+      }
+    if (position_[f] == SIZE_MAX) missing.push_back("\"" + feed_.fields[f].column + "\"");
+    else ++found;
   }
-
-  void finish(std::optional<size_t> last_accepted_records) {
-    if (!header_read_) {
-      if (load_.error.empty()) load_.error = "no header row";
-      return;
-    }
-    // An extract cut off while it was being written: refused whole, so that the records it lost
-    // cannot resolve their alerts (SPEC 4: a truncated extract must never resolve alerts).
-    if (load_.rows_read > 0 && last_short_ && !last_terminated_) {
-      load_.error = "the extract looks truncated: its last row (line " + std::to_string(last_line_) +
-                    ") is cut short and has no line end";
-      return;
-    }
-    apply_safety(feed_, last_accepted_records, load_, builder_.rows());
-    if (load_.accepted) load_.table = std::make_shared<const Table>(builder_.finish());
+  if (missing.empty()) return true;
+  std::string list;
+  for (size_t i = 0; i < missing.size(); ++i) list += (i ? ", " : "") + missing[i];
+  std::string count = std::to_string(names.size()) + " column" + (names.size() == 1 ? "" : "s");
+  if (may_be_data && found == 0) {
+    // Not one heading matched: the first row is most likely data (an extract without its
+    // header row), and data about a child must not reach a log or a notification.
+    load_.error = "the first row has none of the declared columns (it has " + count +
+                  "): is the header row missing? Expected " + list;
+    return false;
   }
+  load_.error = std::string(missing.size() == 1 ? "missing column " : "missing columns ") + list + "; " +
+                (may_be_data ? "the header row has " : "the result has ") + count + ", beginning " +
+                headings_preview(names, feed_.date_format);
+  return false;
+}
 
- private:
-  bool read_header(const csv::Record& record) {
+void FeedRows::add(size_t number, std::span<const std::string_view> cells) {
+  for (size_t f = 0; f < feed_.fields.size(); ++f) cells_[f] = position_[f] < cells.size() ? trim(cells[position_[f]]) : "";
+  add_fields(number, cells_);
+}
+
+void FeedRows::add_fields(size_t number, std::span<const std::string_view> cells) {
+  ++load_.rows_read;
+  if (auto problem = builder_.add_row(cells)) {
+    const FieldConfig& field = feed_.fields[problem->field];
+    ++load_.rejected;
+    if (load_.rejected_rows.size() < kMaxRejectedReported)
+      load_.rejected_rows.push_back({number, field.name, field.column, problem->message});
+  }
+}
+
+void FeedRows::reject(size_t number, const std::string& field, std::string reason) {
+  ++load_.rows_read;
+  ++load_.rejected;
+  std::string column;
+  for (const FieldConfig& f : feed_.fields)
+    if (f.name == field) column = f.column;
+  if (load_.rejected_rows.size() < kMaxRejectedReported)
+    load_.rejected_rows.push_back({number, field, column, std::move(reason)});
+}
+
+size_t FeedRows::rows() const { return static_cast<size_t>(load_.rows_read); }
+
+void FeedRows::finish(std::optional<size_t> last_accepted_records) {
+  apply_safety(feed_, last_accepted_records, load_, builder_.rows());
+  if (load_.accepted) load_.table = std::make_shared<const Table>(builder_.finish());
+}
+
+bool CsvRows::add(const csv::Record& record) {
+  if (!header_read_) {
     header_read_ = true;
-    header_columns_ = record.fields.size();
     if (!record.error.empty()) {
       load_.error = "header row: " + record.error;
       return false;
     }
-    // Map each declared field to the position of its column.
-    position_.assign(feed_.fields.size(), SIZE_MAX);
-    std::vector<std::string> missing;
-    size_t found = 0;
-    for (size_t f = 0; f < feed_.fields.size(); ++f) {
-      for (size_t c = 0; c < record.fields.size(); ++c)
-        if (same_heading(record.fields[c], feed_.fields[f].column)) { position_[f] = c; break; }
-      if (position_[f] == SIZE_MAX) missing.push_back("\"" + feed_.fields[f].column + "\"");
-      else ++found;
-    }
-    if (missing.empty()) return true;
-    std::string names;
-    for (size_t i = 0; i < missing.size(); ++i) names += (i ? ", " : "") + missing[i];
-    std::string columns = std::to_string(record.fields.size()) + " column" + (record.fields.size() == 1 ? "" : "s");
-    if (found == 0) {
-      // Not one heading matched: the first row is most likely data (an extract without its
-      // header row), and data about a child must not reach a log or a notification.
-      load_.error = "the first row has none of the declared columns (it has " + columns +
-                    "): is the header row missing? Expected " + names;
-      return false;
-    }
-    load_.error = std::string(missing.size() == 1 ? "missing column " : "missing columns ") + names +
-                  "; the header row has " + columns + ", beginning " + headings_preview(record);
-    return false;
+    return rows_.map_columns(record.fields, by_line_);
   }
-
-  // At most 80 bytes of the headings, and only cells that look like headings (not a number or a
-  // date), so that even a header row with a data row's cells in it shows no value.
-  std::string headings_preview(const csv::Record& record) const {
-    constexpr size_t kLimit = 80;
-    DateParser dates(feed_.date_format);
-    std::string out;
-    for (std::string_view cell : record.fields) {
-      cell = trim(cell);
-      if (cell.empty() || parse_number_cell(cell) || dates.parse(cell)) continue;
-      std::string quoted = (out.empty() ? "\"" : ", \"") + std::string(cell) + "\"";
-      if (out.size() + quoted.size() > kLimit) {
-        out += out.empty() ? "(headings too long to show)" : ", ...";
-        break;
-      }
-      out += quoted;
-    }
-    return out.empty() ? "(no headings to show)" : out;
+  const size_t number = by_line_ ? record.line : record.line - 1;
+  last_number_ = number;
+  last_short_ = record.fields.size() < rows_.columns() || !record.error.empty();
+  last_terminated_ = record.terminated;
+  if (!record.error.empty()) {
+    rows_.reject(number, "", record.error);
+    return true;
   }
-
-  void reject(RejectedRow row) {
-    ++load_.rejected;
-    if (load_.rejected_rows.size() < kMaxRejectedReported) load_.rejected_rows.push_back(std::move(row));
+  // A row with fewer cells than the header is malformed: its missing cells are not nulls.
+  if (record.fields.size() < rows_.columns()) {
+    rows_.reject(number, "", "the row has " + std::to_string(record.fields.size()) + " of the header's " +
+                                 std::to_string(rows_.columns()) + " columns");
+    return true;
   }
+  rows_.add(number, record.fields);
+  return true;
+}
 
-  const FeedConfig& feed_;
-  FeedLoad& load_;
-  TableBuilder builder_;
-  bool header_read_ = false;
-  size_t header_columns_ = 0;
-  std::vector<size_t> position_;
-  size_t last_line_ = 0;
-  bool last_short_ = false, last_terminated_ = true;
-  std::vector<std::string_view> cells_;
-};
-
-// Extracts are read a megabyte at a time: the whole file is never in memory beside its table,
-// and the buffer stays in cache while it is parsed.
-constexpr size_t kReadChunk = 1 << 20;
-
-}  // namespace
+bool CsvRows::truncated() {
+  if (!header_read_) {
+    if (load_.error.empty()) load_.error = "no header row";
+    return true;
+  }
+  // An extract cut off while it was being written: refused whole, so that the records it lost
+  // cannot resolve their alerts (SPEC 4: a truncated extract must never resolve alerts).
+  if (rows_.rows() > 0 && last_short_ && !last_terminated_) {
+    load_.error = "the extract looks truncated: its last row (" + std::string(by_line_ ? "line " : "row ") +
+                  std::to_string(last_number_) + ") is cut short and has no line end";
+    return true;
+  }
+  return false;
+}
 
 FeedLoad load_csv(const FeedConfig& feed, std::string_view bytes, std::string_view /*source*/,
                   std::optional<size_t> last_accepted_records) {
   FeedLoad load;
   load.content_hash = StringInterner::hash(bytes);
-  CsvFeedParser parser(feed, load);
+  FeedRows rows(feed, load);
+  CsvRows csv_rows(rows, load, true);
   csv::Reader reader(bytes);
   csv::Record record;
   while (reader.next(record))
-    if (!parser.add(record)) return load;
-  parser.finish(last_accepted_records);
+    if (!csv_rows.add(record)) return load;
+  if (csv_rows.truncated()) return load;
+  rows.finish(last_accepted_records);
   return load;
 }
 
-FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_records) {
+FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_records, std::optional<size_t> limit) {
   FeedLoad load;
-  if (feed.type != FeedType::Csv) {
-    load.error = "feed type not supported yet by this build (only csv)";
-    return load;
-  }
-  FileReader file;
-  if (!file.open(feed.path, load.error)) return load;
-  load.source_time = file.modified();
-  CsvFeedParser parser(feed, load);
-  uint64_t hash = 0;
-  std::string buffer;  // the records not yet parsed, then the next piece read
-  size_t line = 1;
-  csv::Record record;
-  for (bool last = false; !last;) {
-    const size_t before = buffer.size();
-    long n = file.append(buffer, kReadChunk, load.error);
-    if (n < 0) return load;
-    hash = StringInterner::hash(std::string_view(buffer).substr(before)) ^ (hash * 0x9e3779b97f4a7c15ull);
-    last = static_cast<size_t>(n) < kReadChunk;
-    csv::Reader reader(buffer, line, last);
-    while (reader.next(record))
-      if (!parser.add(record)) return load;
-    line = reader.line();
-    buffer.erase(0, reader.consumed());
-  }
-  load.content_hash = hash;
-  parser.finish(last_accepted_records);
+  FeedRows rows(feed, load);
+  make_feed_source(feed)->read(rows, load, limit);
+  if (!load.error.empty()) return load;
+  rows.finish(last_accepted_records);
   return load;
+}
+
+std::unique_ptr<FeedSource> make_feed_source(const FeedConfig& feed) {
+  switch (feed.type) {
+    case FeedType::Csv: return make_csv_source(feed);
+    case FeedType::Postgres: return make_postgres_source(feed);
+    case FeedType::JsonHttp: return make_json_http_source(feed);
+  }
+  return make_csv_source(feed);
 }
 
 std::vector<FeedLoad> load_feeds(const std::vector<const FeedConfig*>& feeds,

@@ -15,7 +15,7 @@
 namespace casewatch {
 
 struct RejectedRow {
-  size_t line = 0;
+  size_t line = 0;      // the line (a file) or the record's number (a database, JSON)
   std::string field;    // empty when the row as a whole is malformed
   std::string column;
   std::string reason;   // never the cell's value: logs must not carry personal data
@@ -46,8 +46,10 @@ inline constexpr size_t kMaxRejectedReported = 100;
 FeedLoad load_csv(const FeedConfig& feed, std::string_view bytes, std::string_view source,
                   std::optional<size_t> last_accepted_records);
 
-// Reads the feed's source (csv: its file) and loads it.
-FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_records);
+// Reads the feed's source (a file, a database query, an HTTP resource) and loads it; `limit`
+// stops after that many records (check --probe).
+FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_records,
+                   std::optional<size_t> limit = std::nullopt);
 
 // Loads several feeds at once, each on one of up to hardware_concurrency() threads, largest
 // files first. `last_accepted_records` is by position (empty: first loads). Results by position.

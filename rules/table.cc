@@ -45,8 +45,9 @@ std::optional<bool> parse_bool_cell(std::string_view text) {
            std::equal(text.begin(), text.end(), word.begin(),
                       [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
   };
-  if (equals("true") || equals("yes") || equals("y") || equals("1")) return true;
-  if (equals("false") || equals("no") || equals("n") || equals("0")) return false;
+  // t and f are how PostgreSQL writes its booleans.
+  if (equals("true") || equals("yes") || equals("y") || equals("t") || equals("1")) return true;
+  if (equals("false") || equals("no") || equals("n") || equals("f") || equals("0")) return false;
   return std::nullopt;
 }
 
@@ -167,7 +168,7 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
       case Type::Bool: {
         if (cell.empty()) { bools_[f] = -1; break; }
         auto v = parse_bool_cell(cell);
-        if (!v) return RowError{f, "not a bool (expected true/false, yes/no, y/n or 1/0)"};
+        if (!v) return RowError{f, "not a bool (expected true/false, yes/no, y/n, t/f or 1/0)"};
         bools_[f] = *v ? 1 : 0;
         break;
       }

@@ -215,12 +215,12 @@ TEST(FeedCsv, BoolSpellingsInAnyCase) {
 TEST(FeedCsv, OtherBoolTextIsRejected) {
   FeedConfig feed = make_feed({{"id", "id", Type::String}, {"b", "b", Type::Bool}});
   feed.max_rejected_ratio = 1;
-  FeedLoad load = load_csv(feed, "id,b\nA,2\nB,maybe\nC,t\nD,yess\nE,-1\n", "f.csv", std::nullopt);
+  FeedLoad load = load_csv(feed, "id,b\nA,2\nB,maybe\nC,tr\nD,yess\nE,-1\n", "f.csv", std::nullopt);
   ASSERT_TRUE(load.accepted);
   EXPECT_EQ(load.table->rows(), 0u);
   ASSERT_EQ(load.rejected, 5u);
   EXPECT_EQ(load.rejected_rows[1].format("f.csv"),
-            "f.csv:3: row rejected: field 'b' (column \"b\"): not a bool (expected true/false, yes/no, y/n or 1/0)");
+            "f.csv:3: row rejected: field 'b' (column \"b\"): not a bool (expected true/false, yes/no, y/n, t/f or 1/0)");
 }
 
 TEST(FeedCsv, Numbers) {
@@ -262,7 +262,7 @@ TEST(FeedCsv, RejectedRowNamesLineFieldAndColumnButNeverTheValue) {
             (std::vector<std::string>{
                 "data/cases.csv:3: row rejected: field 'opened' (column \"Date Opened\"): not a date (expected %d/%m/%Y or YYYY-MM-DD)",
                 "data/cases.csv:4: row rejected: field 'hours' (column \"Hours\"): not a number",
-                "data/cases.csv:6: row rejected: field 'open' (column \"Open?\"): not a bool (expected true/false, yes/no, y/n or 1/0)",
+                "data/cases.csv:6: row rejected: field 'open' (column \"Open?\"): not a bool (expected true/false, yes/no, y/n, t/f or 1/0)",
             }));
   for (const auto& row : load.rejected_rows) {
     EXPECT_EQ(row.reason.find("SECRET"), std::string::npos) << row.reason;
@@ -689,12 +689,17 @@ TEST_F(FeedFile, ADirectoryIsNotAFeed) {
   EXPECT_NE(load.error.find(feed.path), std::string::npos) << load.error;
 }
 
-TEST(FeedLoad, OtherFeedTypesAreNotLoadedByThisBuild) {
+TEST(FeedLoad, AnUnreachableSourceIsAnErrorNamingTheFeed) {
   FeedConfig feed = cases_feed();
   feed.type = FeedType::JsonHttp;
+  feed.url = "http://127.0.0.1:1/cases";
   FeedLoad load = load_feed(feed, std::nullopt);
   EXPECT_FALSE(load.accepted);
-  EXPECT_FALSE(load.error.empty());
+  EXPECT_EQ(load.error.rfind("json_http feed 'cases': page 1: ", 0), 0u) << load.error;
+  feed.type = FeedType::Postgres;
+  feed.dsn_file = "/nonexistent/dsn";
+  load = load_feed(feed, std::nullopt);
+  EXPECT_EQ(load.error, "postgres feed 'cases': /nonexistent/dsn: cannot read the dsn_file");
 }
 
 }  // namespace

@@ -466,8 +466,8 @@ std::string render(Random& r, const Val& v, Type type, const std::string& date_f
       return text;
     }
     case Type::Bool: {
-      static const std::vector<std::string> yes = {"true", "TRUE", "Yes", "y", "1", "True"};
-      static const std::vector<std::string> no = {"false", "No", "n", "0", "FALSE", "N"};
+      static const std::vector<std::string> yes = {"true", "TRUE", "Yes", "y", "1", "True", "t"};
+      static const std::vector<std::string> no = {"false", "No", "n", "0", "FALSE", "N", "F"};
       return r.pick(v.boolean ? yes : no);
     }
     case Type::Date: {
@@ -493,7 +493,7 @@ std::string render(Random& r, const Val& v, Type type, const std::string& date_f
 std::string bad_text(Random& r, Type type, const std::string& date_format) {
   switch (type) {
     case Type::Number: return r.pick(std::vector<std::string>{"abc", "1.2.3", "+-3", "1e400", "12 %", "nan", "inf"});
-    case Type::Bool: return r.pick(std::vector<std::string>{"maybe", "2", "yes please", "t"});
+    case Type::Bool: return r.pick(std::vector<std::string>{"maybe", "2", "yes please", "tru", "ja"});
     case Type::Date:
       // Impossible dates, and the placeholders extracts use for "not known" (outside valid_dates).
       return r.pick(std::vector<std::string>{"31/02/2017", "2017-13-01", "2017-02-30", "14/06/17x", "tomorrow",

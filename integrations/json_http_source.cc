@@ -1,0 +1,502 @@
+// The json_http source: records from a JSON API over HTTP(S) with libcurl. The body is parsed
+// as it arrives (nlohmann's SAX, pulling from libcurl's multi interface), so a 200 MB response is
+// never held whole nor as a tree; only one record's cells are. `records` is a JSON pointer to
+// the array of records (the top level by default), each an object whose fields are found by
+// their `column`, a dotted path for nested objects. Pages follow RFC 8288 Link rel="next".
+// TLS is verified (ca_file for a council's own authority); redirects are not followed (they
+// could carry the token elsewhere); each page is at most max_response_bytes.
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <istream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <streambuf>
+
+#include <nlohmann/json.hpp>
+
+#include "casewatch/version.h"
+#include "integrations/feed_source.h"
+#include "integrations/http_post.h"
+
+namespace casewatch {
+namespace {
+
+using json = nlohmann::json;
+
+std::vector<std::string> pointer_tokens(const std::string& pointer) {
+  std::vector<std::string> out;
+  if (pointer.empty()) return out;
+  size_t start = 1;
+  for (;;) {
+    size_t slash = pointer.find('/', start);
+    std::string token = pointer.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    // RFC 6901: ~1 is '/', ~0 is '~'.
+    for (size_t at; (at = token.find("~1")) != std::string::npos;) token.replace(at, 2, "/");
+    for (size_t at; (at = token.find("~0")) != std::string::npos;) token.replace(at, 2, "~");
+    out.push_back(token);
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> dotted(const std::string& path) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t dot = path.find('.', start);
+    out.push_back(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return out;
+}
+
+// Finds the records array and hands each record's fields to FeedRows, one record at a time.
+class RecordsSax final : public nlohmann::json_sax<json> {
+ public:
+  RecordsSax(const FeedConfig& feed, FeedRows& rows, size_t& number, std::optional<size_t> limit)
+      : feed_(feed), rows_(rows), number_(number), limit_(limit), target_(pointer_tokens(feed.records)) {
+    for (const FieldConfig& f : feed.fields) columns_.push_back(dotted(f.column));
+    cells_.resize(feed.fields.size());
+    views_.resize(feed.fields.size());
+    present_.assign(feed.fields.size(), false);
+    nested_.assign(feed.fields.size(), false);
+  }
+
+  bool null() override { return scalar(""); }
+  bool boolean(bool b) override { return scalar(b ? "true" : "false"); }
+  bool number_integer(number_integer_t n) override { return scalar(std::to_string(n)); }
+  bool number_unsigned(number_unsigned_t n) override { return scalar(std::to_string(n)); }
+  bool number_float(number_float_t, const string_t& raw) override { return scalar(raw); }
+  bool string(string_t& s) override { return scalar(s); }
+  bool binary(binary_t&) override { return scalar(""); }
+  bool start_object(std::size_t) override { return open(false); }
+  bool start_array(std::size_t) override { return open(true); }
+  bool key(string_t& k) override {
+    stack_.back().key = k;
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) override {
+    error_ = "invalid JSON at byte " + std::to_string(position);
+    return false;
+  }
+
+  // "" when the records were found and read; else why not.
+  std::string result() const {
+    if (!error_.empty()) return error_;
+    if (!found_) return "no records at " + (feed_.records.empty() ? std::string("the top level") : "'" + feed_.records + "'");
+    return "";
+  }
+  bool stopped_at_limit() const { return at_limit_; }
+
+ private:
+  struct Frame {
+    bool array;
+    std::string key;  // objects: the member being read
+    size_t index = 0; // arrays: the element being read
+  };
+
+  // The path of the value about to start or being read, from the document's root.
+  bool at_target() const {
+    if (stack_.size() != target_.size()) return false;
+    for (size_t i = 0; i < stack_.size(); ++i) {
+      const Frame& f = stack_[i];
+      if ((f.array ? std::to_string(f.index) : f.key) != target_[i]) return false;
+    }
+    return true;
+  }
+
+  // Inside a record: the path below the record's object, by keys.
+  std::optional<size_t> field_here() const {
+    const size_t depth = records_depth_ + 1;  // the record object's frame
+    if (stack_.size() <= depth) return std::nullopt;
+    for (size_t f = 0; f < columns_.size(); ++f) {
+      const auto& path = columns_[f];
+      if (path.size() != stack_.size() - depth) continue;
+      bool same = true;
+      for (size_t i = 0; i < path.size() && same; ++i) {
+        const Frame& frame = stack_[depth + i];
+        same = !frame.array && frame.key == path[i];
+      }
+      if (same) return f;
+    }
+    return std::nullopt;
+  }
+
+  void next_element() {
+    if (!stack_.empty() && stack_.back().array) ++stack_.back().index;
+  }
+
+  bool scalar(const std::string& text) {
+    if (in_records_) {
+      if (stack_.size() == records_depth_ + 1) {  // an element that is not an object
+        ++number_;
+        rows_.reject(number_, "", "the record is not a JSON object");
+        next_element();
+        return !hit_limit();
+      }
+      if (auto f = field_here()) {
+        cells_[*f] = text;
+        present_[*f] = true;
+      }
+    } else if (at_target()) {
+      error_ = "'" + (feed_.records.empty() ? std::string("the top level") : feed_.records) + "' is not an array";
+      return false;
+    }
+    next_element();
+    return true;
+  }
+
+  bool open(bool array) {
+    if (in_records_) {
+      if (stack_.size() == records_depth_ + 1) {
+        if (array) {
+          ++number_;
+          rows_.reject(number_, "", "the record is not a JSON object");
+          skip_depth_ = stack_.size();
+        } else {
+          in_record_ = true;
+          std::fill(present_.begin(), present_.end(), false);
+          std::fill(nested_.begin(), nested_.end(), false);
+          for (auto& c : cells_) c.clear();
+        }
+      } else if (auto f = field_here()) {
+        nested_[*f] = true;  // a field's value is an object or an array: not one value
+      }
+    } else if (at_target()) {
+      if (!array) {
+        error_ = "'" + (feed_.records.empty() ? std::string("the top level") : feed_.records) + "' is not an array";
+        return false;
+      }
+      found_ = in_records_ = true;
+      records_depth_ = stack_.size();
+    }
+    stack_.push_back({array, "", 0});
+    return true;
+  }
+
+  bool close() {
+    stack_.pop_back();
+    if (in_records_ && stack_.size() == records_depth_) {
+      in_records_ = false;  // the records array ended
+    } else if (in_records_ && stack_.size() == records_depth_ + 1) {
+      if (skip_depth_ == stack_.size() + 1) {
+        skip_depth_ = 0;
+      } else if (in_record_) {
+        in_record_ = false;
+        ++number_;
+        auto nested = std::find(nested_.begin(), nested_.end(), true);
+        if (nested != nested_.end()) {
+          rows_.reject(number_, feed_.fields[static_cast<size_t>(nested - nested_.begin())].name,
+                       "not a single value (an object or an array)");
+        } else {
+          for (size_t f = 0; f < cells_.size(); ++f) views_[f] = cells_[f];
+          rows_.add_fields(number_, views_);
+        }
+        if (hit_limit()) return false;
+      }
+    }
+    next_element();
+    return true;
+  }
+
+  bool hit_limit() {
+    at_limit_ = limit_ && rows_.rows() >= *limit_;
+    return at_limit_;
+  }
+
+  const FeedConfig& feed_;
+  FeedRows& rows_;
+  size_t& number_;
+  std::optional<size_t> limit_;
+  std::vector<std::string> target_;
+  std::vector<std::vector<std::string>> columns_;
+  std::vector<Frame> stack_;
+  bool found_ = false, in_records_ = false, in_record_ = false, at_limit_ = false;
+  size_t records_depth_ = 0, skip_depth_ = 0;
+  std::vector<std::string> cells_;
+  std::vector<std::string_view> views_;
+  std::vector<bool> present_, nested_;  // by field, in the record being read
+  std::string error_;
+};
+
+// One page over HTTP(S), as a stream: libcurl's multi interface is driven only when the parser
+// wants more bytes, so nothing beyond a small buffer is held.
+class HttpPage final : public std::streambuf {
+ public:
+  HttpPage(const FeedConfig& feed, const std::string& url, const std::vector<std::string>& headers) : feed_(feed) {
+    curl_global_init_once();
+    easy_ = curl_easy_init();
+    multi_ = curl_multi_init();
+    for (const auto& h : headers) list_ = curl_slist_append(list_, h.c_str());
+    list_ = curl_slist_append(list_, "Accept: application/json");
+    const long timeout_ms = static_cast<long>(std::clamp<int64_t>(feed.timeout_seconds, 1, 3600) * 1000);
+    curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_buffer_);
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!feed.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, feed.ca_file.c_str());
+    curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, list_);
+    curl_easy_setopt(easy_, CURLOPT_USERAGENT, "casewatch/" CASEWATCH_VERSION);
+    curl_easy_setopt(easy_, CURLOPT_ACCEPT_ENCODING, "");  // gzip when the server offers it
+    curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
+    curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
+    curl_multi_add_handle(multi_, easy_);
+  }
+  ~HttpPage() override {
+    curl_multi_remove_handle(multi_, easy_);
+    curl_easy_cleanup(easy_);
+    curl_multi_cleanup(multi_);
+    curl_slist_free_all(list_);
+  }
+
+  // Runs until the status line and headers are in (or the transfer ended).
+  void wait_for_headers() {
+    while (!headers_done_ && !done_) pump();
+  }
+  long status() const {
+    long code = 0;
+    curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
+    return code;
+  }
+  // Why the transfer failed, or "".
+  std::string failure() const {
+    if (too_large_) return "the response is larger than max_response_bytes (" + std::to_string(feed_.max_response_bytes) + ")";
+    if (done_ && result_ != CURLE_OK) return error_buffer_[0] ? error_buffer_ : curl_easy_strerror(result_);
+    return "";
+  }
+  const std::vector<std::string>& links() const { return links_; }
+  const std::string& last_modified() const { return last_modified_; }
+  ContentHash& hash() { return hash_; }
+
+ protected:
+  int_type underflow() override {
+    while (chunk_.empty() && !done_) pump();
+    if (chunk_.empty()) return traits_type::eof();
+    current_.swap(chunk_);
+    chunk_.clear();
+    setg(current_.data(), current_.data(), current_.data() + current_.size());
+    return traits_type::to_int_type(current_[0]);
+  }
+
+ private:
+  void pump() {
+    int running = 0;
+    curl_multi_perform(multi_, &running);
+    if (running == 0) {
+      int left = 0;
+      while (CURLMsg* message = curl_multi_info_read(multi_, &left))
+        if (message->msg == CURLMSG_DONE) result_ = message->data.result;
+      done_ = true;
+      headers_done_ = true;
+      return;
+    }
+    if (chunk_.empty()) curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+  }
+
+  static size_t on_body(char* data, size_t size, size_t count, void* self) {
+    auto* page = static_cast<HttpPage*>(self);
+    const size_t n = size * count;
+    page->headers_done_ = true;
+    page->total_ += n;
+    if (static_cast<int64_t>(page->total_) > page->feed_.max_response_bytes) {
+      page->too_large_ = true;
+      return 0;  // aborts the transfer
+    }
+    page->hash_.add(std::string_view(data, n));
+    page->chunk_.append(data, n);
+    return n;
+  }
+
+  static size_t on_header(char* data, size_t size, size_t count, void* self) {
+    auto* page = static_cast<HttpPage*>(self);
+    std::string line(data, size * count);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    if (line.empty()) page->headers_done_ = true;
+    std::string lower = line;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (lower.starts_with("http/")) {  // a new response (after 100 Continue): start afresh
+      page->links_.clear();
+      page->headers_done_ = false;
+    } else if (lower.starts_with("link:")) {
+      page->links_.push_back(line.substr(5));
+    } else if (lower.starts_with("last-modified:")) {
+      page->last_modified_ = line.substr(14);
+    }
+    return size * count;
+  }
+
+  const FeedConfig& feed_;
+  CURL* easy_ = nullptr;
+  CURLM* multi_ = nullptr;
+  curl_slist* list_ = nullptr;
+  char error_buffer_[CURL_ERROR_SIZE] = {0};
+  std::string chunk_, current_;
+  size_t total_ = 0;
+  bool done_ = false, headers_done_ = false, too_large_ = false;
+  CURLcode result_ = CURLE_OK;
+  std::vector<std::string> links_;
+  std::string last_modified_;
+  ContentHash hash_;
+};
+
+std::optional<std::string> read_file_secret(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string s = buffer.str();
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t start = 0;
+  while (start < s.size() && std::isspace(static_cast<unsigned char>(s[start]))) ++start;
+  return s.substr(start);
+}
+
+bool has_line_break(const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; }
+
+class JsonHttpSource final : public FeedSource {
+ public:
+  explicit JsonHttpSource(const FeedConfig& feed) : feed_(feed) {}
+
+  void read(FeedRows& rows, FeedLoad& load, std::optional<size_t> limit) override {
+    const std::string where = "json_http feed '" + feed_.name + "': ";
+    // Secrets are read at every load: a rotated token needs no reload.
+    std::vector<std::string> headers;
+    for (const auto& [name, value] : feed_.headers) headers.push_back(name + ": " + value);
+    for (const auto& [name, file] : feed_.header_files) {
+      auto value = read_file_secret(file);
+      if (!value) {
+        load.error = where + file + ": cannot read the header's file";
+        return;
+      }
+      headers.push_back(name + ": " + *value);
+    }
+    if (!feed_.bearer_token_file.empty()) {
+      auto token = read_file_secret(feed_.bearer_token_file);
+      if (!token || token->empty()) {
+        load.error = where + feed_.bearer_token_file + ": cannot read the bearer token";
+        return;
+      }
+      headers.push_back("Authorization: Bearer " + *token);
+    }
+    for (const auto& h : headers)
+      if (has_line_break(h)) {
+        load.error = where + "a header holds a line break";
+        return;
+      }
+
+    if (feed_.url.empty()) {
+      load.error = where + "no url";
+      return;
+    }
+    ContentHash all;
+    size_t number = 0;
+    std::set<std::string> seen;
+    std::string url = feed_.url;
+    for (size_t page_number = 1; !url.empty(); ++page_number) {
+      if (!seen.insert(url).second || page_number > 10000) {
+        load.error = where + "the pages' rel=\"next\" links go round in a loop";
+        return;
+      }
+      HttpPage page(feed_, url, headers);
+      page.wait_for_headers();
+      if (std::string failure = page.failure(); !failure.empty()) {
+        load.error = where + "page " + std::to_string(page_number) + ": " + failure;
+        return;
+      }
+      long status = page.status();
+      if (status < 200 || status >= 300) {
+        load.error = where + "page " + std::to_string(page_number) + ": HTTP " + std::to_string(status);
+        return;
+      }
+      if (page_number == 1 && !page.last_modified().empty()) {
+        time_t t = curl_getdate(page.last_modified().c_str(), nullptr);
+        if (t > 0) load.source_time = static_cast<int64_t>(t);
+      }
+      std::istream in(&page);
+      std::string problem = read_json_records(in, feed_, rows, number, limit);
+      bool at_limit = problem == "at limit";
+      if (std::string failure = page.failure(); !failure.empty() && !at_limit) {
+        load.error = where + "page " + std::to_string(page_number) + ": " + failure;
+        return;
+      }
+      if (!problem.empty() && !at_limit) {
+        load.error = where + "page " + std::to_string(page_number) + ": " + problem;
+        return;
+      }
+      all.add(std::to_string(page.hash().value()));
+      if (at_limit) break;
+      url = next_page_link(page.links(), url);
+    }
+    load.content_hash = all.value();
+  }
+
+ private:
+  const FeedConfig& feed_;
+};
+
+}  // namespace
+
+std::string read_json_records(std::istream& in, const FeedConfig& feed, FeedRows& rows, size_t& number,
+                              std::optional<size_t> limit) {
+  RecordsSax sax(feed, rows, number, limit);
+  json::sax_parse(in, &sax);
+  if (sax.stopped_at_limit()) return "at limit";
+  return sax.result();
+}
+
+std::string next_page_link(const std::vector<std::string>& link_headers, const std::string& base) {
+  for (const std::string& header : link_headers) {
+    // Link: <url>; rel="next", <url2>; rel="prev"
+    size_t pos = 0;
+    while ((pos = header.find('<', pos)) != std::string::npos) {
+      size_t close = header.find('>', pos);
+      if (close == std::string::npos) break;
+      std::string target = header.substr(pos + 1, close - pos - 1);
+      size_t end = header.find('<', close);
+      std::string params = header.substr(close + 1, end == std::string::npos ? std::string::npos : end - close - 1);
+      std::string lower = params;
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+      size_t rel = lower.find("rel=");
+      if (rel != std::string::npos) {
+        std::string value = lower.substr(rel + 4);
+        value = value.substr(0, value.find_first_of(";,"));
+        value.erase(std::remove(value.begin(), value.end(), '"'), value.end());
+        std::istringstream words(value);
+        for (std::string word; words >> word;)
+          if (word == "next") {
+            if (target.starts_with("http://") || target.starts_with("https://")) return target;
+            size_t scheme = base.find("://");
+            size_t host_end = base.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+            std::string origin = host_end == std::string::npos ? base : base.substr(0, host_end);
+            if (target.starts_with("/")) return origin + target;
+            std::string directory = base.substr(0, base.rfind('/', base.find('?')) + 1);
+            if (directory.size() <= origin.size()) directory = origin + "/";
+            return directory + target;
+          }
+      }
+      pos = close + 1;
+    }
+  }
+  return "";
+}
+
+std::unique_ptr<FeedSource> make_json_http_source(const FeedConfig& feed) {
+  return std::make_unique<JsonHttpSource>(feed);
+}
+
+}  // namespace casewatch
