@@ -55,7 +55,7 @@ Snapshots load_snapshots(const Config& config, const std::vector<bool>& needed, 
   for (size_t k = 0; k < feeds.size(); ++k) {
     const FeedConfig& feed = *feeds[k];
     FeedLoad& load = loads[k];
-    for (const RejectedRow& row : load.rejected_rows) err << row.format(feed.path) << '\n';
+    for (const RejectedRow& row : load.rejected_rows) err << row.format(feed_source_name(feed)) << '\n';
     if (load.rejected > load.rejected_rows.size())
       err << feed.path << ": " << (load.rejected - load.rejected_rows.size()) << " more rows rejected\n";
     FeedSummary summary{feed.name, load.accepted, load.table ? load.table->rows() : 0, load.rejected, load.error};
@@ -78,7 +78,7 @@ std::vector<Rule> select_rules(const Config& config, const std::vector<std::stri
 
 }  // namespace
 
-int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
+int run_check(const std::string& path, std::ostream& out, std::ostream& err, bool probe) {
   auto config = load_or_report(path, err);
   if (!config) return kExitProblems;
   // The token and users files, as the daemon will read them (their secrets are never printed).
@@ -86,6 +86,23 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
   if (!Credentials::load(config->server, diagnostics)) {
     diagnostics.print(err);
     return kExitProblems;
+  }
+  if (probe) {
+    // Each feed's first rows from the real source: the connection, the credentials and the field
+    // mapping, before going live.
+    constexpr size_t kProbeRows = 10;
+    bool all_ok = true;
+    for (const FeedConfig& feed : config->feeds) {
+      FeedLoad load = load_feed(feed, std::nullopt, kProbeRows);
+      if (!load.error.empty()) {
+        err << (feed.path.empty() ? feed.name : feed.path) << ": error: feed '" << feed.name << "': " << load.error << '\n';
+        all_ok = false;
+        continue;
+      }
+      for (const RejectedRow& row : load.rejected_rows) err << row.format(feed_source_name(feed)) << '\n';
+      out << "feed " << feed.name << ": OK: " << load.rows_read << " rows read, " << load.rejected << " rejected\n";
+    }
+    if (!all_ok) return kExitProblems;
   }
   out << path << ": OK: " << config->feeds.size() << " feeds, " << config->rules.size() << " rules in "
       << config->rule_files.size() << " files\n";
@@ -259,8 +276,10 @@ int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) 
   app.add_flag("--version", version, "print the version");
 
   std::string check_config;
+  bool probe = false;
   auto* check = app.add_subcommand("check", "load the config, rule files and feed definitions and report every problem");
   check->add_option("-c,--config", check_config, "config file")->required();
+  check->add_flag("--probe", probe, "also read each feed's first rows from its source (a database, an API, a file)");
 
   EvalOptions eval_options;
   auto* eval = app.add_subcommand("eval", "evaluate the rules once on the feeds and print every match");
@@ -312,7 +331,7 @@ int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) 
     setup_logging(run_options.log_format, run_options.log_level);
     return run_daemon(run_options);
   }
-  if (*check) return run_check(check_config, out, err);
+  if (*check) return run_check(check_config, out, err, probe);
   if (*hash_password) return run_hash_password(cost, std::cin, out, err);
   if (*eval) return run_eval(eval_options, out, err);
   if (*test) return run_tests(test_files, out, err);

@@ -26,7 +26,8 @@ struct BacktestOptions {
   std::string format = "table";
 };
 
-int run_check(const std::string& config, std::ostream& out, std::ostream& err);
+// `probe`: also read each feed's first rows from its source.
+int run_check(const std::string& config, std::ostream& out, std::ostream& err, bool probe = false);
 int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err);
 int run_tests(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
 int run_backtest(const BacktestOptions& options, std::ostream& out, std::ostream& err);

@@ -17,6 +17,15 @@ std::string RejectedRow::format(std::string_view source) const {
   return out + reason;
 }
 
+std::string feed_source_name(const FeedConfig& feed) {
+  switch (feed.type) {
+    case FeedType::Csv: return feed.path;
+    case FeedType::Postgres: return "postgres feed '" + feed.name + "'";
+    case FeedType::JsonHttp: return "json_http feed '" + feed.name + "'";
+  }
+  return feed.name;
+}
+
 namespace {
 
 bool same_heading(std::string_view a, std::string_view b) {

@@ -41,6 +41,10 @@ struct FeedLoad {
 
 inline constexpr size_t kMaxRejectedReported = 100;
 
+// How messages name a feed's source: a CSV feed's file; "postgres feed 'NAME'" or
+// "json_http feed 'NAME'" (never a URL or a connection string: they may hold secrets).
+std::string feed_source_name(const FeedConfig& feed);
+
 // Parses CSV bytes (`source` names them in messages). `last_accepted_records` is the record count
 // of the snapshot in force, for the shrink check; nullopt on the first load.
 FeedLoad load_csv(const FeedConfig& feed, std::string_view bytes, std::string_view source,

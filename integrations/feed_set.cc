@@ -63,7 +63,7 @@ void FeedSet::accept(Feed& feed, FeedLoad load, int64_t now) {
     feed.counted_hash = load.content_hash;
     feed.status.rejected_last = load.rejected;
     feed.status.rejected_total += load.rejected;
-    for (const RejectedRow& row : load.rejected_rows) spdlog::warn("feed {}: {}", name, row.format(feed.config->path));
+    for (const RejectedRow& row : load.rejected_rows) spdlog::warn("feed {}: {}", name, row.format(feed_source_name(*feed.config)));
   }
   const bool was_up = feed.status.up;
   if (load.accepted) {

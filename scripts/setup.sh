@@ -14,6 +14,7 @@ packages=(
   time
   # real peers for the integration tests
   python3 prometheus chromium chromium-driver python3-selenium prometheus-alertmanager python3-aiosmtpd openssl
+  postgresql
 )
 
 SUDO=""

@@ -125,3 +125,54 @@ class Alertmanager:
         self.process.terminate()
         self.process.wait(timeout=10)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Postgres:
+    """Debian's PostgreSQL, its own cluster in a temporary folder on a loopback port. initdb and
+    pg_ctl refuse to run as root: as root they run as `nobody`."""
+
+    def __init__(self):
+        import glob
+        import pwd
+        self.bin = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+        self.dir = tempfile.mkdtemp(prefix="casewatch-pg-")
+        os.chmod(self.dir, 0o755)
+        self.data = os.path.join(self.dir, "data")
+        self.as_user = []
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            os.chown(self.dir, nobody.pw_uid, nobody.pw_gid)
+            self.as_user = ["runuser", "-u", "nobody", "--"]
+        self.port = free_port()
+        password_file = os.path.join(self.dir, "superuser-password")
+        with open(password_file, "w") as f:
+            f.write("superuser-secret\n")
+        if self.as_user:
+            os.chown(password_file, pwd.getpwnam("nobody").pw_uid, -1)
+        self.run("initdb", "-D", self.data, "-U", "postgres", "--auth-local=trust",
+                 "--auth-host=scram-sha-256", "--pwfile=" + password_file, "-E", "UTF8", "--locale=C.UTF-8")
+        self.run("pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-o",
+                 "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" % (self.port, self.dir),
+                 "start")
+
+    def run(self, program, *args, stdin=None):
+        result = subprocess.run(self.as_user + [os.path.join(self.bin, program), *args], input=stdin,
+                                capture_output=True, text=True, cwd=self.dir)
+        if result.returncode != 0:
+            raise RuntimeError("%s failed: %s%s" % (program, result.stdout, result.stderr))
+        return result.stdout
+
+    def sql(self, statements, database="postgres"):
+        """Runs SQL as the superuser over the local socket."""
+        return self.run("psql", "-h", self.dir, "-p", str(self.port), "-U", "postgres", "-d", database,
+                        "-v", "ON_ERROR_STOP=1", "-q", "-X", stdin=statements)
+
+    def dsn(self, user, password, database):
+        return "host=127.0.0.1 port=%d user=%s password=%s dbname=%s sslmode=disable" % (
+            self.port, user, password, database)
+
+    def stop(self):
+        try:
+            self.run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
