@@ -18,6 +18,8 @@ from harness import BINARY, Deployment
 from sinks import Postgres, free_port
 
 AS_OF = "2017-06-14"
+# The example deployment's rules and caseloads (examples/feed-sources) are this test's.
+EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "feed-sources")
 TOKEN = "json-api-token"
 
 # Referrals: (id, child, referral date, authorised (local date or None), team, hours, urgent, closed text)
@@ -37,7 +39,8 @@ for i in range(25):
                     "pathway_plan_review": None if i % 6 == 0 else "2016-%02d-15" % (1 + i % 12)})
 LEAVERS.append({"id": "L90", "child": {"id": {"not": "a value"}}, "activity": "G4"})  # rejected
 
-CASELOADS = "Worker,Team,Cases\nW1,Assessment,19\nW2,Assessment,12\nW3,Child Protection,21\n"
+with open(os.path.join(EXAMPLE, "data", "caseloads.csv")) as f:
+    CASELOADS = f.read()
 
 
 def ddmmyyyy(d):
@@ -63,40 +66,9 @@ def leavers_csv(records):
     return out
 
 
-RULES = {"rules.toml": """
-[[rule]]
-name = "assessment_timescale"
-kind = "deadline"
-feed = "referrals"
-start = "referral_date"
-done = "authorised"
-due_in = "10 working days"
-warn_before = "2 working days"
-labels = { team = "{{ team }}" }
-annotations = { summary = "{{ referral_id }} due {{ due_date }} ({{ hours }} h, closed {{ closed }})" }
+with open(os.path.join(EXAMPLE, "rules.toml")) as f:
+    RULES = f.read()
 
-[[rule]]
-name = "urgent_unallocated_hours"
-kind = "condition"
-feed = "referrals"
-when = "urgent && hours < 3"
-severity = "critical"
-
-[[rule]]
-name = "neet_without_pathway_plan"
-kind = "condition"
-feed = "leavers"
-when = "activity in ['G4', 'G5', 'G6'] && (review == null || add_months(review, 6) < today())"
-annotations = { summary = "{{ leaver_id }} ({{ child_id }}, born {{ dob }})" }
-
-[[rule]]
-name = "caseload_over_limit"
-kind = "aggregate"
-feed = "caseloads"
-group_by = ["team"]
-value = "max(cases)"
-when = "value > 18"
-"""}
 
 HEAD = """
 rule_files = ["rules.toml"]
@@ -288,7 +260,7 @@ GRANT USAGE ON SEQUENCE counter TO casewatch_reader;
 
     def deployment(self, feeds, dsn=None):
         self.write("casewatch.toml", HEAD + feeds + CASELOAD_FEED)
-        self.write("rules.toml", RULES["rules.toml"])
+        self.write("rules.toml", RULES)
         self.write("caseloads.csv", CASELOADS)
         self.write("referrals.csv", referrals_csv(REFERRALS + BAD_REFERRALS))
         self.write("leavers.csv", leavers_csv(LEAVERS))
@@ -322,6 +294,52 @@ GRANT USAGE ON SEQUENCE counter TO casewatch_reader;
         self.assertIn("json_http feed 'leavers':26: row rejected: field 'child_id' (column \"child.id\"): "
                       "not a single value", mixed.stderr)
         self.assertNotIn("not a date\"", mixed.stderr)
+
+    def test_the_example_deployment_reads_through_its_read_only_role(self):
+        """examples/feed-sources as shipped: its views.sql and readonly-role.sql applied to the
+        database, its config with only the API's address and the secrets filled in."""
+        self.pg.sql("""
+CREATE SCHEMA IF NOT EXISTS reporting;
+DROP TABLE IF EXISTS reporting.referral;
+CREATE TABLE reporting.referral AS SELECT "Referral ID" AS referral_id, "Child Unique ID" AS child_id,
+  "Date of referral" AS referral_date, "Date authorised" AS authorised_at, "Allocated Team" AS allocated_team,
+  "Hours" AS contact_hours, "Urgent?" AS urgent, "Closed" AS closed FROM referrals;
+""", database="council")
+        for script, variables in (("views.sql", []), ("readonly-role.sql", ["-v", "password=example-secret"])):
+            with open(os.path.join(EXAMPLE, script)) as f:
+                self.pg.run("psql", "-h", self.pg.dir, "-p", str(self.pg.port), "-U", "postgres", "-d", "council",
+                            "-q", "-X", *variables, stdin=f.read())
+        deployment = os.path.join(self.dir, "example")
+        shutil.copytree(EXAMPLE, deployment)
+        config = os.path.join(deployment, "casewatch.toml")
+        with open(config) as f:
+            text = f.read()
+        text = text.replace("https://casemanagement.council.example/api/v1/care-leavers?page=1", self.api.url())
+        with open(config, "w") as f:
+            f.write(text)
+        os.mkdir(os.path.join(deployment, "secrets"))
+        with open(os.path.join(deployment, "secrets", "referrals.dsn"), "w") as f:
+            f.write(self.pg.dsn("casewatch", "example-secret", "council"))
+        with open(os.path.join(deployment, "secrets", "api-token"), "w") as f:
+            f.write(TOKEN)
+        shutil.copy(self.api.cert, os.path.join(deployment, "secrets", "council-ca.pem"))
+        self.api.page_size = 10
+        checked = self.casewatch("check", "-c", config, "--probe")
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        example, from_example = self.eval_json(config)
+        self.assertEqual(example.returncode, 0, example.stderr)
+        csv, from_csv = self.eval_json(self.deployment(CSV_FEEDS))
+        self.assertEqual(from_example["alerts"], from_csv["alerts"])
+        self.assertEqual(from_example["values"], from_csv["values"])
+        # The role reads its views and nothing else, and cannot write even outside casewatch's session.
+        with open(config, "w") as f:
+            f.write(text.replace("SELECT * FROM casewatch.referrals", "SELECT * FROM public.referrals"))
+        refused, _ = self.eval_json(config)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("permission denied for table referrals", refused.stderr)
+        wrote = subprocess.run(self.pg.as_user + [os.path.join(self.pg.bin, "psql"), self.pg.dsn("casewatch", "example-secret", "council"),
+                                "-X", "-c", "CREATE TEMP TABLE t (x int)"], capture_output=True, text=True)
+        self.assertIn("read-only transaction", wrote.stderr)
 
     def test_check_validates_each_source_and_probe_reads_their_first_rows(self):
         config = self.deployment(source_feeds(self.api.url()))
