@@ -205,9 +205,14 @@ FeedLoad load_csv(const FeedConfig& feed, std::string_view bytes, std::string_vi
 }
 
 FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_records, std::optional<size_t> limit) {
+  return load_from(*make_feed_source(feed), feed, last_accepted_records, limit);
+}
+
+FeedLoad load_from(FeedSource& source, const FeedConfig& feed, std::optional<size_t> last_accepted_records,
+                   std::optional<size_t> limit) {
   FeedLoad load;
   FeedRows rows(feed, load);
-  make_feed_source(feed)->read(rows, load, limit);
+  source.read(rows, load, limit);
   if (!load.error.empty()) return load;
   rows.finish(last_accepted_records);
   return load;

@@ -78,6 +78,10 @@ class FeedSource {
   virtual void read(FeedRows& rows, FeedLoad& load, std::optional<size_t> limit) = 0;
 };
 
+// What load_feed does with the feed's own source, with any source (a fake, in tests).
+FeedLoad load_from(FeedSource& source, const FeedConfig& feed, std::optional<size_t> last_accepted_records,
+                   std::optional<size_t> limit = std::nullopt);
+
 std::unique_ptr<FeedSource> make_feed_source(const FeedConfig& feed);
 std::unique_ptr<FeedSource> make_csv_source(const FeedConfig& feed);
 std::unique_ptr<FeedSource> make_postgres_source(const FeedConfig& feed);
