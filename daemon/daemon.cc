@@ -9,13 +9,9 @@
 #include <atomic>
 #include <future>
 
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "config/as_of.h"
-#include "integrations/json_text.h"
-#include "integrations/utf8.h"
 #include "notify/delivery.h"
 #include "notify/sqlite_state.h"
 #include "daemon/http_api.h"
@@ -23,26 +19,6 @@
 
 namespace casewatch {
 namespace {
-
-// %j: the message as a JSON string's content; %q: the message for a text line. Both valid UTF-8,
-// and a newline inside a message (a key, a heading) can never start a line of its own.
-class JsonMessageFlag final : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    std::string text = json_text(nlohmann::json(std::string(msg.payload.data(), msg.payload.size())));
-    dest.append(text.data() + 1, text.data() + text.size() - 1);  // without the quotes
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
-};
-
-class TextMessageFlag final : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    std::string text = log_safe(std::string_view(msg.payload.data(), msg.payload.size()));
-    dest.append(text.data(), text.data() + text.size());
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<TextMessageFlag>(); }
-};
 
 class Daemon {
  public:
@@ -134,6 +110,8 @@ class Daemon {
     };
     http_ = std::make_unique<HttpApi>(service_, http, actions, std::move(credentials));
     if (!http_->start(error)) return false;
+    // Links in notifications point where the server really listens (the port chosen for :0).
+    service_.set_listening(http.listen.substr(0, http.listen.rfind(':')) + ":" + std::to_string(http_->port()));
     // Tests ask for port 0 and read the port chosen from this line.
     if (options_.listen && options_.listen->ends_with(":0")) std::fprintf(stdout, "listening on port %d\n", http_->port());
     std::fflush(stdout);
@@ -252,26 +230,6 @@ class Daemon {
 };
 
 }  // namespace
-
-bool setup_logging(const std::string& format, const std::string& level) {
-  auto parsed = spdlog::level::from_str(level);
-  if (parsed == spdlog::level::off && level != "off") return false;
-  auto logger = spdlog::stderr_logger_mt("casewatch");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(parsed);
-  if (format == "json") {
-    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    formatter->add_flag<JsonMessageFlag>('j').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%j"})");
-    logger->set_formatter(std::move(formatter));
-  } else if (format == "text") {
-    auto formatter = std::make_unique<spdlog::pattern_formatter>();
-    formatter->add_flag<TextMessageFlag>('q').set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %q");
-    logger->set_formatter(std::move(formatter));
-  } else {
-    return false;
-  }
-  return true;
-}
 
 int run_daemon(const RunOptions& options) {
   Diagnostics diagnostics;

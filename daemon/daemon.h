@@ -18,7 +18,4 @@ struct RunOptions {
 
 int run_daemon(const RunOptions& options);
 
-// Sets up spdlog on stderr; false when the format or level is unknown.
-bool setup_logging(const std::string& format, const std::string& level);
-
 }  // namespace casewatch

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "integrations/log.h"
+
 namespace casewatch {
 namespace {
 
@@ -56,6 +58,7 @@ FeedSet::Feed::Signature FeedSet::signature_of(const FeedConfig& feed) {
 
 void FeedSet::accept(Feed& feed, FeedLoad load, int64_t now) {
   const std::string& name = feed.config->name;
+  LogContext context{{"feed", name}};
   feed.status.last_attempt = now;
   // Re-reading the same extract is the same load: its rejected rows are counted and logged once.
   if (!feed.counted || load.content_hash != feed.counted_hash) {
@@ -63,20 +66,20 @@ void FeedSet::accept(Feed& feed, FeedLoad load, int64_t now) {
     feed.counted_hash = load.content_hash;
     feed.status.rejected_last = load.rejected;
     feed.status.rejected_total += load.rejected;
-    for (const RejectedRow& row : load.rejected_rows) spdlog::warn("feed {}: {}", name, row.format(feed_source_name(*feed.config)));
+    for (const RejectedRow& row : load.rejected_rows) spdlog::warn("{}", row.format(feed_source_name(*feed.config)));
   }
   const bool was_up = feed.status.up;
   if (load.accepted) {
     if (feed.table && load.content_hash == feed.snapshot_hash) {
       // The same bytes again: the snapshot in force stays (and with it every cache made from it),
       // and the data is no newer than it was.
-      spdlog::debug("feed {}: unchanged", name);
+      spdlog::debug("unchanged");
     } else {
       feed.table = load.table;
       feed.snapshot_hash = load.content_hash;
       feed.status.records = load.table->rows();
       feed.status.last_success = now;
-      spdlog::info("feed {}: loaded {} records, {} rows rejected", name, feed.status.records, load.rejected);
+      spdlog::info("loaded {} records, {} rows rejected", feed.status.records, load.rejected);
     }
     feed.status.source_time = load.source_time;
     feed.status.up = true;
@@ -85,7 +88,7 @@ void FeedSet::accept(Feed& feed, FeedLoad load, int64_t now) {
     // The previous snapshot stays in force: a half-written extract must not resolve alerts.
     feed.status.up = false;
     if (was_up || feed.status.last_error != load.error)
-      spdlog::error("feed {}: load refused, keeping the previous snapshot: {}", name, load.error);
+      spdlog::error("load refused, keeping the previous snapshot: {}", load.error);
     feed.status.last_error = load.error;
   }
 }

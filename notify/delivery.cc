@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "integrations/log.h"
+
 namespace casewatch {
 
 int64_t BackoffPolicy::delay(int attempts) const {
@@ -162,6 +164,7 @@ size_t Delivery::deliver_due(const std::string& name) {
   for (const OutboxEntry& entry : *due) {
     if (cancel_) break;
     const Notification& n = entry.notification;
+    LogContext context{{"receiver", name}, {"notification", entry.id}};
     DeliveryResult result;
     if (!receiver) {
       result.permanent = true;
@@ -172,7 +175,7 @@ size_t Delivery::deliver_due(const std::string& name) {
     if (cancel_ && !result.ok) break;  // abandoned at shutdown: stays as it was, for the restart
     if (result.ok) {
       report_.count(name, "sent");
-      spdlog::info("notification {} to {}: delivered ({} alerts)", entry.id, name, n.alerts.size());
+      spdlog::info("delivered: {} alerts", n.alerts.size());
       if (Status s = outbox_.delivered(entry.id); !s.ok()) spdlog::error("outbox: {}", s.message());
       continue;
     }
@@ -182,7 +185,7 @@ size_t Delivery::deliver_due(const std::string& name) {
                                       now - n.created_at >= receiver->config().max_age_seconds);
     if (result.permanent || expired) {
       report_.count(name, "dropped");
-      spdlog::error("notification {} to {}: dropped after {} attempts: {}", entry.id, name, attempts, result.error);
+      spdlog::error("dropped after {} attempts: {}", attempts, result.error);
       std::vector<OutboxEntry> replacements;
       const Receiver* fallback = receivers && !n.fallback_receiver.empty() && n.fallback_receiver != name
                                      ? receivers->find(n.fallback_receiver)
@@ -194,7 +197,7 @@ size_t Delivery::deliver_due(const std::string& name) {
         copy.fallback_receiver.clear();
         copy.created_at = now;
         replacements = outbox_entries(copy, receiver_targets(fallback->config()));
-        spdlog::info("notification {} goes to fallback receiver {}", n.id, n.fallback_receiver);
+        spdlog::info("goes to the fallback receiver {}", n.fallback_receiver);
       }
       if (Status s = outbox_.give_up(entry.id, replacements); !s.ok()) spdlog::error("outbox: {}", s.message());
       if (fallback) {
@@ -208,8 +211,7 @@ size_t Delivery::deliver_due(const std::string& name) {
       continue;
     }
     const int64_t next = now + backoff_.delay(attempts);
-    spdlog::warn("notification {} to {}: attempt {} failed, retrying in {} s: {}", entry.id, name, attempts, next - now,
-                 result.error);
+    spdlog::warn("attempt {} failed, retrying in {} s: {}", attempts, next - now, result.error);
     if (Status s = outbox_.retry_later(entry.id, attempts, next, result.error); !s.ok())
       spdlog::error("outbox: {}", s.message());
   }
