@@ -10,6 +10,7 @@
 #include <map>
 #include <ostream>
 #include <set>
+#include <sstream>
 
 #include "casewatch/version.h"
 #include "cli/output.h"
@@ -20,6 +21,8 @@
 #include "daemon/auth.h"
 #include "daemon/daemon.h"
 #include "integrations/feed_loader.h"
+#include "integrations/log.h"
+#include "notify/sqlite_state.h"
 #include "rules/engine.h"
 
 namespace casewatch {
@@ -78,9 +81,21 @@ std::vector<Rule> select_rules(const Config& config, const std::vector<std::stri
 
 }  // namespace
 
-int run_check(const std::string& path, std::ostream& out, std::ostream& err, bool probe) {
-  auto config = load_or_report(path, err);
+int run_check(const std::string& path, std::istream& in, std::ostream& out, std::ostream& err, bool probe) {
+  std::optional<Config> config;
+  if (path == "-") {
+    // From standard input (a config management tool's candidate): paths relative to this folder.
+    std::stringstream text;
+    text << in.rdbuf();
+    Diagnostics diagnostics;
+    config = load_config_text(text.str(), "<stdin>", ".", diagnostics);
+    diagnostics.print(err);
+  } else {
+    config = load_or_report(path, err);
+  }
   if (!config) return kExitProblems;
+  if (!config->engine.state_dir_problem.empty())
+    err << config->path << ": warning: " << config->engine.state_dir_problem << '\n';
   // The token and users files, as the daemon will read them (their secrets are never printed).
   Diagnostics diagnostics;
   if (!Credentials::load(config->server, diagnostics)) {
@@ -104,8 +119,24 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err, boo
     }
     if (!all_ok) return kExitProblems;
   }
-  out << path << ": OK: " << config->feeds.size() << " feeds, " << config->rules.size() << " rules in "
+  out << config->path << ": OK: " << config->feeds.size() << " feeds, " << config->rules.size() << " rules in "
       << config->rule_files.size() << " files\n";
+  return kExitOk;
+}
+
+int run_state(const std::string& action, const std::string& config_path, const std::string& file, std::ostream& out,
+              std::ostream& err) {
+  auto config = load_or_report(config_path, err);
+  if (!config) return kExitProblems;
+  const std::string& directory = config->engine.state_dir;
+  Status done = action == "backup" ? SqliteState::backup_directory(directory, file) : SqliteState::restore(directory, file);
+  if (!done.ok()) {
+    err << "casewatch state " << action << ": " << done.message() << '\n';
+    return kExitProblems;
+  }
+  out << (action == "backup" ? "state of " + directory + " backed up to " + file
+                             : file + " restored into " + directory + "; start casewatch to use it")
+      << '\n';
   return kExitOk;
 }
 
@@ -270,15 +301,22 @@ int run_hash_password(int cost, std::istream& in, std::ostream& out, std::ostrea
 }
 
 int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
-  CLI::App app{"casewatch: timescale and caseload alerts for children's social care"};
+  CLI::App app{"casewatch: timescale and caseload alerts for children's social care", "casewatch"};
   app.require_subcommand(0, 1);
+  app.footer(
+      "DATE: YYYY-MM-DD, meaning 09:00 that day in engine.timezone, or an RFC 3339 timestamp\n"
+      "(2017-06-14T09:00:00+01:00). eval without --at: now.\n\n"
+      "Exit codes: 0 success; 1 problems found (a bad config, failing rule tests, a feed that\n"
+      "cannot be loaded); 2 bad usage.\n\n"
+      "Signals (run): SIGHUP reloads the config (refused whole if it has a problem), SIGTERM and\n"
+      "SIGINT stop. See casewatch(1) and /usr/share/doc/casewatch.");
   bool version = false;
   app.add_flag("--version", version, "print the version");
 
   std::string check_config;
   bool probe = false;
   auto* check = app.add_subcommand("check", "load the config, rule files and feed definitions and report every problem");
-  check->add_option("-c,--config", check_config, "config file")->required();
+  check->add_option("-c,--config", check_config, "config file, or - to read it from standard input")->required();
   check->add_flag("--probe", probe, "also read each feed's first rows from its source (a database, an API, a file)");
 
   EvalOptions eval_options;
@@ -304,13 +342,26 @@ int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) 
       "hash-password", "read a password on standard input and print its bcrypt hash, for server.users_file");
   hash_password->add_option("--cost", cost, "bcrypt cost, 2^cost rounds (default 10)")->check(CLI::Range(4, 15));
 
+  std::string state_config, state_file;
+  auto* state = app.add_subcommand("state", "back up or restore the daemon's state file (alerts, silences, outbox)");
+  state->require_subcommand(1);
+  auto* state_backup = state->add_subcommand(
+      "backup", "copy the state consistently while the daemon runs (SQLite's online backup) into FILE, mode 0600");
+  state_backup->add_option("-c,--config", state_config, "config file (for engine.state_dir)")->required();
+  state_backup->add_option("file", state_file, "the backup to write")->required();
+  auto* state_restore = state->add_subcommand(
+      "restore", "put a backup in place of the state file; the daemon must be stopped");
+  state_restore->add_option("-c,--config", state_config, "config file (for engine.state_dir)")->required();
+  state_restore->add_option("file", state_file, "the backup to restore")->required();
+
   RunOptions run_options;
   auto* run = app.add_subcommand("run", "run the daemon");
   run->add_option("-c,--config", run_options.config, "config file")->required();
   run->add_option("--log-format", run_options.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
   run->add_option("--log-level", run_options.log_level, "trace, debug, info, warn, error or critical")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical"}));
-  run->add_option("--listen", run_options.listen, "HOST:PORT, overriding server.listen");
+  run->add_option("--listen,--web.listen-address", run_options.listen,
+                  "HOST:PORT, overriding server.listen (port 0: any free port, printed on stdout)");
   run->add_flag("--state-recover", run_options.state_recover,
                 "if the state file is damaged, move it aside and start afresh (every alert fires again)");
   run->add_option("--test-clock", run_options.test_clock,
@@ -328,10 +379,11 @@ int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) 
     return kExitOk;
   }
   if (*run) {
-    setup_logging(run_options.log_format, run_options.log_level);
+    setup_logging(run_options.log_format, run_options.log_level, stderr_is_journal());
     return run_daemon(run_options);
   }
-  if (*check) return run_check(check_config, out, err, probe);
+  if (*check) return run_check(check_config, std::cin, out, err, probe);
+  if (*state) return run_state(*state_backup ? "backup" : "restore", state_config, state_file, out, err);
   if (*hash_password) return run_hash_password(cost, std::cin, out, err);
   if (*eval) return run_eval(eval_options, out, err);
   if (*test) return run_tests(test_files, out, err);

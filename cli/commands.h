@@ -27,7 +27,10 @@ struct BacktestOptions {
 };
 
 // `probe`: also read each feed's first rows from its source.
-int run_check(const std::string& config, std::ostream& out, std::ostream& err, bool probe = false);
+// `casewatch state backup|restore`: action is "backup" or "restore".
+int run_state(const std::string& action, const std::string& config, const std::string& file, std::ostream& out,
+              std::ostream& err);
+int run_check(const std::string& config, std::istream& in, std::ostream& out, std::ostream& err, bool probe = false);
 int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err);
 int run_tests(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
 int run_backtest(const BacktestOptions& options, std::ostream& out, std::ostream& err);

@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <unistd.h>
+
 #include <glob.h>
 
 #include <algorithm>
@@ -204,7 +206,7 @@ class Loader {
         }
       }
     }
-    e.state_dir = resolve_path(config_.directory, e.state_dir);
+    e.state_dir = resolve_state_dir(config_.directory, e.state_dir, e.state_dir_problem);
     if (e.calendar == "england-and-wales") {
       non_working = Calendar::england_and_wales_bank_holidays();
     } else {
@@ -607,17 +609,56 @@ class Loader {
 
 }  // namespace
 
-std::optional<Config> load_config(const std::string& path, Diagnostics& diagnostics) {
-  size_t before = diagnostics.size();
-  auto file = TomlFile::load(path, diagnostics);
+namespace {
+
+std::optional<Config> load_config_file(const std::optional<TomlFile>& file, const std::string& path,
+                                       std::string directory, Diagnostics& diagnostics, size_t before) {
   if (!file) return std::nullopt;
   Config config;
   config.path = path;
-  config.directory = std::filesystem::path(path).parent_path().string();
-  if (config.directory.empty()) config.directory = ".";
+  config.directory = directory.empty() ? "." : std::move(directory);
   Loader(config, diagnostics).load(*file);
   if (diagnostics.size() != before) return std::nullopt;
   return config;
+}
+
+}  // namespace
+
+std::string resolve_state_dir(const std::string& config_directory, const std::string& state_dir, std::string& problem) {
+  problem.clear();
+  if (!state_dir.empty() && state_dir[0] == '/') return state_dir;
+  // systemd's StateDirectory= (one or more, colon-separated: the first is ours).
+  if (const char* given = std::getenv("STATE_DIRECTORY"); given && *given) {
+    std::string base(given);
+    base = base.substr(0, base.find(':'));
+    return state_dir.empty() ? base : resolve_path(base, state_dir);
+  }
+  const std::string& relative = state_dir.empty() ? std::string("state") : state_dir;
+  std::string resolved = resolve_path(config_directory, relative);
+  std::error_code ec;
+  std::filesystem::path existing = std::filesystem::absolute(resolved, ec);
+  while (!existing.empty() && !std::filesystem::exists(existing, ec) && existing.has_parent_path() &&
+         existing != existing.parent_path())
+    existing = existing.parent_path();
+  const std::string absolute = std::filesystem::absolute(resolved, ec).lexically_normal().string();
+  if (absolute.starts_with("/etc/") || ::access(existing.c_str(), W_OK) != 0)
+    problem = "state_dir '" + relative + "' resolves to " + absolute +
+              " (against the config's folder), where the state should not live or cannot be written; under "
+              "systemd's StateDirectory= (the packaged unit) a relative state_dir resolves against "
+              "$STATE_DIRECTORY (/var/lib/casewatch), or make it absolute";
+  return resolved;
+}
+
+std::optional<Config> load_config(const std::string& path, Diagnostics& diagnostics) {
+  size_t before = diagnostics.size();
+  return load_config_file(TomlFile::load(path, diagnostics), path, std::filesystem::path(path).parent_path().string(),
+                          diagnostics, before);
+}
+
+std::optional<Config> load_config_text(std::string text, const std::string& name, const std::string& directory,
+                                       Diagnostics& diagnostics) {
+  size_t before = diagnostics.size();
+  return load_config_file(TomlFile::parse(std::move(text), name, diagnostics), name, directory, diagnostics, before);
 }
 
 }  // namespace casewatch

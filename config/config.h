@@ -88,7 +88,10 @@ struct EngineConfig {
   std::vector<Day> extra_non_working_days;
   int64_t evaluation_interval_seconds = 300;
   DateRange valid_dates;  // dates outside are bad cells (placeholders such as 01/01/1900)
-  std::string state_dir = "state";  // resolved against the config's folder
+  // Relative: against $STATE_DIRECTORY under systemd's StateDirectory= (the packaged unit),
+  // else against the config's folder. Not given: $STATE_DIRECTORY itself, else "state".
+  std::string state_dir;
+  std::string state_dir_problem;  // a warning for check: a relative state_dir in the wrong place
 };
 
 struct Config {
@@ -115,8 +118,14 @@ void load_routing(const TomlFile& file, Config& config, Diagnostics& diagnostics
 
 // Loads and validates everything; on any problem returns nullopt with every problem reported.
 std::optional<Config> load_config(const std::string& path, Diagnostics& diagnostics);
+// The same from text already read (`casewatch check -c -`): `name` in messages, relative paths
+// resolved against `directory`.
+std::optional<Config> load_config_text(std::string text, const std::string& name, const std::string& directory,
+                                       Diagnostics& diagnostics);
 
 // `path` resolved against `directory` unless absolute.
 std::string resolve_path(const std::string& directory, const std::string& path);
+// engine.state_dir as the daemon will use it; `problem` says why a relative one is misplaced.
+std::string resolve_state_dir(const std::string& config_directory, const std::string& state_dir, std::string& problem);
 
 }  // namespace casewatch

@@ -89,6 +89,7 @@ struct ReceiverConfig {
   std::vector<std::string> allowed_recipient_domains;
   // webhook
   std::string url;
+  std::string url_file;  // where url came from, when it is a secret
   WebhookFormat format = WebhookFormat::Json;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string bearer_token_file;

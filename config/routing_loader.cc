@@ -1,5 +1,6 @@
 // [[route]] and [[receiver]] tables into RouteConfig and ReceiverConfig, every problem reported.
 #include <algorithm>
+#include <fstream>
 #include <set>
 
 #include "config/config.h"
@@ -41,7 +42,7 @@ void load_receiver(const TomlFile& file, const toml::table& t, const Config& con
     allowed.insert(allowed.end(), {"smtp_url", "username", "password_file", "from", "to", "subject", "allowed_recipient_domains"});
   } else if (type == "webhook") {
     r.type = ReceiverType::Webhook;
-    allowed.insert(allowed.end(), {"url", "format", "headers", "bearer_token_file"});
+    allowed.insert(allowed.end(), {"url", "url_file", "format", "headers", "bearer_token_file"});
   } else if (type == "alertmanager") {
     r.type = ReceiverType::Alertmanager;
     allowed.insert(allowed.end(), {"urls"});
@@ -120,9 +121,21 @@ void load_receiver(const TomlFile& file, const toml::table& t, const Config& con
       break;
     }
     case ReceiverType::Webhook: {
-      required("url", r.url);
-      if (!r.url.empty() && r.url.rfind("http://", 0) != 0 && r.url.rfind("https://", 0) != 0)
-        file.error(*t.get("url"), "'url' must start with http:// or https://", d);
+      // A Teams or Slack webhook's URL is its credential (anyone holding it can post): it may
+      // come from a file of its own, and is then never shown.
+      if (auto v = file.get_string(t, "url_file", d)) {
+        r.url_file = resolve_path(config.directory, *v);
+        std::ifstream in(r.url_file);
+        std::string line;
+        if (t.get("url")) file.error(*t.get("url"), "give 'url' or 'url_file', not both", d);
+        else if (!in) file.error(*t.get("url_file"), "'url_file' " + r.url_file + " cannot be read", d);
+        else if (std::getline(in, line), r.url = std::string(trim(line)); r.url.rfind("http://", 0) != 0 && r.url.rfind("https://", 0) != 0)
+          file.error(*t.get("url_file"), "'url_file' " + r.url_file + " must hold an http:// or https:// URL", d);
+      } else {
+        required("url", r.url);
+        if (!r.url.empty() && r.url.rfind("http://", 0) != 0 && r.url.rfind("https://", 0) != 0)
+          file.error(*t.get("url"), "'url' must start with http:// or https://", d);
+      }
       std::string format = file.get_string(t, "format", d).value_or("json");
       if (format == "json") r.format = WebhookFormat::Json;
       else if (format == "teams") r.format = WebhookFormat::Teams;

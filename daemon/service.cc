@@ -1,13 +1,17 @@
 #include "daemon/service.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <map>
 #include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "config/as_of.h"
-#include "notify/receivers/receiver.h"
+#include "integrations/log.h"
 #include "integrations/utf8.h"
+#include "notify/receivers/receiver.h"
 #include "rules/parallel.h"
 
 namespace casewatch {
@@ -22,6 +26,24 @@ std::string change_verb(AlertChange::Kind kind) {
     case AlertChange::Kind::Resolved: return "resolved";
   }
   return "?";
+}
+
+// Each transition at debug, with the alert's key (a child's identifier: central logging at info
+// must not carry it); at info, how many of each per rule.
+void log_changes(const std::vector<AlertChange>& changes) {
+  std::map<std::string, std::map<std::string, size_t>> counts;  // rule -> verb -> count
+  for (const AlertChange& change : changes) {
+    if (change.kind == AlertChange::Kind::Updated) continue;
+    LogContext context{{"rule", change.alert.rule}, {"key", change.alert.key}};
+    spdlog::debug("alert {} ({})", change_verb(change.kind), severity_name(change.alert.severity));
+    ++counts[change.alert.rule][change_verb(change.kind)];
+  }
+  for (const auto& [rule, verbs] : counts) {
+    std::string text;
+    for (const auto& [verb, n] : verbs) text += (text.empty() ? "" : ", ") + std::to_string(n) + " " + verb;
+    LogContext context{{"rule", rule}};
+    spdlog::info("alerts: {}", text);
+  }
 }
 
 Rule make_feed_unhealthy_rule() {
@@ -91,12 +113,25 @@ void Service::state_written(const Status& status, std::string_view what) {
   spdlog::error("state store: {}", state_error_);
 }
 
-std::string external_url_of(const Config& config) {
+std::string external_url_of(const Config& config, const std::string& listening) {
   if (!config.server.external_url.empty()) return config.server.external_url;
-  return (config.server.tls_cert_file.empty() ? "http://" : "https://") + config.server.listen + "/";
+  std::string address = listening.empty() ? config.server.listen : listening;
+  const size_t colon = address.rfind(':');
+  std::string host = colon == std::string::npos ? address : address.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "" : address.substr(colon);
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+    char name[256] = {};
+    host = ::gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "localhost";
+  }
+  return (config.server.tls_cert_file.empty() ? "http://" : "https://") + host + port + "/";
 }
 
-std::string Service::external_url() const { return external_url_of(*config_); }
+std::string Service::external_url() const { return external_url_of(*config_, listening_); }
+
+void Service::set_listening(std::string address) {
+  listening_ = std::move(address);
+  dispatcher_->set_external_url(external_url());
+}
 
 void Service::dispatch(bool after_evaluation) {
   const int64_t now = clock_.now();
@@ -131,8 +166,11 @@ void Service::dispatch(bool after_evaluation) {
   Status committed = outbox_->commit(output.changed_groups, output.deleted_groups, entries);
   state_written(committed, "could not commit " + std::to_string(output.notifications.size()) + " notifications");
   if (!committed.ok()) return;
-  for (const Notification& n : output.notifications)
-    spdlog::info("notification {} to {} queued: {} alerts, group {}", n.id, n.receiver, n.alerts.size(), n.group_key);
+  for (const Notification& n : output.notifications) {
+    LogContext context{{"notification", n.id}, {"receiver", n.receiver}};
+    spdlog::info("notification queued: {} alerts", n.alerts.size());
+    spdlog::debug("notification group: {}", n.group_key);  // group labels may name a child
+  }
   if (!output.notifications.empty() && on_enqueued_) on_enqueued_();
 }
 
@@ -220,7 +258,8 @@ void Service::evaluate(bool force_feed_reload) {
       status.health = RuleHealth::Err;
       status.last_error = outcomes[i].error;
       metrics_->observe_rule_evaluation(rule.spec.name, 0, true);
-      spdlog::error("rule {}: evaluation failed: {}", rule.spec.name, outcomes[i].error);
+      LogContext context{{"rule", rule.spec.name}};
+      spdlog::error("evaluation failed: {}", outcomes[i].error);
       continue;
     }
     const double seconds = outcomes[i].seconds;
@@ -257,10 +296,7 @@ void Service::evaluate(bool force_feed_reload) {
 
   for (const AlertChange& change : changes)
     if (change.kind == AlertChange::Kind::Resolved) resolved_since_dispatch_.insert(change.alert.fingerprint);
-  for (const AlertChange& change : changes)
-    if (change.kind != AlertChange::Kind::Updated)
-      spdlog::info("alert {} key {}: {} ({})", change.alert.rule, change.alert.key, change_verb(change.kind),
-                   severity_name(change.alert.severity));
+  log_changes(changes);
   state_written(alert_store_->save(changes), "could not save " + std::to_string(changes.size()) + " alert changes");
   evaluated_once_ = true;
   dispatch(true);
@@ -286,7 +322,7 @@ void Service::reload(std::shared_ptr<const Config> config) {
     status.push_back(std::move(s));
   }
   rule_status_ = std::move(status);
-  auto dispatcher = std::make_unique<Dispatcher>(*config, external_url_of(*config), random_id);
+  auto dispatcher = std::make_unique<Dispatcher>(*config, external_url_of(*config, listening_), random_id);
   dispatcher->adopt(*dispatcher_);
   dispatcher_ = std::move(dispatcher);
   feeds_ = std::move(feeds);  // before config_: the old feeds point into the old config

@@ -53,8 +53,10 @@ struct ServiceSnapshot {
   std::string state_error;               // the last state write that failed; "" when they succeed
 };
 
-// The status page's address as configured (server.external_url) or derived from server.listen.
-std::string external_url_of(const Config& config);
+// The status page's address: server.external_url, or derived from the address the server
+// listens on (`listening`, HOST:PORT as bound; server.listen when empty). A wildcard host
+// (0.0.0.0, [::]) becomes this machine's name.
+std::string external_url_of(const Config& config, const std::string& listening = "");
 
 class Service {
  public:
@@ -66,6 +68,8 @@ class Service {
   // Restores alerts, notification groups, silences and acknowledgements from the state.
   Status restore();
   std::string external_url() const;
+  // The HTTP server's address once bound (the port chosen for :0, --listen's override).
+  void set_listening(std::string address);
   // Refreshes due feeds, evaluates every rule as of now, persists the changes and publishes.
   void evaluate(bool force_feed_reload = false);
   // Refreshes feeds whose files changed; true when a snapshot or a feed's health changed
@@ -118,6 +122,7 @@ class Service {
   std::unordered_map<uint64_t, std::unordered_set<std::string_view>> record_keys_;  // by table id, per evaluation
   bool evaluated_once_ = false;
   Silences silences_;
+  std::string listening_;  // the HTTP server's address as bound; "" before it is (before dispatcher_)
   std::unique_ptr<Dispatcher> dispatcher_;
   std::set<std::string> resolved_since_dispatch_;
   std::set<std::string> silenced_;

@@ -62,6 +62,7 @@ class Dispatcher {
   // `ids` makes each notification's id (random in the daemon, counted in tests).
   Dispatcher(const Config& config, std::string external_url, std::function<std::string()> ids)
       : config_(&config), external_url_(std::move(external_url)), ids_(std::move(ids)) {}
+  void set_external_url(std::string url) { external_url_ = std::move(url); }
   void restore(std::vector<GroupState> groups);
   // Adopts the groups of the old dispatcher whose route still exists (after a reload).
   void adopt(const Dispatcher& old);

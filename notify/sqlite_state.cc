@@ -81,7 +81,18 @@ std::string column_text(sqlite3_stmt* stmt, int i) {
               : std::string();
 }
 
+// Alert data is for the service's user only, whatever the umask: the file exists, 0600, before
+// SQLite opens it (its -wal and -shm files take the same mode).
+void create_private(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::fchmod(fd, 0600);
+    ::close(fd);
+  }
+}
+
 Status connect(const std::string& path, Connection& c) {
+  create_private(path);
   if (sqlite3_open_v2(path.c_str(), &c.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
       SQLITE_OK)
     return db_error(c.db, path);
@@ -145,6 +156,7 @@ Result<bool> has_column(Connection& c, const char* table, const char* column) {
 
 Status copy_database(sqlite3* source, const std::string& destination) {
   Connection out;
+  create_private(destination);
   if (sqlite3_open_v2(destination.c_str(), &out.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
     return db_error(out.db, destination);
   sqlite3_backup* backup = sqlite3_backup_init(out.db, "main", source, "main");
@@ -152,7 +164,6 @@ Status copy_database(sqlite3* source, const std::string& destination) {
   int rc = sqlite3_backup_step(backup, -1);
   sqlite3_backup_finish(backup);
   if (rc != SQLITE_DONE) return db_error(out.db, destination);
-  ::chmod(destination.c_str(), 0600);
   return {};
 }
 
@@ -411,28 +422,35 @@ SqliteState::~SqliteState() {
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
 }
 
-Result<std::unique_ptr<SqliteState>> SqliteState::open(const std::string& directory, const StateOptions& options) {
+Status SqliteState::lock(const std::string& directory) {
   std::error_code ec;
-  std::filesystem::create_directories(directory, ec);
-  if (ec) return Status::error(directory + ": " + ec.message());
-  std::unique_ptr<SqliteState> state(new SqliteState());
-
+  if (!std::filesystem::exists(directory, ec)) {
+    std::filesystem::create_directories(directory, ec);
+    if (ec) return Status::error(directory + ": " + ec.message());
+    ::chmod(directory.c_str(), 0700);
+  }
   // One casewatch per state directory: two would both work the same outbox.
   const std::string lock_path = (std::filesystem::path(directory) / "lock").string();
-  state->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (state->lock_fd_ < 0) return Status::error(lock_path + ": " + std::strerror(errno));
-  if (::flock(state->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) return Status::error(lock_path + ": " + std::strerror(errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     char pid[32] = {};
-    ssize_t n = ::pread(state->lock_fd_, pid, sizeof pid - 1, 0);
+    ssize_t n = ::pread(lock_fd_, pid, sizeof pid - 1, 0);
     std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "unknown";
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
     return Status::error("another casewatch (pid " + holder + ") is using the state directory " + directory);
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(state->lock_fd_, 0) != 0 || ::pwrite(state->lock_fd_, pid.data(), pid.size(), 0) < 0)
+  if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, pid.data(), pid.size(), 0) < 0)
     return Status::error(lock_path + ": " + std::strerror(errno));
+  path_ = (std::filesystem::path(directory) / "casewatch.db").string();
+  return {};
+}
 
-  state->path_ = (std::filesystem::path(directory) / "casewatch.db").string();
+Result<std::unique_ptr<SqliteState>> SqliteState::open(const std::string& directory, const StateOptions& options) {
+  std::error_code ec;
+  std::unique_ptr<SqliteState> state(new SqliteState());
+  if (Status s = state->lock(directory); !s.ok()) return s;
   const bool existed = std::filesystem::exists(state->path_, ec);
   if (existed) {
     std::string problem = quick_check(state->path_);
@@ -457,7 +475,6 @@ Result<std::unique_ptr<SqliteState>> SqliteState::open(const std::string& direct
 
   Connection c;
   if (Status s = connect(state->path_, c); !s.ok()) return s;
-  ::chmod(state->path_.c_str(), 0600);  // alert data: the service's user only
   Statement version;
   if (sqlite3_prepare_v2(c.db, "PRAGMA user_version", -1, &version.stmt, nullptr) != SQLITE_OK ||
       sqlite3_step(version.stmt) != SQLITE_ROW)
@@ -513,6 +530,49 @@ Status SqliteState::backup(const std::string& destination) {
   Connection c;
   if (Status s = connect(path_, c); !s.ok()) return s;
   return copy_database(c.db, destination);
+}
+
+Status SqliteState::backup_directory(const std::string& directory, const std::string& destination) {
+  const std::string path = (std::filesystem::path(directory) / "casewatch.db").string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Status::error(path + ": no state file");
+  // SQLite's online backup reads a consistent copy while the daemon goes on writing (WAL).
+  Connection c;
+  if (sqlite3_open_v2(path.c_str(), &c.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return db_error(c.db, path);
+  sqlite3_busy_timeout(c.db, 5000);
+  if (Status s = copy_database(c.db, destination); !s.ok()) return s;
+  if (std::string problem = quick_check(destination); !problem.empty())
+    return Status::error(destination + ": the copy does not check (" + problem + ")");
+  return {};
+}
+
+Status SqliteState::restore(const std::string& directory, const std::string& source) {
+  std::string problem = quick_check(source);
+  if (!problem.empty()) return Status::error(source + ": not a sound state file (" + problem + ")");
+  Connection from;
+  if (sqlite3_open_v2(source.c_str(), &from.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return db_error(from.db, source);
+  Statement version;
+  if (sqlite3_prepare_v2(from.db, "PRAGMA user_version", -1, &version.stmt, nullptr) != SQLITE_OK ||
+      sqlite3_step(version.stmt) != SQLITE_ROW)
+    return db_error(from.db, source);
+  const int schema = sqlite3_column_int(version.stmt, 0);
+  Result<bool> has_alerts = has_column(from, "alerts", "fingerprint");
+  if (!has_alerts.ok() || !*has_alerts) return Status::error(source + ": not a casewatch state file");
+  if (schema > kStateSchemaVersion)
+    return Status::error(source + " was written by a newer casewatch (schema " + std::to_string(schema) +
+                         "; this one reads up to " + std::to_string(kStateSchemaVersion) + ")");
+  // Refused while a daemon holds the state; then copied beside it and renamed over it, so the
+  // state file is the old one or the restored one, never half of each.
+  SqliteState state;
+  if (Status s = state.lock(directory); !s.ok()) return s;
+  const std::string staged = state.path_ + ".restoring";
+  std::error_code ec;
+  std::filesystem::remove(staged, ec);
+  if (Status s = copy_database(from.db, staged); !s.ok()) return s;
+  for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(state.path_ + suffix, ec);
+  std::filesystem::rename(staged, state.path_, ec);
+  if (ec) return Status::error(state.path_ + ": " + ec.message());
+  return {};
 }
 
 }  // namespace casewatch

@@ -36,6 +36,12 @@ class SqliteState {
   Result<std::unique_ptr<Outbox>> outbox();
   // Copies the whole state, consistently, while it is in use (SQLite's online backup).
   Status backup(const std::string& destination);
+  // `casewatch state backup`: the same from another process, while the daemon runs; the copy
+  // is checked and, like every file holding alert data, mode 0600.
+  static Status backup_directory(const std::string& directory, const std::string& destination);
+  // `casewatch state restore`: a checked backup (of this schema or an older one, migrated at the
+  // next start) put in place; refused while a casewatch holds the state directory.
+  static Status restore(const std::string& directory, const std::string& source);
 
   const std::string& path() const { return path_; }
   // Where a damaged state file was moved at start; "" when it was sound.
@@ -43,6 +49,8 @@ class SqliteState {
 
  private:
   SqliteState() = default;
+  // Takes the state directory's lock (creating the directory, 0700) and sets path_.
+  Status lock(const std::string& directory);
   std::string path_;
   std::string moved_aside_;
   int lock_fd_ = -1;

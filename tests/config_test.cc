@@ -1115,3 +1115,26 @@ TEST(AsOf, InstantsAndNegativeOffsets) {
 
 }  // namespace
 }  // namespace casewatch
+
+namespace casewatch {
+namespace {
+
+// engine.state_dir under systemd's StateDirectory= and outside it (issue 12).
+TEST(StateDir, RelativeResolvesAgainstStateDirectoryElseTheConfigFolderWithAWarningUnderEtc) {
+  std::string problem;
+  ::setenv("STATE_DIRECTORY", "/var/lib/casewatch:/var/lib/other", 1);
+  EXPECT_EQ(resolve_state_dir("/etc/casewatch", "", problem), "/var/lib/casewatch");
+  EXPECT_EQ(resolve_state_dir("/etc/casewatch", "state", problem), "/var/lib/casewatch/state");
+  EXPECT_EQ(resolve_state_dir("/etc/casewatch", "/srv/state", problem), "/srv/state");
+  EXPECT_EQ(problem, "");
+  ::unsetenv("STATE_DIRECTORY");
+  EXPECT_EQ(resolve_state_dir("/etc/casewatch", "", problem), "/etc/casewatch/state");
+  EXPECT_NE(problem.find("resolves to /etc/casewatch/state"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("$STATE_DIRECTORY"), std::string::npos) << problem;
+  const std::string here = std::filesystem::temp_directory_path().string();
+  EXPECT_EQ(resolve_state_dir(here, "state", problem), here + "/state");
+  EXPECT_EQ(problem, "");  // a folder of one's own: fine
+}
+
+}  // namespace
+}  // namespace casewatch

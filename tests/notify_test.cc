@@ -4,6 +4,8 @@
 // state (reopened after a crash, damaged, newer, older, locked), and delivery with one receiver
 // failing or hung beside another.
 #include <gtest/gtest.h>
+
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -401,6 +403,47 @@ TEST_F(StateTest, ANewerSchemaIsRefusedAnOlderOneMigratedAfterABackup) {
   ASSERT_FALSE(newer.ok());
   EXPECT_NE(newer.message().find("written by a newer casewatch (schema 99; this one reads up to 2)"), std::string::npos)
       << newer.message();
+}
+
+TEST_F(StateTest, BackupWhileRunningAndRestoreWhenStopped) {
+  const mode_t old_umask = ::umask(022);  // alert data is 0600 whatever the umask
+  const std::string copy = dir_ + "-backup.db";
+  {
+    auto state = SqliteState::open(dir_);
+    ASSERT_TRUE(state.ok());
+    EXPECT_EQ(std::filesystem::status(dir_).permissions() & std::filesystem::perms::all, std::filesystem::perms::owner_all);
+    ASSERT_TRUE((*(*state)->alert_store())->save({{AlertChange::Kind::Fired, alert("A1")}}).ok());
+    // Another process's view: the daemon holds the lock, the backup does not need it.
+    ASSERT_TRUE(SqliteState::backup_directory(dir_, copy).ok());
+    ASSERT_TRUE((*(*state)->alert_store())->save({{AlertChange::Kind::Fired, alert("A2")}}).ok());
+    Status refused = SqliteState::restore(dir_, copy);
+    ASSERT_FALSE(refused.ok());  // not under a running daemon
+    EXPECT_NE(refused.message().find("another casewatch"), std::string::npos) << refused.message();
+  }
+  ::umask(old_umask);
+  for (const std::string& file : {db(), copy})
+    EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+        << file;
+  ASSERT_TRUE(SqliteState::restore(dir_, copy).ok());
+  {
+    auto state = SqliteState::open(dir_);
+    ASSERT_TRUE(state.ok());
+    auto alerts = (*(*state)->alert_store())->load_alerts();
+    ASSERT_EQ(alerts->size(), 1u);  // as it was at the backup
+    EXPECT_EQ((*alerts)[0].key, "A1");
+  }
+  // What is not a sound state file of this version is refused, and changes nothing.
+  {
+    std::ofstream junk(copy, std::ios::trunc);
+    junk << "not a database";
+  }
+  EXPECT_FALSE(SqliteState::restore(dir_, copy).ok());
+  EXPECT_FALSE(SqliteState::backup_directory(dir_ + "-none", copy).ok());
+  auto state = SqliteState::open(dir_);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ((*(*state)->alert_store())->load_alerts()->size(), 1u);
+  std::filesystem::remove(copy);
 }
 
 // ---------------------------------------------------------------------------------------------
