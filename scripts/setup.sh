@@ -12,6 +12,8 @@ packages=(
   libsqlite3-dev sqlite3 libcurl4-openssl-dev libpq-dev libsystemd-dev libssl-dev libcrypt-dev
   prometheus-cpp-dev
   time
+  # the Debian package and its man page (scripts/package.sh)
+  debhelper lintian help2man
   # real peers for the integration tests
   python3 prometheus chromium chromium-driver python3-selenium prometheus-alertmanager python3-aiosmtpd openssl
   postgresql

@@ -19,7 +19,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   ctest --test-dir build-asan -j"$jobs" --output-on-failure
 
 echo "== fuzz the parsers"
-CC=clang CXX=clang++ BUILD_DIR=build-fuzz BUILD_TYPE=RelWithDebInfo \
+CC=clang CXX=clang++ BUILD_DIR=build-fuzz BUILD_TYPE=RelWithDebInfo BUILD_TARGETS="csv_fuzz expr_fuzz differential_fuzz" \
   bash scripts/build.sh -DCASEWATCH_FUZZ=ON -DCASEWATCH_BENCH=OFF
 fuzz_seconds=${FUZZ_SECONDS:-30}
 for target in csv expr differential; do

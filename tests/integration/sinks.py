@@ -91,20 +91,41 @@ class WebhookSink:
 
 
 class Alertmanager:
-    """Debian's prometheus-alertmanager, clustering off, on a loopback port."""
+    """Debian's prometheus-alertmanager on a loopback port: alone (clustering off), or a peer of a
+    cluster (`cluster_port` its own gossip port, `peers` the others'). With `webhook`, it
+    notifies that URL, one group per alert (alertname and key), each once."""
 
-    def __init__(self):
+    def __init__(self, webhook=None, cluster_port=None, peers=()):
         binary = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
         self.dir = tempfile.mkdtemp(prefix="casewatch-am-")
         config = os.path.join(self.dir, "alertmanager.yml")
         with open(config, "w") as f:
-            f.write("route:\n  receiver: 'null'\n  group_wait: 1s\nreceivers:\n  - name: 'null'\n")
+            if webhook:
+                f.write("route:\n  receiver: hook\n  group_by: [alertname, key]\n  group_wait: 1s\n"
+                        "  group_interval: 1s\n  repeat_interval: 1h\n"
+                        "receivers:\n  - name: hook\n    webhook_configs:\n      - url: '%s'\n"
+                        "        send_resolved: false\n" % webhook)
+            else:
+                f.write("route:\n  receiver: 'null'\n  group_wait: 1s\nreceivers:\n  - name: 'null'\n")
         self.port = free_port()
+        if cluster_port:
+            # Loopback is no private address: the advertised one is given. A peer waits its
+            # position times the peer timeout before notifying, for the others' log to reach it.
+            cluster = ["--cluster.listen-address=127.0.0.1:%d" % cluster_port,
+                       "--cluster.advertise-address=127.0.0.1:%d" % cluster_port,
+                       "--cluster.peer-timeout=3s", "--cluster.gossip-interval=100ms",
+                       "--cluster.pushpull-interval=2s"] + ["--cluster.peer=127.0.0.1:%d" % p for p in peers]
+        else:
+            cluster = ["--cluster.listen-address="]
         self.process = subprocess.Popen(
             [binary, "--config.file=" + config, "--storage.path=" + self.dir,
-             "--web.listen-address=127.0.0.1:%d" % self.port, "--cluster.listen-address="],
+             "--web.listen-address=127.0.0.1:%d" % self.port, *cluster],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "log"), "w"))
         wait_until(self.ready, 30, "alertmanager to start")
+
+    def peers(self):
+        with urllib.request.urlopen(self.url() + "/api/v2/status", timeout=5) as resp:
+            return len(json.loads(resp.read())["cluster"].get("peers") or [])
 
     def url(self):
         return "http://127.0.0.1:%d" % self.port
