@@ -344,7 +344,11 @@ void evaluate_aggregate(const EvaluationInput& input, size_t index, EvaluationRe
     for (size_t i = 0; i < rule.group_by.size(); ++i) {
       Value field = table.value(group.first_row, rule.group_by[i]);
       if (i) gv.key += '/';
-      gv.key += value_to_text(field);
+      // A '/' (or '\\') inside a value is escaped, so ("a/b", "c") and ("a", "b/c") stay apart.
+      for (char c : value_to_text(field)) {
+        if (c == '/' || c == '\\') gv.key += '\\';
+        gv.key += c;
+      }
       gv.group.emplace_back(rule.schema->fields[rule.group_by[i]].name, OwnedValue::from(field));
     }
     if (value.type == Type::Number) gv.value = value.number;

@@ -626,6 +626,16 @@ TEST_F(EngineAggregateData, WithoutGroupByOneGroupForTheWholeFeed) {
   EXPECT_EQ(values_of("sum(hours) / count()", {}), (KV{{"", number_to_text(43.0 / 6)}}));
 }
 
+TEST_F(EngineBase, ASlashInsideAGroupValueIsEscapedSoTwoGroupsNeverShareAKey) {
+  set_rows({{.id = "R1", .team = "a/b", .worker = "c"}, {.id = "R2", .team = "a", .worker = "b/c"},
+            {.id = "R3", .team = "x\\", .worker = "y"}});
+  auto result = evaluate_at(compile(aggregate("count()", {"team", "worker"}, "value > 0")), ymd(2017, 6, 14));
+  std::vector<std::string> keys;
+  for (const Match& m : result.matches) keys.push_back(m.key);
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"a/b\\/c", "a\\/b/c", "x\\\\/y"}));
+}
+
 TEST_F(EngineAggregateData, GroupByTwoFieldsJoinsKeysWithSlash) {
   Rule rule = compile(aggregate("count()", {"team", "worker"}));
   auto result = evaluate_at(rule, ymd(2017, 6, 14));

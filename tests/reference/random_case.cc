@@ -70,7 +70,9 @@ std::vector<Day> interesting_days() {
 
 const std::vector<std::string> kStrings = {"A",  "B",     "Team North", "team north", "Assessment", "G4",
                                            "G5", "F1",    "Zoë",        "x y",        "2017-06-14", "a'b",
-                                           "\"q\"", "ÉCOLE", "0",       "10",         "1"};
+                                           "\"q\"", "ÉCOLE", "0",       "10",         "1",
+                                           // group keys join values with '/': these would collide unescaped
+                                           "a/b", "c", "a", "b/c", "a\\"};
 // Small counts, halves and decimals that round awkwardly (2.675 is 2.67499... as a double), and
 // numbers either side of where whole numbers stop printing as plain digits (10^15).
 const std::vector<double> kNumbers = {0,    1,     2,     3,    5,    10,   18,      25,      -1,   -4,

@@ -1233,7 +1233,11 @@ void run_aggregate(const CompiledRule& r, int32_t as_of, const Environment& env,
       const std::string& name = r.rule->group_by[k];
       vars[name] = scalar(g.values[k]);
       gv.group.emplace_back(name, g.values[k]);
-      gv.key += (k ? "/" : "") + to_text(g.values[k]);
+      // Spec: values joined with '/', a '/' or '\\' inside one preceded by '\\'.
+      std::string part = to_text(g.values[k]);
+      std::string escaped;
+      for (char ch : part) escaped += (ch == '/' || ch == '\\') ? std::string("\\") + ch : std::string(1, ch);
+      gv.key += (k ? "/" : "") + escaped;
     }
     Context c;
     c.today = as_of;

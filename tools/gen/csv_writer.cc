@@ -33,6 +33,7 @@ void CsvWriter::flush() {
 }
 
 void CsvWriter::put(std::string_view s) {
+  if (s.empty()) return;  // an empty view may have no data pointer, which memcpy must not see
   if (s.size() > buffer_.size() - len_) {
     flush();
     if (s.size() > buffer_.size()) {
