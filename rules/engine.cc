@@ -198,6 +198,7 @@ struct Accumulator {
   double extreme = 0;
   bool has_value = false;
   std::unordered_set<std::string> distinct;
+  std::unordered_map<std::string, double> tallies;  // max_count, count_at_least: records per value
 };
 
 // Bytes that identify a value exactly, for grouping and count_distinct.
@@ -252,6 +253,14 @@ void accumulate(const AggregateCall& call, const Expression& expression, const E
         acc.distinct.insert(std::move(id));
       }
       break;
+    case AggregateKind::MaxCount:
+    case AggregateKind::CountAtLeast:
+      if (!v.is_null()) {
+        std::string id;
+        append_identity(v, id);
+        acc.tallies[id] += 1;
+      }
+      break;
   }
 }
 
@@ -266,6 +275,17 @@ Value result_of(const AggregateCall& call, const Accumulator& acc) {
       if (!acc.has_value) return {};
       return call.argument_type == Type::Date ? Value::of_date(static_cast<Day>(acc.extreme)) : Value::of_number(acc.extreme);
     case AggregateKind::CountDistinct: return Value::of_number(static_cast<double>(acc.distinct.size()));
+    case AggregateKind::MaxCount: {
+      if (acc.tallies.empty()) return {};
+      double most = 0;
+      for (const auto& [id, n] : acc.tallies) most = std::max(most, n);
+      return Value::of_number(most);
+    }
+    case AggregateKind::CountAtLeast: {
+      double values = 0;
+      for (const auto& [id, n] : acc.tallies) values += n >= call.threshold ? 1 : 0;
+      return Value::of_number(values);
+    }
   }
   return {};
 }

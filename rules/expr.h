@@ -71,7 +71,7 @@ struct EvalContext {
   Arena* arena = nullptr;
 };
 
-enum class AggregateKind { Count, Sum, Avg, Min, Max, Ratio, CountDistinct };
+enum class AggregateKind { Count, Sum, Avg, Min, Max, Ratio, CountDistinct, MaxCount, CountAtLeast };
 
 struct Node;
 
@@ -80,6 +80,7 @@ struct AggregateCall {
   AggregateKind kind;
   const Node* argument = nullptr;  // null for count()
   Type argument_type = Type::Null;
+  double threshold = 0;  // count_at_least(x, n): n
 };
 
 class Expression {

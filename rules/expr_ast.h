@@ -35,7 +35,7 @@ enum class Function {
   Today, Date, DaysBetween, WorkingDaysBetween, AddDays, AddWorkingDays, AddMonths, AgeYears,
   Coalesce, IsNull, Lower, Upper, Contains, StartsWith, Matches, Lookup, FormatDate, Round,
   // aggregates
-  Count, Sum, Avg, Min, Max, Ratio, CountDistinct,
+  Count, Sum, Avg, Min, Max, Ratio, CountDistinct, MaxCount, CountAtLeast,
 };
 
 enum class NodeKind { Literal, Field, Variable, List, Unary, Binary, Call, Aggregate };

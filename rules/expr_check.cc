@@ -1,6 +1,7 @@
 // Name resolution and static type checking: everything that can be known from the feed's field
 // types is reported before any record is read.
 #include <algorithm>
+#include <cmath>
 
 #include "rules/expr_ast.h"
 
@@ -48,6 +49,8 @@ constexpr FunctionInfo kFunctions[] = {
     {"max", Function::Max, 1, 1, true},
     {"ratio", Function::Ratio, 1, 1, true},
     {"count_distinct", Function::CountDistinct, 1, 1, true},
+    {"max_count", Function::MaxCount, 1, 1, true},
+    {"count_at_least", Function::CountAtLeast, 2, 2, true},
 };
 
 std::string arguments_text(const FunctionInfo& f) {
@@ -64,6 +67,8 @@ AggregateKind aggregate_kind(Function f) {
     case Function::Min: return AggregateKind::Min;
     case Function::Max: return AggregateKind::Max;
     case Function::Ratio: return AggregateKind::Ratio;
+    case Function::MaxCount: return AggregateKind::MaxCount;
+    case Function::CountAtLeast: return AggregateKind::CountAtLeast;
     default: return AggregateKind::CountDistinct;
   }
 }
@@ -393,6 +398,17 @@ class Checker {
         expect(*node.children[0], {Type::Number, Type::Date}, what);
         node.type = node.children[0]->type;
         break;
+      case Function::CountAtLeast: {
+        // n is fixed per rule (how many times a value must occur): a whole number literal.
+        const Node& n = *node.children[1];
+        if (n.kind != NodeKind::Literal || n.literal.type != Type::Number || n.literal.number < 1 ||
+            n.literal.number != std::floor(n.literal.number) || n.literal.number > 1e9)
+          error(n, "the second argument of count_at_least() must be a whole number literal of at least 1");
+        else
+          call.threshold = n.literal.number;
+        node.type = StaticType::of(Type::Number);
+        break;
+      }
       default:
         node.type = StaticType::of(Type::Number);
         break;

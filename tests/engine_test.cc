@@ -608,6 +608,25 @@ TEST_F(EngineAggregateData, RatioAndCountDistinct) {
   EXPECT_EQ(values_of("count_distinct(team)", {}), (KV{{"", "2"}}));  // null is not a value
 }
 
+TEST_F(EngineAggregateData, MaxCountAndCountAtLeastTallyRecordsPerValue) {
+  // Assessment: w1 twice, w2 once; Corporate Parenting: w3 twice; the null team: w4 once.
+  EXPECT_EQ(values_of("max_count(worker)"), (KV{{"", "1"}, {"Assessment", "2"}, {"Corporate Parenting", "2"}}));
+  EXPECT_EQ(values_of("count_at_least(worker, 2)"), (KV{{"", "0"}, {"Assessment", "1"}, {"Corporate Parenting", "1"}}));
+  EXPECT_EQ(values_of("count_at_least(worker, 1)"), (KV{{"", "1"}, {"Assessment", "2"}, {"Corporate Parenting", "1"}}));
+  EXPECT_EQ(values_of("max_count(team)", {}), (KV{{"", "3"}}));  // null is not a value
+  // Nulls are not counted: A3 has no hours, so Assessment's hours are 10 and 20 once each.
+  EXPECT_EQ(values_of("max_count(hours)"), (KV{{"", "1"}, {"Assessment", "1"}, {"Corporate Parenting", "1"}}));
+}
+
+TEST_F(EngineBase, CountAtLeastNeedsAWholeNumberLiteral) {
+  for (const char* bad : {"count_at_least(worker, 0)", "count_at_least(worker, 1.5)", "count_at_least(worker, hours)",
+                          "count_at_least(worker)"}) {
+    auto errors = compile_errors(aggregate(bad));
+    ASSERT_EQ(errors.size(), 1u) << bad;
+    EXPECT_NE(errors[0].message.find("count_at_least"), std::string::npos) << errors[0].message;
+  }
+}
+
 TEST_F(EngineAggregateData, CombinedArithmetically) {
   EXPECT_EQ(values_of("sum(hours) / count()"), (KV{{"", "1"}, {"Assessment", "10"}, {"Corporate Parenting", "6"}}));
   EXPECT_EQ(values_of("round(100 * ratio(open), 1)"), (KV{{"", "100"}, {"Assessment", "66.7"}, {"Corporate Parenting", "0"}}));

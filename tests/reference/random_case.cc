@@ -356,8 +356,18 @@ class ExprGen {
   Expr aggregate_call(int depth, Scope& scope) {
     scope.inside_aggregate = true;
     Expr out;
-    switch (r_.uniform(0, 8)) {
+    switch (r_.uniform(0, 10)) {
       case 0: out = call("count", {}); break;
+      case 9: {
+        Type t = r_.pick(std::vector<Type>{Type::String, Type::Number, Type::Date, Type::Bool});
+        out = call("max_count", {gen(t, depth, scope).text});
+        break;
+      }
+      case 10: {
+        Type t = r_.pick(std::vector<Type>{Type::String, Type::Number, Type::Date, Type::Bool});
+        out = call("count_at_least", {gen(t, depth, scope).text, std::to_string(r_.uniform(1, 3))});
+        break;
+      }
       case 1: out = call("count", {gen_bool(depth, scope).text}); break;
       case 2: out = call("sum", {gen_number(depth, scope).text}); break;
       case 3: out = call("avg", {gen_number(depth, scope).text}); break;

@@ -415,6 +415,7 @@ const std::map<std::string, Arity>& aggregates() {
   static const std::map<std::string, Arity> kAggregates = {
       {"count", {0, 1}}, {"sum", {1, 1}},   {"avg", {1, 1}},           {"min", {1, 1}},
       {"max", {1, 1}},   {"ratio", {1, 1}}, {"count_distinct", {1, 1}},
+      {"max_count", {1, 1}}, {"count_at_least", {2, 2}},
   };
   return kAggregates;
 }
@@ -793,6 +794,36 @@ Value aggregate(const Node& n, const Context& c) {
       }
     }
     return number(static_cast<double>(numbers.size() + strings.size() + dates.size() + bools.size()) + nans);
+  }
+  if (n.name == "max_count" || n.name == "count_at_least") {
+    // Spec: records per non-null value (values equal under ==); max_count the most of one
+    // value (null with none), count_at_least how many values have at least n records.
+    std::vector<std::pair<const Value*, double>> classes;
+    for (const Value* x : present) {
+      if (x->is_list) fail(n.name + "() of a list");
+      bool found = false;
+      for (auto& [representative, k] : classes)
+        if (equal(*representative, *x)) {
+          k += 1;
+          found = true;
+          break;
+        }
+      if (!found) classes.push_back({x, 1});
+    }
+    if (n.name == "max_count") {
+      if (classes.empty()) return null_value();
+      double most = 0;
+      for (const auto& entry : classes) most = std::max(most, entry.second);
+      return number(most);
+    }
+    Context none;
+    none.today = c.today;
+    none.env = c.env;
+    none.fields = c.fields;
+    const Value at_least = eval(*n.args[1], none);
+    double k = 0;
+    for (const auto& entry : classes) k += entry.second >= need(at_least, Kind::Number, "count_at_least()").number ? 1 : 0;
+    return number(k);
   }
   fail("unknown aggregate " + n.name);
 }
