@@ -1,5 +1,7 @@
 // `casewatch test`: rule unit tests (SPEC 8). Each case builds its feeds from rows or CSV text,
 // evaluates the tested rules at the case's date, and compares (rule, key, severity) sets exactly.
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <ostream>
 #include <set>
@@ -20,6 +22,12 @@ using Identity = std::tuple<std::string, std::string, Severity>;
 
 std::string describe(const Identity& id) {
   return std::get<0>(id) + " key=" + std::get<1>(id) + " severity=" + std::string(severity_name(std::get<2>(id)));
+}
+
+std::string group_text(const std::map<std::string, std::string>& group) {
+  std::string out = "{";
+  for (const auto& [name, value] : group) out += (out.size() > 1 ? ", " : "") + name + " = \"" + value + "\"";
+  return out + "}";
 }
 
 // The case's feeds as snapshots: named feeds from their rows or CSV, every other feed empty.
@@ -130,6 +138,26 @@ bool run_case(const RuleTestFile& file, const RuleTestCase& c, const Config& con
   }
   for (const auto& [id, match] : actual)
     if (!expected.count(id)) problems.push_back("extra: " + describe(id));
+  for (const RuleTestValue& v : c.values) {
+    std::string what = v.rule + " group " + group_text(v.group);
+    const GroupValue* found = nullptr;
+    for (const GroupValue& g : result.values) {
+      if (rules[g.rule].spec.name != v.rule || g.group.size() != v.group.size()) continue;
+      bool same = std::all_of(g.group.begin(), g.group.end(), [&](const auto& field) {
+        auto it = v.group.find(field.first);
+        return it != v.group.end() && it->second == value_to_text(field.second.view());
+      });
+      if (same) found = &g;
+    }
+    std::string actual_text = found && found->value ? number_to_text(*found->value) : "null";
+    if (!v.value) {
+      if (found && found->value) problems.push_back(what + ": value is " + actual_text + ", expected none");
+    } else if (!found) {
+      problems.push_back(what + ": no such group, expected value " + number_to_text(*v.value));
+    } else if (!found->value || !(std::abs(*found->value - *v.value) <= v.tolerance)) {
+      problems.push_back(what + ": value is " + actual_text + ", expected " + number_to_text(*v.value));
+    }
+  }
   if (problems.empty()) {
     out << "PASS  " << file.path << ": " << c.name << '\n';
     return true;
@@ -176,6 +204,24 @@ int run_tests(const std::vector<std::string>& files, std::ostream& out, std::ost
       for (const RuleTestExpect& e : c.expects)
         if (std::none_of(rules.begin(), rules.end(), [&](const Rule& r) { return r.spec.name == e.rule; }))
           diagnostics.error(path, e.position.line, e.position.column, "expectation names rule '" + e.rule + "', which this file does not test");
+      for (const RuleTestValue& v : c.values) {
+        auto rule = std::find_if(rules.begin(), rules.end(), [&](const Rule& r) { return r.spec.name == v.rule; });
+        if (rule == rules.end()) {
+          diagnostics.error(path, v.position.line, v.position.column, "value assertion names rule '" + v.rule + "', which this file does not test");
+        } else if (rule->spec.kind != RuleKind::Aggregate) {
+          diagnostics.error(path, v.position.line, v.position.column, "rule '" + v.rule + "' is not an aggregate: it has no value");
+        } else {
+          std::set<std::string> expected(rule->spec.group_by.begin(), rule->spec.group_by.end()), given;
+          for (const auto& [field, value] : v.group) given.insert(field);
+          if (given != expected) {
+            std::string fields;
+            for (const std::string& f : rule->spec.group_by) fields += (fields.empty() ? "" : ", ") + f;
+            diagnostics.error(path, v.position.line, v.position.column,
+                              "'group' must name exactly the rule's group_by fields (" +
+                                  (fields.empty() ? std::string("none") : fields) + ")");
+          }
+        }
+      }
     }
     if (!diagnostics.empty()) {
       diagnostics.print(err);

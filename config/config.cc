@@ -5,6 +5,7 @@
 #include <glob.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -60,6 +61,13 @@ std::string resolve_path(const std::string& directory, const std::string& path) 
 
 namespace {
 
+// Prometheus' label names: [a-zA-Z_][a-zA-Z0-9_]*.
+bool is_metric_label_name(std::string_view name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
 bool is_name(std::string_view s) {  // [a-z][a-z0-9_]*
   if (s.empty() || !(s[0] >= 'a' && s[0] <= 'z')) return false;
   return std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
@@ -110,9 +118,11 @@ class Loader {
 
   void load(const TomlFile& file) {
     const toml::table& root = file.root();
-    file.reject_unknown_keys(root, {"rule_files", "server", "engine", "tables", "feed", "route", "receiver"}, "the config", d_);
+    file.reject_unknown_keys(root, {"rule_files", "server", "engine", "metrics", "tables", "feed", "route", "receiver"},
+                             "the config", d_);
     load_server(file);
     load_engine(file);
+    load_metrics(file);
     load_tables(file);
     load_feeds(file);
     load_rules(file);
@@ -231,6 +241,22 @@ class Loader {
     }
     non_working.insert(non_working.end(), e.extra_non_working_days.begin(), e.extra_non_working_days.end());
     config_.calendar = std::make_shared<Calendar>(std::move(non_working));
+  }
+
+  void load_metrics(const TomlFile& file) {
+    const toml::table* metrics = file.get_table(file.root(), "metrics", d_);
+    if (!metrics) return;
+    file.reject_unknown_keys(*metrics, {"known_label_values"}, "[metrics]", d_);
+    const toml::table* known = file.get_table(*metrics, "known_label_values", d_);
+    if (!known) return;
+    for (const auto& [label, node] : *known) {
+      std::string name(label.str());
+      if (!is_metric_label_name(name)) {
+        file.error(node, "'" + name + "' is not a Prometheus label name", d_);
+        continue;
+      }
+      if (auto values = file.get_string_array(*known, name, d_)) config_.metrics.known_label_values[name] = *values;
+    }
   }
 
   void load_tables(const TomlFile& file) {
@@ -507,12 +533,14 @@ class Loader {
                                              "annotations", "metric_labels", "enabled"};
     if (!kind_known) {  // which keys apply is unknown: report only the kind
       allowed.insert(allowed.end(), {"start", "done", "due_in", "due", "warn_before", "when", "severity", "group_by",
-                                     "value", "export"});
+                                     "value", "export", "unit"});
     } else {
       switch (spec.kind) {
         case RuleKind::Deadline: allowed.insert(allowed.end(), {"start", "done", "due_in", "due", "warn_before"}); break;
         case RuleKind::Condition: allowed.insert(allowed.end(), {"when", "severity"}); break;
-        case RuleKind::Aggregate: allowed.insert(allowed.end(), {"group_by", "value", "when", "export", "severity"}); break;
+        case RuleKind::Aggregate:
+          allowed.insert(allowed.end(), {"group_by", "value", "when", "export", "unit", "severity"});
+          break;
       }
     }
     for (const auto& [key, value] : table)
@@ -549,6 +577,10 @@ class Loader {
     if (auto v = file.get_interval(table, "for", d_)) spec.for_seconds = *v;
     if (auto v = file.get_bool(table, "enabled", d_)) spec.enabled = *v;
     if (auto v = file.get_bool(table, "export", d_)) spec.export_value = *v;
+    if (auto v = file.get_string(table, "unit", d_)) {
+      if (is_metric_label_name(*v) && v->find("__") != 0) spec.unit = *v;
+      else file.error(*table.get("unit"), "unit '" + *v + "' must be a word such as ratio, cases or children (letters, digits, _)", d_);
+    }
     if (auto v = file.get_string_array(table, "group_by", d_)) spec.group_by = *v;
     if (auto v = file.get_string_array(table, "metric_labels", d_)) spec.metric_labels = *v;
     for (const char* key : {"due_in", "warn_before"}) {

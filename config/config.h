@@ -94,12 +94,19 @@ struct EngineConfig {
   std::string state_dir_problem;  // a warning for check: a relative state_dir in the wrong place
 };
 
+// [metrics]: label values known in advance, so casewatch_alerts has a 0 series for each (a
+// panel shows 0, not "No data", for a team without alerts).
+struct MetricsConfig {
+  std::map<std::string, std::vector<std::string>> known_label_values;
+};
+
 struct Config {
   std::string path;       // the config file as given
   std::string directory;  // its folder: relative paths are resolved against it
   std::vector<std::string> rule_files;  // the files the globs matched, sorted
   ServerConfig server;
   EngineConfig engine;
+  MetricsConfig metrics;
   std::shared_ptr<const LookupTables> tables;
   std::shared_ptr<const Calendar> calendar;
   std::vector<FeedConfig> feeds;

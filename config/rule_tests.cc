@@ -80,7 +80,7 @@ std::optional<RuleTestFile> load_rule_test_file(const std::string& path, Diagnos
       file->error(item, "each case must be a table", d);
       continue;
     }
-    file->reject_unknown_keys(*table, {"name", "at", "feeds", "expect"}, "a [[case]]", d);
+    file->reject_unknown_keys(*table, {"name", "at", "feeds", "expect", "value"}, "a [[case]]", d);
     RuleTestCase c;
     c.position = position_of(*table);
     c.name = file->get_string(*table, "name", d).value_or("");
@@ -151,6 +151,39 @@ std::optional<RuleTestFile> load_rule_test_file(const std::string& path, Diagnos
         if (auto labels = string_map(*file, *e, "labels", d)) expect.labels = *labels;
         expect.annotations = string_map(*file, *e, "annotations", d);
         c.expects.push_back(std::move(expect));
+      }
+    }
+    if (const toml::node* values = table->get("value")) {
+      const toml::array* array = values->as_array();
+      if (!array) file->error(*values, "value assertions are [[case.value]] tables", d);
+      for (size_t i = 0; array && i < array->size(); ++i) {
+        const toml::table* e = (*array)[i].as_table();
+        if (!e) {
+          file->error((*array)[i], "each value assertion must be a table with 'rule', 'group' and 'value'", d);
+          continue;
+        }
+        file->reject_unknown_keys(*e, {"rule", "group", "value", "tolerance"}, "a [[case.value]]", d);
+        RuleTestValue v;
+        v.position = position_of(*e);
+        v.rule = file->get_string(*e, "rule", d).value_or("");
+        if (v.rule.empty()) file->error(*e, "a value assertion needs 'rule'", d);
+        if (const toml::node* group = e->get("group")) {
+          const toml::table* fields = group->as_table();
+          if (!fields) file->error(*group, "'group' must be a table of field = value", d);
+          for (const auto& [field, cell] : fields ? *fields : toml::table{}) {
+            if (auto text = cell_text(cell)) v.group[std::string(field.str())] = *text;
+            else file->error(cell, "a group value must be a string, number, bool or date", d);
+          }
+        }
+        for (const char* key : {"value", "tolerance"}) {
+          const toml::node* n = e->get(key);
+          if (!n) continue;
+          std::optional<double> number = n->value<double>();
+          if (!number) file->error(*n, std::string("'") + key + "' must be a number", d);
+          else if (std::string_view(key) == "value") v.value = *number;
+          else v.tolerance = *number;
+        }
+        c.values.push_back(std::move(v));
       }
     }
     out.cases.push_back(std::move(c));

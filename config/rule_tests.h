@@ -37,12 +37,23 @@ struct RuleTestExpect {
   SourcePosition position;
 };
 
+// An aggregate rule's value for one group: `value` absent means the group has none (null, or no
+// record in it).
+struct RuleTestValue {
+  std::string rule;
+  std::map<std::string, std::string> group;  // every group_by field, as text
+  std::optional<double> value;
+  double tolerance = 1e-9;  // absolute
+  SourcePosition position;
+};
+
 struct RuleTestCase {
   std::string name;
   std::string at;  // DATE as written
   SourcePosition position;
   std::vector<RuleTestFeed> feeds;
   std::vector<RuleTestExpect> expects;
+  std::vector<RuleTestValue> values;
 };
 
 struct RuleTestFile {

@@ -366,15 +366,37 @@ std::vector<prometheus::MetricFamily> Service::dynamic_metrics(const ServiceSnap
 
   auto alerts = gauge_family("casewatch_alerts", "Alerts by rule, severity and state.");
   std::map<Labels, double> counts;
+  // A 0 for every severity and state of every rule, and for every combination of its metric
+  // labels' known values ([metrics] known_label_values) when each of them has some.
   for (const Rule& rule : config_->rules) {
-    if (!rule.spec.metric_labels.empty()) continue;
+    std::vector<Labels> combinations = {{}};
+    for (const std::string& name : rule.spec.metric_labels) {
+      auto known = config_->metrics.known_label_values.find(name);
+      if (known == config_->metrics.known_label_values.end()) {
+        combinations.clear();
+        break;
+      }
+      std::vector<Labels> longer;
+      for (const Labels& prefix : combinations)
+        for (const std::string& value : known->second) {
+          longer.push_back(prefix);
+          longer.back().push_back({name, valid_utf8(value)});
+        }
+      combinations = std::move(longer);
+    }
     std::vector<Severity> severities = rule.spec.kind == RuleKind::Deadline
                                            ? std::vector<Severity>{Severity::Warning, Severity::Critical}
                                            : std::vector<Severity>{rule.spec.severity};
-    for (Severity severity : severities)
-      for (const char* state : {"pending", "firing", "silenced"})
-        counts[{{"rule", rule.spec.name}, {"severity", std::string(severity_name(severity))}, {"state", state}}] = 0;
+    for (const Labels& extra : combinations)
+      for (Severity severity : severities)
+        for (const char* state : {"pending", "firing", "silenced"}) {
+          Labels labels = {{"rule", rule.spec.name}, {"severity", std::string(severity_name(severity))}, {"state", state}};
+          labels.insert(labels.end(), extra.begin(), extra.end());
+          counts[labels] = 0;
+        }
   }
+  for (const Labels& labels : alert_series_seen_)
+    if (config_->rule_index(labels.front().value) >= 0) counts.emplace(labels, 0);
   for (const Alert& alert : s.alerts) {
     std::string state = s.silenced.count(alert.fingerprint) ? "silenced" : std::string(alert_state_name(alert.state));
     Labels labels = {{"rule", alert.rule}, {"severity", std::string(severity_name(alert.severity))}, {"state", state}};
@@ -386,13 +408,18 @@ std::vector<prometheus::MetricFamily> Service::dynamic_metrics(const ServiceSnap
       }
     counts[labels] += 1;
   }
-  for (auto& [labels, count] : counts) add_sample(alerts, labels, count);
+  for (auto& [labels, count] : counts) {
+    add_sample(alerts, labels, count);
+    alert_series_seen_.insert(labels);
+  }
   out.push_back(std::move(alerts));
 
   auto rule_values = gauge_family("casewatch_rule_value", "The value of an exported aggregate rule, by group.");
   for (const GroupValue& v : values) {
     if (!v.value) continue;
-    Labels labels = {{"rule", config_->rules[v.rule].spec.name}};
+    const RuleSpec& spec = config_->rules[v.rule].spec;
+    Labels labels = {{"rule", spec.name}};
+    if (!spec.unit.empty()) labels.push_back({"unit", spec.unit});
     for (const auto& [name, value] : v.group) labels.push_back({name, valid_utf8(value_to_text(value.view()))});
     add_sample(rule_values, labels, *v.value);
   }

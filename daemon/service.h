@@ -118,6 +118,9 @@ class Service {
   Rule feed_unhealthy_rule_;
   std::vector<RuleStatus> rule_status_;
   std::vector<GroupValue> values_;  // exported aggregate values of the last evaluation
+  // Label sets of casewatch_alerts seen since start: each stays, at 0, once its alerts are gone,
+  // so a panel or rate() sees 0 rather than a series that vanished.
+  mutable std::set<std::vector<prometheus::ClientMetric::Label>> alert_series_seen_;
   EvaluationCache cache_;           // for the rules of config_; remade with them
   std::unordered_map<uint64_t, std::unordered_set<std::string_view>> record_keys_;  // by table id, per evaluation
   bool evaluated_once_ = false;

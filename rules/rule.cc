@@ -171,6 +171,9 @@ class RuleCompiler {
       else if (spec.export_value && is_personal(static_cast<size_t>(index)))
         error("export", "cannot export a rule grouped by the personal field '" + name +
                             "': its values would become metric labels on /metrics");
+      else if (spec.export_value && (name == "rule" || (name == "unit" && !spec.unit.empty())))
+        error("group_by", "an exported rule cannot group by '" + name + "': casewatch_rule_value has a label '" +
+                              name + "' of its own");
     }
     if (group.allowed_fields.empty()) group.allowed_fields.push_back("\x01");  // no fields at all
     // Inside its aggregate calls `value` sees every field; outside them only the group's fields,

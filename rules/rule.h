@@ -56,6 +56,7 @@ struct RuleSpec {
   std::vector<std::string> group_by;
   std::string value;
   bool export_value = false;
+  std::string unit;  // exported as casewatch_rule_value's `unit` label: "ratio", "cases", ...
 };
 
 // A problem in a rule; `key` names the rule key at fault ("where", "labels.team", "group_by")

@@ -539,6 +539,112 @@ severity = "warning"
   }));
 }
 
+TEST_F(CliTestFiles, ValueAssertionsCompareAnAggregatesValuePerGroup) {
+  std::string path = write("t.toml", config_line() + R"t(rules = ["open_by_team", "authorised_ratio"]
+
+[[case]]
+name = "values"
+at = "2017-06-14"
+[case.feeds.assessments]
+rows = [
+  { assessment_id = "A1", team = "Duty", referral_date = "2017-06-01" },
+  { assessment_id = "A2", team = "Duty", referral_date = "2017-06-01" },
+  { assessment_id = "A3", team = "East", referral_date = "2017-06-01", authorised = "2017-06-02" },
+]
+
+[[case.value]]
+rule = "open_by_team"
+group = { team = "Duty" }
+value = 2
+
+[[case.value]]
+rule = "authorised_ratio"
+value = 0.333333
+tolerance = 1e-6
+
+# East has no open assessment, so no group.
+[[case.value]]
+rule = "open_by_team"
+group = { team = "East" }
+
+[[case]]
+name = "wrong values"
+at = "2017-06-14"
+[case.feeds.assessments]
+rows = [ { assessment_id = "A1", team = "Duty", referral_date = "2017-06-01" } ]
+
+[[case.value]]
+rule = "open_by_team"
+group = { team = "Duty" }
+value = 2
+
+[[case.value]]
+rule = "open_by_team"
+group = { team = "West" }
+value = 1
+
+[[case.value]]
+rule = "authorised_ratio"
+)t");
+  Result r = run_test(path);
+  EXPECT_EQ(r.code, kExitProblems) << r.err;
+  EXPECT_EQ(r.out,
+            "PASS  t.toml: values\n"
+            "FAIL  t.toml:29: wrong values (at 2017-06-14)\n"
+            "        open_by_team group {team = \"Duty\"}: value is 1, expected 2\n"
+            "        open_by_team group {team = \"West\"}: no such group, expected value 1\n"
+            "        authorised_ratio group {}: value is 0, expected none\n"
+            "1 passed, 1 failed\n");
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(CliTestFiles, ValueAssertionsNameAnAggregateAndItsGroupByFields) {
+  std::string path = write("t.toml", config_line() + R"t(rules = ["open_by_team", "assessment_timescale"]
+
+[[case]]
+name = "a"
+at = "2017-06-14"
+
+[[case.value]]
+rule = "open_by_team"
+group = { worker = "W1" }
+value = 1
+
+[[case.value]]
+rule = "assessment_timescale"
+value = 1
+
+[[case.value]]
+rule = "open_by_team"
+group = { team = "Duty" }
+value = "two"
+)t");
+  Result r = run_test(path);
+  EXPECT_EQ(r.code, kExitProblems);
+  EXPECT_EQ(lines(r.err), (Lines{"t.toml:20:9: error: 'value' must be a number"}));
+  std::string fixed = write("u.toml", config_line() + R"t(rules = ["open_by_team", "assessment_timescale"]
+
+[[case]]
+name = "a"
+at = "2017-06-14"
+
+[[case.value]]
+rule = "open_by_team"
+group = { worker = "W1" }
+value = 1
+
+[[case.value]]
+rule = "assessment_timescale"
+value = 1
+)t");
+  r = run_test(fixed);
+  EXPECT_EQ(r.code, kExitProblems);
+  EXPECT_EQ(lines(r.err), (Lines{
+      "u.toml:8:1: error: 'group' must name exactly the rule's group_by fields (team)",
+      "u.toml:13:1: error: rule 'assessment_timescale' is not an aggregate: it has no value",
+  }));
+}
+
 TEST_F(CliTestFiles, BadDataInACaseFailsThatCaseOnly) {
   std::string path = write("t.toml", config_line() + R"t(
 [[case]]

@@ -473,6 +473,70 @@ public_metrics = "yes"
   }));
 }
 
+TEST_F(ConfigTest, MetricsKnownLabelValuesAndAnAggregatesUnit) {
+  write("casewatch.toml", std::string(R"t(rule_files = ["rules/*.toml"]
+[metrics]
+known_label_values = { team = ["Assessment", "MASH"] }
+
+)t") + kFeed);
+  write("rules/a.toml", R"t(
+[[rule]]
+name = "open_by_team"
+kind = "aggregate"
+feed = "assessments"
+group_by = ["team"]
+value = "count()"
+export = true
+unit = "cases"
+)t");
+  auto config = load();
+  ASSERT_TRUE(config) << errors()[0];
+  EXPECT_EQ(config->metrics.known_label_values.at("team"), (std::vector<std::string>{"Assessment", "MASH"}));
+  EXPECT_EQ(config->rules[0].spec.unit, "cases");
+}
+
+TEST_F(ConfigTest, MetricsAndUnitProblems) {
+  write("casewatch.toml", std::string(R"t(rule_files = ["rules/*.toml"]
+[metrics]
+known_label_values = { "bad-name" = ["x"], team = "Assessment" }
+other = 1
+
+)t") + kFeed);
+  write("rules/a.toml", R"t(
+[[rule]]
+name = "a"
+kind = "aggregate"
+feed = "assessments"
+value = "count()"
+unit = "per cent"
+
+[[rule]]
+name = "b"
+kind = "aggregate"
+feed = "assessments"
+group_by = ["team"]
+value = "count()"
+export = true
+unit = "ratio"
+
+[[rule]]
+name = "c"
+kind = "condition"
+feed = "assessments"
+when = "true"
+unit = "ratio"
+)t");
+  auto lines = failing();
+  auto has = [&](const std::string& text) {
+    return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(has("'bad-name' is not a Prometheus label name")) << testing::PrintToString(lines);
+  EXPECT_TRUE(has("unknown key 'other' in [metrics]")) << testing::PrintToString(lines);
+  EXPECT_TRUE(has("unit 'per cent' must be a word")) << testing::PrintToString(lines);
+  EXPECT_TRUE(has("unknown key 'unit' in a condition rule")) << testing::PrintToString(lines);
+  EXPECT_TRUE(has("casewatch.toml:3:51: error: 'team' must be an array of strings")) << testing::PrintToString(lines);
+}
+
 TEST_F(ConfigTest, UnknownTimezone) {
   write("casewatch.toml", "[engine]\ntimezone = \"Mars/Olympus_Mons\"\n");
   EXPECT_EQ(failing(), Lines{"casewatch.toml:2:12: error: unknown timezone 'Mars/Olympus_Mons'"});
