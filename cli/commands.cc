@@ -24,6 +24,7 @@
 #include "integrations/log.h"
 #include "notify/sqlite_state.h"
 #include "rules/engine.h"
+#include "rules/forecast.h"
 
 namespace casewatch {
 namespace {
@@ -250,21 +251,88 @@ int run_backtest(const BacktestOptions& options, std::ostream& out, std::ostream
     }
     out << json_text(j, 2) << '\n';
   } else if (options.format == "csv") {
-    auto quote = [](const std::string& s) {
-      if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-      std::string q = "\"";
-      for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-      return q + "\"";
-    };
     out << "date,rule,group,info,warning,critical,value\n";
     for (const Row& row : rows)
-      out << row.date << ',' << row.rule << ',' << quote(row.group) << ',' << row.counts[0] << ',' << row.counts[1]
+      out << row.date << ',' << row.rule << ',' << csv_field(row.group) << ',' << row.counts[0] << ',' << row.counts[1]
           << ',' << row.counts[2] << ',' << value_text(row) << '\n';
   } else {
     std::vector<std::vector<std::string>> table = {{"DATE", "RULE", "GROUP", "INFO", "WARNING", "CRITICAL", "VALUE"}};
     for (const Row& row : rows)
       table.push_back({row.date, row.rule, row.group, std::to_string(row.counts[0]), std::to_string(row.counts[1]),
                        std::to_string(row.counts[2]), value_text(row)});
+    print_table(table, out);
+  }
+  return snapshots.all_up ? kExitOk : kExitProblems;
+}
+
+int run_forecast(const ForecastOptions& options, std::ostream& out, std::ostream& err) {
+  auto config = load_or_report(options.config, err);
+  if (!config) return kExitProblems;
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto day_of = [&](const std::optional<std::string>& text, Day fallback) -> std::optional<Day> {
+    if (!text) return fallback;
+    auto as_of = parse_as_of(*text, config->engine.timezone);
+    return as_of ? std::optional<Day>(as_of->day) : std::nullopt;
+  };
+  const Day today = as_of_instant(now, config->engine.timezone).day;
+  auto from = day_of(options.from, today);
+  auto to = from ? day_of(options.to, *from + 13) : std::nullopt;  // default: two weeks
+  if (!from || !to || *from > *to || *to - *from > 366) {
+    err << "casewatch forecast: --from and --to must be DATEs (YYYY-MM-DD or RFC 3339), --from <= --to, at most a "
+           "year apart\n";
+    return kExitUsage;
+  }
+  std::vector<bool> needed(config->feeds.size(), false);
+  for (const Rule& rule : config->rules) needed[rule.feed] = needed[rule.feed] || rule.spec.kind == RuleKind::Deadline;
+  Snapshots snapshots = load_snapshots(*config, needed, err);
+  auto tables = snapshots.pointers();
+  EvaluationInput input{config->rules, tables, *from, config->calendar.get(), config->tables.get()};
+  std::vector<ForecastCount> counts = forecast(input, *from, *to);
+
+  // Every working day is listed, and a non-working day only when something falls due on it.
+  std::vector<Day> days;
+  for (Day day = *from; day <= *to; ++day) {
+    bool due = std::any_of(counts.begin(), counts.end(), [&](const ForecastCount& c) { return c.day == day; });
+    if (due || config->calendar->is_working_day(day)) days.push_back(day);
+  }
+  if (options.format == "csv") {
+    out << "date,team,worker,rule,due\n";
+    for (const ForecastCount& c : counts)
+      out << format_iso(c.day) << ',' << csv_field(c.team) << ',' << csv_field(c.worker) << ',' << c.rule << ',' << c.count
+          << '\n';
+  } else if (options.format == "json") {
+    nlohmann::ordered_json j;
+    j["from"] = format_iso(*from);
+    j["to"] = format_iso(*to);
+    j["days"] = nlohmann::ordered_json::array();
+    for (Day day : days) {
+      nlohmann::ordered_json entry = {{"date", format_iso(day)}, {"working_day", config->calendar->is_working_day(day)},
+                                      {"due", 0}, {"counts", nlohmann::ordered_json::array()}};
+      size_t total = 0;
+      for (const ForecastCount& c : counts)
+        if (c.day == day) {
+          entry["counts"].push_back({{"team", c.team}, {"worker", c.worker}, {"rule", c.rule}, {"due", c.count}});
+          total += c.count;
+        }
+      entry["due"] = total;
+      j["days"].push_back(std::move(entry));
+    }
+    out << json_text(j, 2) << '\n';
+  } else {
+    // One line per day, team and worker, with the rules that fall due.
+    std::vector<std::vector<std::string>> table = {{"DATE", "TEAM", "WORKER", "DUE", "RULES"}};
+    for (Day day : days) {
+      std::map<std::pair<std::string, std::string>, std::pair<size_t, std::string>> lines;
+      for (const ForecastCount& c : counts)
+        if (c.day == day) {
+          auto& [total, rules] = lines[{c.team, c.worker}];
+          total += c.count;
+          rules += (rules.empty() ? "" : ", ") + c.rule + " " + std::to_string(c.count);
+        }
+      if (lines.empty()) table.push_back({format_iso(day), "", "", "0", ""});
+      for (const auto& [who, what] : lines)
+        table.push_back({format_iso(day), who.first, who.second, std::to_string(what.first), what.second});
+    }
     print_table(table, out);
   }
   return snapshots.all_up ? kExitOk : kExitProblems;
@@ -337,6 +405,15 @@ int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) 
   backtest->add_option("--to", backtest_options.to, "last DATE")->required();
   backtest->add_option("--format", backtest_options.format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
 
+  ForecastOptions forecast_options;
+  auto* forecast_command = app.add_subcommand(
+      "forecast", "how many timescales fall due each day ahead, by team and worker, if nothing is done");
+  forecast_command->add_option("-c,--config", forecast_options.config, "config file")->required();
+  forecast_command->add_option("--from", forecast_options.from, "first DATE (default today)");
+  forecast_command->add_option("--to", forecast_options.to, "last DATE (default 13 days after --from)");
+  forecast_command->add_option("--format", forecast_options.format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+
   int cost = 10;
   auto* hash_password = app.add_subcommand(
       "hash-password", "read a password on standard input and print its bcrypt hash, for server.users_file");
@@ -388,6 +465,7 @@ int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) 
   if (*eval) return run_eval(eval_options, out, err);
   if (*test) return run_tests(test_files, out, err);
   if (*backtest) return run_backtest(backtest_options, out, err);
+  if (*forecast_command) return run_forecast(forecast_options, out, err);
   out << app.help();
   return kExitUsage;
 }

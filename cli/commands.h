@@ -26,6 +26,12 @@ struct BacktestOptions {
   std::string format = "table";
 };
 
+struct ForecastOptions {
+  std::string config;
+  std::optional<std::string> from, to;
+  std::string format = "table";
+};
+
 // `probe`: also read each feed's first rows from its source.
 // `casewatch state backup|restore`: action is "backup" or "restore".
 int run_state(const std::string& action, const std::string& config, const std::string& file, std::ostream& out,
@@ -34,6 +40,7 @@ int run_check(const std::string& config, std::istream& in, std::ostream& out, st
 int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err);
 int run_tests(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
 int run_backtest(const BacktestOptions& options, std::ostream& out, std::ostream& err);
+int run_forecast(const ForecastOptions& options, std::ostream& out, std::ostream& err);
 // Reads a password (one line) from `in` and prints its bcrypt hash.
 int run_hash_password(int cost, std::istream& in, std::ostream& out, std::ostream& err);
 

@@ -225,4 +225,11 @@ void print_eval_table(const Config& config, const EvaluationResult& result, cons
   print_table(feed_rows, out);
 }
 
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
 }  // namespace casewatch

@@ -32,5 +32,7 @@ void print_eval_table(const Config& config, const EvaluationResult& result, cons
 
 // Left-aligned columns separated by two spaces.
 void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out);
+// One CSV field: quoted (with "" for ") when it holds a comma, a quote or a line break.
+std::string csv_field(const std::string& text);
 
 }  // namespace casewatch

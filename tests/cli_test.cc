@@ -812,6 +812,34 @@ TEST_F(CliTestFiles, OnlyTheFirstHundredRejectedRowsAreListed) {
 // ---------------------------------------------------------------------------------------------
 // backtest
 
+TEST(CliForecast, WhatFallsDueEachDayIfNothingIsDone) {
+  // A1 (Assessment) is due Thursday 15 June and A10 (Duty) Friday 16 June; A6 is authorised on
+  // its due day, A2 is overdue already.
+  Result csv = run({"forecast", "-c", fixture("cli/casewatch.toml"), "--from", "2017-06-14", "--to", "2017-06-19",
+                    "--format", "csv"});
+  EXPECT_EQ(csv.code, kExitOk) << csv.err;
+  EXPECT_EQ(csv.out,
+            "date,team,worker,rule,due\n"
+            "2017-06-15,Assessment,,assessment_timescale,1\n"
+            "2017-06-16,Duty,,assessment_timescale,1\n");
+  Result table = run({"forecast", "-c", fixture("cli/casewatch.toml"), "--from", "2017-06-14", "--to", "2017-06-19"});
+  EXPECT_EQ(lines(table.out), (Lines{
+      "DATE        TEAM        WORKER  DUE  RULES",
+      "2017-06-14                      0",
+      "2017-06-15  Assessment          1    assessment_timescale 1",
+      "2017-06-16  Duty                1    assessment_timescale 1",
+      "2017-06-19                      0",
+  }));  // the weekend of 17-18 June is left out: nothing falls due on it
+  Result json = run({"forecast", "-c", fixture("cli/casewatch.toml"), "--from", "2017-06-15", "--to", "2017-06-15",
+                     "--format", "json"});
+  auto j = nlohmann::json::parse(json.out);
+  EXPECT_EQ(j["days"].size(), 1u);
+  EXPECT_EQ(j["days"][0]["due"], 1);
+  EXPECT_EQ(j["days"][0]["counts"][0]["team"], "Assessment");
+  EXPECT_EQ(run({"forecast", "-c", fixture("cli/casewatch.toml"), "--from", "2017-06-19", "--to", "2017-06-14"}).code,
+            kExitUsage);
+}
+
 TEST(CliBacktest, TableOverAWeekAsADeadlineApproaches) {
   Result r = run({"backtest", "-c", fixture("cli/casewatch.toml"), "--from", "2017-06-12", "--to", "2017-06-16"});
   EXPECT_EQ(r.code, kExitOk) << r.err;

@@ -4,12 +4,14 @@
 
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <string>
 #include <vector>
 
 #include "rules/calendar.h"
 #include "rules/date.h"
 #include "rules/engine.h"
+#include "rules/forecast.h"
 #include "rules/expr.h"
 #include "rules/rule.h"
 #include "rules/table.h"
@@ -1007,6 +1009,37 @@ TEST(EnginePeriods, ParsePeriod) {
   EXPECT_EQ(text("-1 days"), "invalid");
   EXPECT_EQ(text("3 fortnights"), "invalid");
   EXPECT_EQ(text("3"), "invalid");
+}
+
+// What falls due each day if nothing is done (casewatch forecast, the team page).
+TEST_F(EngineBase, ForecastCountsWhatFallsDueEachDayByTeamAndWorker) {
+  set_rows({// Thursday 1 June: day 10 is Thursday 15 June.
+            {.id = "F1", .team = "Assessment", .worker = "w1", .referral = "2017-06-01"},
+            {.id = "F2", .team = "Assessment", .worker = "w1", .referral = "2017-06-01"},
+            // Authorised before it falls due: nothing to forecast.
+            {.id = "F3", .team = "Assessment", .worker = "w1", .referral = "2017-06-01", .authorised = "2017-06-05"},
+            // Friday 2 June: due Friday 16 June.
+            {.id = "F4", .team = "Assessment", .worker = "w2", .referral = "2017-06-02"},
+            // Already overdue on the first day: not in the forecast.
+            {.id = "F5", .team = "Assessment", .worker = "w2", .referral = "2017-05-01"},
+            {.id = "F6", .worker = "w3", .referral = "2017-06-02"}});
+  RuleSpec spec = deadline("referral", "10 working days");  // no warn_before: nothing on the due day
+  spec.done = "authorised";
+  spec.labels = {{"team", "{{ team }}"}, {"worker", "{{ worker }}"}};
+  std::vector<Rule> rules = {compile(spec)};
+  const Table* feeds[] = {&table_};
+  EvaluationInput input;
+  input.rules = rules;
+  input.feeds = feeds;
+  input.calendar = &calendar_;
+  input.tables = &tables_;
+  std::vector<std::tuple<std::string, std::string, std::string, size_t>> got;
+  for (const ForecastCount& c : forecast(input, ymd(2017, 6, 14), ymd(2017, 6, 19)))
+    got.emplace_back(format_iso(c.day), c.team, c.worker, c.count);
+  EXPECT_EQ(got, (std::vector<std::tuple<std::string, std::string, std::string, size_t>>{
+                     {"2017-06-15", "Assessment", "w1", 2},
+                     {"2017-06-16", "", "w3", 1},
+                     {"2017-06-16", "Assessment", "w2", 1}}));
 }
 
 }  // namespace
