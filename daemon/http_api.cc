@@ -1,10 +1,12 @@
 #include "daemon/http_api.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/pages.h"
 #include "notify/notification.h"
 #include "integrations/json_text.h"
 #include "integrations/utf8.h"
@@ -432,6 +434,35 @@ void HttpApi::routes() {
     if (!on_loop([&] { acknowledged = service_.acknowledge(params[0], created_by, text("comment")); })) return stopping;
     if (!acknowledged.ok()) return reply_error(acknowledged.is_not_found() ? 404 : 500, acknowledged.message());
     return reply(200, json{{"status", "success"}});
+  });
+  add("GET", "/team", Access::Viewer, [this](http::Request& req, Params) {
+    auto name = req.param("name");
+    if (!name || name->empty()) return reply_error(400, "give the team: /team?name=TEAM");
+    http::Response r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = render_team_page(*service_.snapshot(), *name, req.role >= static_cast<int>(Role::Manager));
+    return r;
+  });
+  add("GET", "/alerts/{}", Access::Viewer, [this, on_loop, stopping](http::Request&, Params params) {
+    auto snapshot = service_.snapshot();
+    auto alert = std::find_if(snapshot->alerts.begin(), snapshot->alerts.end(),
+                              [&](const Alert& a) { return a.fingerprint == params[0]; });
+    if (alert == snapshot->alerts.end()) return reply_error(404, "no such alert (it may have resolved)");
+    AlertHistory history;
+    if (!on_loop([&] {
+          const int64_t now = service_.clock_now();
+          auto ack = service_.silences().acks().find(alert->fingerprint);
+          if (ack != service_.silences().acks().end()) history.acknowledgement = ack->second;
+          for (const auto& [id, silence] : service_.silences().all())
+            if (silence.matches(*alert, now)) history.silences.push_back(silence);
+        }))
+      return stopping;
+    auto deliveries = service_.deliveries_of(alert->fingerprint);
+    if (deliveries.ok()) history.deliveries = std::move(*deliveries);
+    http::Response r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = render_alert_page(*snapshot, *alert, history);
+    return r;
   });
   add("GET", "/", Access::Viewer, [this](http::Request& req, Params) {
     http::Response r;

@@ -100,7 +100,62 @@ Status Service::restore() {
   if (!groups.ok()) return Status::error("cannot read the notification groups: " + groups.message());
   dispatcher_->restore(std::move(*groups));
   if (Status s = silences_.restore(); !s.ok()) return Status::error("cannot read the silences: " + s.message());
+  auto history = alert_store_->load_documents("value_history");
+  if (!history.ok()) return Status::error("cannot read the value history: " + history.message());
+  for (const std::string& text : *history) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;  // a damaged entry loses a sparkline, nothing else
+    ValueSeries series{j.value("rule", ""), j.value("key", ""), j.value("team", ""), j.value("unit", ""), {}};
+    if (j.contains("days") && j["days"].is_object())
+      for (const auto& [date, value] : j["days"].items())
+        if (auto day = parse_iso_date(date); day && value.is_number()) series.days[*day] = value.get<double>();
+    value_history_[{series.rule, series.key}] = std::move(series);
+  }
   return {};
+}
+
+void Service::record_values(Day today) {
+  std::set<std::pair<std::string, std::string>> changed;
+  for (const GroupValue& v : values_) {
+    if (!v.value) continue;
+    const RuleSpec& spec = config_->rules[v.rule].spec;
+    auto [it, inserted] = value_history_.try_emplace({spec.name, v.key});
+    ValueSeries& series = it->second;
+    if (inserted) {
+      series.rule = spec.name;
+      series.key = v.key;
+      for (const auto& [name, value] : v.group)
+        if (name == "team") series.team = value_to_text(value.view());
+    }
+    series.unit = spec.unit;
+    auto day = series.days.find(today);
+    if (day != series.days.end() && day->second == *v.value) continue;
+    series.days[today] = *v.value;
+    series.days.erase(series.days.begin(), series.days.lower_bound(today - kValueHistoryDays));
+    changed.insert(it->first);
+  }
+  for (const auto& id : changed) {
+    const ValueSeries& series = value_history_[id];
+    nlohmann::json days = nlohmann::json::object();
+    for (const auto& [day, value] : series.days) days[format_iso(day)] = value;
+    nlohmann::json j = {{"rule", series.rule}, {"key", series.key}, {"team", series.team}, {"unit", series.unit}, {"days", days}};
+    state_written(alert_store_->put_document("value_history", series.rule + "\n" + series.key, j.dump()),
+                  "could not save the value history");
+  }
+  if (changed.empty() && published_history_) return;
+  auto published = std::make_shared<std::vector<ValueSeries>>();
+  for (const auto& [id, series] : value_history_)
+    if (config_->rule_index(series.rule) >= 0) published->push_back(series);
+  published_history_ = std::move(published);
+}
+
+void Service::update_forecast(const EvaluationInput& input) {
+  std::vector<uint64_t> ids;
+  for (const Table* t : input.feeds) ids.push_back(t ? t->id() : 0);
+  if (forecast_ && forecast_day_ == input.as_of && ids == forecast_tables_) return;
+  forecast_ = std::make_shared<const std::vector<ForecastCount>>(forecast(input, input.as_of, input.as_of + kForecastDays - 1));
+  forecast_day_ = input.as_of;
+  forecast_tables_ = std::move(ids);
 }
 
 void Service::state_written(const Status& status, std::string_view what) {
@@ -299,6 +354,9 @@ void Service::evaluate(bool force_feed_reload) {
   log_changes(changes);
   state_written(alert_store_->save(changes), "could not save " + std::to_string(changes.size()) + " alert changes");
   evaluated_once_ = true;
+  today_ = as_of.day;
+  record_values(as_of.day);
+  update_forecast(input);
   dispatch(true);
   publish(rule_status_);
   metrics_->observe_evaluation(std::chrono::duration<double>(std::chrono::steady_clock::now() - round_started).count());
@@ -328,6 +386,8 @@ void Service::reload(std::shared_ptr<const Config> config) {
   feeds_ = std::move(feeds);  // before config_: the old feeds point into the old config
   config_ = std::move(config);
   cache_ = EvaluationCache(config_->rules.size());
+  forecast_.reset();            // worked out again for the new rules
+  published_history_.reset();
   metrics_->config_reloaded(true, now);
   spdlog::info("configuration reloaded: {} feeds, {} rules", config_->feeds.size(), config_->rules.size());
   publish(rule_status_);
@@ -354,6 +414,10 @@ void Service::publish(std::vector<RuleStatus> rules) {
   snapshot->silenced = silenced_;
   snapshot->state_error = state_error_;
   snapshot->feeds = feeds_->status(snapshot->evaluated_at);
+  snapshot->config = config_;
+  snapshot->today = today_;
+  snapshot->value_history = published_history_;
+  snapshot->forecast = forecast_;
   metrics_->set_dynamic(dynamic_metrics(*snapshot, values_));
   std::lock_guard lock(mutex_);
   snapshot_ = std::move(snapshot);

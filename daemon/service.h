@@ -22,6 +22,7 @@
 #include "notify/dispatcher.h"
 #include "notify/silences.h"
 #include "notify/state.h"
+#include "rules/forecast.h"
 #include "rules/status.h"
 
 namespace casewatch {
@@ -40,6 +41,17 @@ struct RuleStatus {
   size_t matches = 0;
 };
 
+// An exported aggregate's value for one group, day by day (the last value of each day): the
+// team page's sparklines. Kept in the state for kValueHistoryDays.
+struct ValueSeries {
+  std::string rule;
+  std::string key;   // the group's key
+  std::string team;  // its `team` field, "" without one
+  std::string unit;  // the rule's
+  std::map<Day, double> days;
+};
+inline constexpr Day kValueHistoryDays = 92;
+
 // What the last evaluation left; immutable once published.
 struct ServiceSnapshot {
   bool ready = false;               // the first evaluation is done
@@ -51,7 +63,13 @@ struct ServiceSnapshot {
   std::vector<std::string> alert_teams;  // distinct values of the "team" label, for the status page
   std::set<std::string> silenced;        // fingerprints silenced or acknowledged
   std::string state_error;               // the last state write that failed; "" when they succeed
+  std::shared_ptr<const Config> config;  // the rules, calendar and timezone the alerts came from
+  Day today = kNullDay;                  // the as-of date of the evaluation
+  std::shared_ptr<const std::vector<ValueSeries>> value_history;
+  // What falls due from today for kForecastDays if nothing is done (the team page's outlook).
+  std::shared_ptr<const std::vector<ForecastCount>> forecast;
 };
+inline constexpr Day kForecastDays = 14;
 
 // The status page's address: server.external_url, or derived from the address the server
 // listens on (`listening`, HOST:PORT as bound; server.listen when empty). A wildcard host
@@ -99,9 +117,15 @@ class Service {
   std::shared_ptr<const ServiceSnapshot> snapshot() const;
   std::shared_ptr<const Config> config() const { return config_; }
   Metrics& metrics() { return *metrics_; }
+  // Thread-safe: the outbox's delivery history, for the alert page.
+  Result<std::vector<DeliveryRecord>> deliveries_of(const std::string& fingerprint) { return outbox_->deliveries_of(fingerprint); }
 
  private:
   void publish(std::vector<RuleStatus> rules);
+  // Today's values of the exported aggregates into value_history_, stored when they changed.
+  void record_values(Day today);
+  // The outlook, worked out again when the day or a snapshot changed.
+  void update_forecast(const EvaluationInput& input);
   // Counts and remembers a failed state write (shown in /-/ready and on the status page).
   void state_written(const Status& status, std::string_view what);
   Presence presence_of(const Rule& rule, const Table& table, const EvaluationResult& result);
@@ -131,6 +155,12 @@ class Service {
   std::set<std::string> silenced_;
   std::function<void()> on_enqueued_;
   std::string state_error_;
+  std::map<std::pair<std::string, std::string>, ValueSeries> value_history_;  // by (rule, key)
+  std::shared_ptr<const std::vector<ValueSeries>> published_history_;
+  Day today_ = kNullDay;
+  std::shared_ptr<const std::vector<ForecastCount>> forecast_;
+  std::vector<uint64_t> forecast_tables_;  // the snapshots' ids it was worked out from
+  Day forecast_day_ = kNullDay;
 
   mutable std::mutex mutex_;
   std::shared_ptr<const ServiceSnapshot> snapshot_;

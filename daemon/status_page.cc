@@ -1,5 +1,7 @@
-// The status page: server-rendered HTML, readable on a phone. Its one script sends a manager's
-// acknowledgements (with the header that shows the request comes from this page).
+// The status page: server-rendered HTML, readable on a phone, and what every page shares (style,
+// script, times in engine.timezone). Its one script sends a manager's acknowledgements and
+// silences (with the header that shows the request comes from this page).
+#include <cstdio>
 #include <ctime>
 #include <map>
 #include <sstream>
@@ -7,21 +9,12 @@
 #include "config/as_of.h"
 #include "integrations/html.h"
 #include "daemon/http_api.h"
+#include "daemon/pages.h"
 
 namespace casewatch {
 namespace {
 
-std::string when(int64_t seconds) {
-  if (seconds <= 0) return "never";
-  time_t t = static_cast<time_t>(seconds);
-  struct tm utc {};
-  gmtime_r(&t, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M UTC", &utc);
-  return buffer;
-}
-
-const char* kStyle = R"(
+const char* const kPageStyle = R"(
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;padding:1rem;color:#1b1b1b;background:#fafafa}
 h1{font-size:1.4rem;margin:0 0 .25rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 .meta{color:#555;font-size:.9rem}
@@ -39,12 +32,19 @@ td.date{white-space:nowrap}
 .sev.critical{background:#b3261e;border:0}.sev.warning{background:#9a6700;border:0}.sev.info{background:#1f6feb;border:0}
 details{margin:.5rem 0;background:#fff;border:1px solid #ddd;border-radius:.4rem;padding:.25rem .5rem}
 summary{cursor:pointer;font-weight:600;padding:.25rem 0}
-button.ack{font-size:.8rem;padding:.15rem .5rem}tr.acked{opacity:.6}
+button.ack,button.silence{font-size:.8rem;padding:.15rem .5rem}tr.acked{opacity:.6}
+.kpis{display:flex;flex-wrap:wrap;gap:.5rem;margin:.5rem 0}
+.kpi{padding:.5rem .75rem;border-radius:.4rem;background:#fff;border:1px solid #ddd;min-width:11rem}
+.kpi .name{font-size:.85rem;color:#444}.kpi b{display:block;font-size:1.3rem}
+.kpi.alerting{border-left:.4rem solid #e8a317}.spark{display:block;margin:.2rem 0}
+.overdue{color:#b3261e;font-weight:600}.today{color:#9a6700;font-weight:600}
+nav.teams a{margin-right:.6rem}
+h3{font-size:1rem;margin:1rem 0 .25rem}
 )";
 
-}  // namespace
-
-static const char* const kAcknowledgeScript = R"(
+// The page's one script: a manager's acknowledgements and silences, with the header that shows
+// the request comes from this page (CSRF).
+const char* const kPageScript = R"(
 async function acknowledge(button) {
   button.disabled = true;
   const response = await fetch('/api/v1/alerts/' + button.dataset.fingerprint + '/ack', {
@@ -53,7 +53,42 @@ async function acknowledge(button) {
   button.textContent = response.ok ? 'acknowledged' : 'failed (' + response.status + ')';
   if (response.ok) button.closest('tr').classList.add('acked');
 }
+async function silence(button) {
+  button.disabled = true;
+  const ends = new Date(Date.now() + 7 * 86400 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const response = await fetch('/api/v1/silences', {
+    method: 'POST', headers: {'Content-Type': 'application/json', 'X-Casewatch-Request': '1'},
+    body: JSON.stringify({matchers: {alertname: button.dataset.rule, key: button.dataset.key}, ends_at: ends,
+                          comment: 'silenced for 7 days on the team page'})});
+  button.textContent = response.ok ? 'silenced for 7 days' : 'failed (' + response.status + ')';
+  if (response.ok) button.closest('tr').classList.add('acked');
+}
 )";
+
+}  // namespace
+
+std::string local_time(int64_t seconds, const std::string& timezone) {
+  if (seconds <= 0) return "never";
+  AsOf local = as_of_instant(seconds, timezone);
+  int64_t clock = ((seconds + local.utc_offset_seconds) % 86400 + 86400) % 86400;
+  char hhmm[8];
+  std::snprintf(hhmm, sizeof hhmm, "%02d:%02d", static_cast<int>(clock / 3600), static_cast<int>(clock / 60 % 60));
+  return format_uk_date(local.day) + " " + hhmm;
+}
+
+std::string format_uk_date(Day day) {
+  if (day == kNullDay) return "";
+  std::string iso = format_iso(day);  // YYYY-MM-DD
+  return iso.substr(8, 2) + "/" + iso.substr(5, 2) + "/" + iso.substr(0, 4);
+}
+
+std::string page_head(const std::string& title, bool can_act) {
+  std::string out = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" +
+                    html_escape(title) + "</title><style>" + kPageStyle + "</style>";
+  if (can_act) out += std::string("<script>") + kPageScript + "</script>";
+  return out + "</head><body>";
+}
 
 std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
   std::ostringstream html;
@@ -66,14 +101,11 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
     auto team = a.labels.find("team");
     ++by_team[team == a.labels.end() || team->second.empty() ? "(no team)" : team->second];
   }
-  html << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-       << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-       << "<title>casewatch</title><style>" << kStyle << "</style>";
-  if (can_acknowledge) html << "<script>" << kAcknowledgeScript << "</script>";
-  html << "</head><body>";
+  html << page_head("casewatch", can_acknowledge);
   html << "<h1>casewatch</h1><div class=\"meta\">"
-       << (s.ready ? "Last evaluation " + when(s.evaluated_at) : std::string("Waiting for the first evaluation"))
-       << " &middot; timezone " << html_escape(s.timezone) << "</div>";
+       << (s.ready ? "Last evaluation " + local_time(s.evaluated_at, s.timezone) : std::string("Waiting for the first evaluation"))
+       << " &middot; times in " << html_escape(s.timezone) << "</div>";
+  html << team_links(s, "");
   if (!s.state_error.empty())
     html << "<p class=\"err\" id=\"state-error\">State writes are failing: " << html_escape(s.state_error)
          << ". Alerts may fire again, or be lost, at the next restart.</p>";
@@ -99,8 +131,8 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
       auto team = a->labels.find("team");
       auto summary = a->annotations.find("summary");
       std::string severity(severity_name(a->severity));
-      html << "<tr><td><span class=\"sev " << severity << "\">" << severity << "</span></td><td>" << html_escape(a->key)
-           << "</td><td>" << (team == a->labels.end() ? "" : html_escape(team->second)) << "</td><td class=\"date\">"
+      html << "<tr><td><span class=\"sev " << severity << "\">" << severity << "</span></td><td><a href=\"/alerts/" << html_escape(a->fingerprint) << "\">"
+           << html_escape(a->key) << "</a></td><td>" << (team == a->labels.end() ? "" : html_escape(team->second)) << "</td><td class=\"date\">"
            << (a->due_date == kNullDay ? "" : format_iso(a->due_date)) << "</td><td>" << alert_state_name(a->state)
            << "</td><td>" << (summary == a->annotations.end() ? "" : html_escape(summary->second)) << "</td>";
       if (can_acknowledge) {
@@ -120,7 +152,7 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
   for (const FeedStatus& f : s.feeds)
     html << "<tr><td>" << html_escape(f.name) << "</td><td class=\"" << (f.up ? "ok\">up" : "err\">" + std::string(f.stale ? "stale" : "down"))
          << (f.last_error.empty() ? "" : ": " + html_escape(f.last_error)) << "</td><td>" << f.records << "</td><td>"
-         << f.rejected_last << "</td><td>" << when(f.last_success) << "</td></tr>";
+         << f.rejected_last << "</td><td>" << local_time(f.last_success, s.timezone) << "</td></tr>";
   html << "</table></div>";
 
   html << "<h2>Rules</h2><div class=\"table-wrap\"><table><tr><th>Rule</th><th>Kind</th><th>Health</th><th>Matches</th><th>Duration</th></tr>";

@@ -176,7 +176,7 @@ size_t Delivery::deliver_due(const std::string& name) {
     if (result.ok) {
       report_.count(name, "sent");
       spdlog::info("delivered: {} alerts", n.alerts.size());
-      if (Status s = outbox_.delivered(entry.id); !s.ok()) spdlog::error("outbox: {}", s.message());
+      if (Status s = outbox_.delivered(entry.id, now); !s.ok()) spdlog::error("outbox: {}", s.message());
       continue;
     }
     report_.count(name, "failed");

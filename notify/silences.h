@@ -54,6 +54,7 @@ class Silences {
   Result<std::string> add(const nlohmann::json& body, int64_t now);
   Status remove(const std::string& id);  // not_found when absent
   const std::map<std::string, Silence>& all() const { return silences_; }
+  const std::map<std::string, Ack>& acks() const { return acks_; }  // by fingerprint
 
   Status acknowledge(const Alert& alert, std::string created_by, std::string comment, int64_t now);
   // Drops acknowledgements of alerts that resolved or whose severity rose; returns the

@@ -140,7 +140,12 @@ const char* kSchema =
     "  next_attempt INTEGER NOT NULL, last_error TEXT);"
     "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (receiver, next_attempt);"
     "CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, document TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS acks (id TEXT PRIMARY KEY, document TEXT NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS acks (id TEXT PRIMARY KEY, document TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS value_history (id TEXT PRIMARY KEY, document TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS deliveries ("
+    "  fingerprint TEXT NOT NULL, notification_id TEXT NOT NULL, receiver TEXT NOT NULL, target TEXT NOT NULL,"
+    "  delivered_at INTEGER NOT NULL, resolved INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS deliveries_by_alert ON deliveries (fingerprint, delivered_at);";
 
 Result<bool> has_column(Connection& c, const char* table, const char* column) {
   Statement s;
@@ -341,9 +346,56 @@ class SqliteOutbox final : public Outbox {
     return entries;
   }
 
-  Status delivered(const std::string& entry_id) override {
+  Status delivered(const std::string& entry_id, int64_t at) override {
     std::lock_guard lock(mutex_);
-    return remove(entry_id);
+    Transaction tx(c);
+    if (Status s = tx.begin(); !s.ok()) return s;
+    Statement read;
+    if (Status st = c.prepare("SELECT notification, receiver, target FROM outbox WHERE id = ?", read); !st.ok()) return st;
+    if (Status st = c.bind(read, 1, entry_id); !st.ok()) return st;
+    if (sqlite3_step(read.stmt) == SQLITE_ROW) {
+      auto json = nlohmann::json::parse(column_text(read.stmt, 0), nullptr, false);
+      std::string receiver = column_text(read.stmt, 1), target = column_text(read.stmt, 2);
+      if (!json.is_discarded()) {
+        Notification n = notification_from_json(json);
+        for (const NotifiedAlert& a : n.alerts) {
+          Statement s;
+          if (Status st = c.prepare("INSERT INTO deliveries (fingerprint, notification_id, receiver, target, delivered_at,"
+                                    " resolved) VALUES (?, ?, ?, ?, ?, ?)",
+                                    s);
+              !st.ok())
+            return st;
+          for (Status st : {c.bind(s, 1, a.alert.fingerprint), c.bind(s, 2, n.id), c.bind(s, 3, receiver),
+                            c.bind(s, 4, target), c.bind(s, 5, at), c.bind(s, 6, int64_t{a.resolved ? 1 : 0})})
+            if (!st.ok()) return st;
+          if (Status st = c.done(s); !st.ok()) return st;
+        }
+      }
+    }
+    Statement prune;  // the history is for the alert page: a quarter is enough
+    if (Status st = c.prepare("DELETE FROM deliveries WHERE delivered_at < ?", prune); !st.ok()) return st;
+    if (Status st = c.bind(prune, 1, at - kDeliveryHistorySeconds); !st.ok()) return st;
+    if (Status st = c.done(prune); !st.ok()) return st;
+    if (Status s = remove(entry_id); !s.ok()) return s;
+    return tx.commit();
+  }
+
+  Result<std::vector<DeliveryRecord>> deliveries_of(const std::string& fingerprint) override {
+    std::lock_guard lock(mutex_);
+    Statement s;
+    if (Status st = c.prepare("SELECT notification_id, receiver, target, delivered_at, resolved FROM deliveries"
+                              " WHERE fingerprint = ? ORDER BY delivered_at, rowid",
+                              s);
+        !st.ok())
+      return st;
+    if (Status st = c.bind(s, 1, fingerprint); !st.ok()) return st;
+    std::vector<DeliveryRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s.stmt)) == SQLITE_ROW)
+      out.push_back({column_text(s.stmt, 0), column_text(s.stmt, 1), column_text(s.stmt, 2),
+                     sqlite3_column_int64(s.stmt, 3), sqlite3_column_int(s.stmt, 4) != 0});
+    if (rc != SQLITE_DONE) return db_error(c.db, "read the deliveries");
+    return out;
   }
 
   Status retry_later(const std::string& entry_id, int attempts, int64_t next_attempt,

@@ -79,11 +79,27 @@ Result<std::vector<OutboxEntry>> MemoryOutbox::due(const std::string& receiver, 
   return out;
 }
 
-Status MemoryOutbox::delivered(const std::string& entry_id) {
-  std::lock_guard lock(mutex_);
+void MemoryOutbox::remove(const std::string& entry_id) {
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [&](const OutboxEntry& e) { return e.id == entry_id; }),
                  entries_.end());
+}
+
+Status MemoryOutbox::delivered(const std::string& entry_id, int64_t at) {
+  std::lock_guard lock(mutex_);
+  for (const OutboxEntry& e : entries_)
+    if (e.id == entry_id)
+      for (const NotifiedAlert& a : e.notification.alerts)
+        deliveries_.emplace(a.alert.fingerprint, DeliveryRecord{e.notification.id, e.receiver, e.target, at, a.resolved});
+  remove(entry_id);
   return {};
+}
+
+Result<std::vector<DeliveryRecord>> MemoryOutbox::deliveries_of(const std::string& fingerprint) {
+  std::lock_guard lock(mutex_);
+  std::vector<DeliveryRecord> out;
+  auto [first, last] = deliveries_.equal_range(fingerprint);
+  for (auto it = first; it != last; ++it) out.push_back(it->second);
+  return out;
 }
 
 Status MemoryOutbox::retry_later(const std::string& entry_id, int attempts, int64_t next_attempt, const std::string&) {
@@ -97,10 +113,10 @@ Status MemoryOutbox::retry_later(const std::string& entry_id, int attempts, int6
 }
 
 Status MemoryOutbox::give_up(const std::string& entry_id, const std::vector<OutboxEntry>& replacements) {
-  Status status = delivered(entry_id);
   std::lock_guard lock(mutex_);
+  remove(entry_id);
   for (const OutboxEntry& e : replacements) entries_.push_back(e);
-  return status;
+  return {};
 }
 
 Result<std::map<std::string, int64_t>> MemoryOutbox::queue_sizes() {

@@ -46,6 +46,17 @@ struct OutboxEntry {
   int64_t next_attempt = 0;
 };
 
+// A notification that reached its receiver, kept for each of its alerts' history (the alert
+// page) for kDeliveryHistorySeconds.
+struct DeliveryRecord {
+  std::string notification_id;
+  std::string receiver;
+  std::string target;
+  int64_t at = 0;
+  bool resolved = false;  // it told of the alert's resolution
+};
+inline constexpr int64_t kDeliveryHistorySeconds = 90 * 86400;
+
 class Outbox {
  public:
   virtual ~Outbox() = default;
@@ -54,7 +65,10 @@ class Outbox {
                         const std::vector<OutboxEntry>& entries) = 0;
   // The receiver's entries due at `now`, oldest first. Thread-safe.
   virtual Result<std::vector<OutboxEntry>> due(const std::string& receiver, int64_t now, size_t limit) = 0;
-  virtual Status delivered(const std::string& entry_id) = 0;
+  // The entry reached its receiver at `at`: removed, and remembered for its alerts' history.
+  virtual Status delivered(const std::string& entry_id, int64_t at) = 0;
+  // Deliveries that told of the alert, oldest first. Thread-safe.
+  virtual Result<std::vector<DeliveryRecord>> deliveries_of(const std::string& fingerprint) = 0;
   virtual Status retry_later(const std::string& entry_id, int attempts, int64_t next_attempt,
                              const std::string& last_error) = 0;
   // Removes the entry and adds `replacements` (a fallback receiver's) in one transaction.
@@ -88,7 +102,8 @@ class MemoryOutbox final : public Outbox {
   Status commit(const std::vector<GroupState>& changed_groups, const std::vector<std::string>& deleted_groups,
                 const std::vector<OutboxEntry>& entries) override;
   Result<std::vector<OutboxEntry>> due(const std::string& receiver, int64_t now, size_t limit) override;
-  Status delivered(const std::string& entry_id) override;
+  Status delivered(const std::string& entry_id, int64_t at) override;
+  Result<std::vector<DeliveryRecord>> deliveries_of(const std::string& fingerprint) override;
   Status retry_later(const std::string& entry_id, int attempts, int64_t next_attempt, const std::string& last_error) override;
   Status give_up(const std::string& entry_id, const std::vector<OutboxEntry>& replacements) override;
   Result<std::map<std::string, int64_t>> queue_sizes() override;
@@ -96,8 +111,11 @@ class MemoryOutbox final : public Outbox {
   std::vector<OutboxEntry> entries() const;
 
  private:
+  void remove(const std::string& entry_id);  // with mutex_ held
+
   mutable std::mutex mutex_;
   std::map<std::string, GroupState> groups_;
+  std::multimap<std::string, DeliveryRecord> deliveries_;  // by fingerprint
   std::vector<OutboxEntry> entries_;  // in the order added
 };
 

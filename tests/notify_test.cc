@@ -320,7 +320,7 @@ TEST_F(StateTest, AlertsAndOutboxSurviveACrash) {
   ASSERT_EQ(due->size(), 2u);  // one entry per peer, each on its own
   EXPECT_EQ((*due)[0].id, "n1@1");
   EXPECT_EQ((*due)[1].target, "http://am2");
-  ASSERT_TRUE(outbox->delivered("n1@1").ok());
+  ASSERT_TRUE(outbox->delivered("n1@1", 100).ok());
   EXPECT_EQ(outbox->due("am", kStart, 10)->size(), 1u);
   EXPECT_EQ((*outbox->queue_sizes())["am"], 1);
 }

@@ -1,0 +1,40 @@
+// The HTML pages: the status page (status_page.cc), a team's page and an alert's page
+// (team_page.cc). Server-rendered, no external assets; charts are inline SVG.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/service.h"
+#include "notify/silences.h"
+#include "notify/state.h"
+
+namespace casewatch {
+
+// `seconds` as "14/06/2017 09:00" in `timezone`; "never" for 0.
+std::string local_time(int64_t seconds, const std::string& timezone);
+std::string format_uk_date(Day day);  // "14/06/2017"
+// Up to and including <body>; `can_act` adds the script behind the acknowledge and silence buttons.
+std::string page_head(const std::string& title, bool can_act);
+// A line of links to every team's page, `current` not linked.
+std::string team_links(const ServiceSnapshot& snapshot, const std::string& current);
+// The teams the service knows: those of its alerts and of [metrics] known_label_values.team.
+std::vector<std::string> known_teams(const ServiceSnapshot& snapshot);
+
+// "overdue by 2 working days", "due today", "due tomorrow", "due in 3 working days".
+std::string due_wording(Day due, Day today, const Calendar& calendar);
+
+// A team's morning: its children's timescales overdue, due today and this week by worker, most
+// urgent first; its measures with sparklines; what falls due in the days ahead.
+std::string render_team_page(const ServiceSnapshot& snapshot, const std::string& team, bool can_act);
+
+// What the alert page shows beyond the alert itself (read on the event loop and from the outbox).
+struct AlertHistory {
+  std::optional<Ack> acknowledgement;
+  std::vector<Silence> silences;  // active ones matching it
+  std::vector<DeliveryRecord> deliveries;
+};
+std::string render_alert_page(const ServiceSnapshot& snapshot, const Alert& alert, const AlertHistory& history);
+
+}  // namespace casewatch

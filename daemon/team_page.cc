@@ -1,0 +1,329 @@
+// A team's page and an alert's page. The team page leads with what the manager reading it must
+// do today: the team's timescales by worker, most urgent first, in plain words.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "daemon/pages.h"
+#include "integrations/html.h"
+#include "notify/receivers/common.h"
+#include "rules/value.h"
+
+namespace casewatch {
+namespace {
+
+constexpr Day kThisWeekDays = 7;     // "due this week": within the next 7 days
+constexpr Day kSparklineDays = 30;
+
+std::string label_of(const Alert& a, const char* name) {
+  auto it = a.labels.find(name);
+  return it == a.labels.end() ? std::string() : it->second;
+}
+
+// "kpi_assessments_on_time" -> "Assessments on time"; "cp_visit" -> "Cp visit".
+std::string measure_name(std::string rule) {
+  if (rule.starts_with("kpi_")) rule = rule.substr(4);
+  if (rule.ends_with("_authority")) rule = rule.substr(0, rule.size() - 10);
+  std::replace(rule.begin(), rule.end(), '_', ' ');
+  if (!rule.empty()) rule[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(rule[0])));
+  return rule;
+}
+
+std::string value_text(double value, const std::string& unit) {
+  if (unit == "ratio") return number_to_text(std::round(value * 1000) / 10) + "%";
+  std::string text = number_to_text(std::round(value * 10) / 10);
+  if (unit.empty()) return text;
+  std::string words = unit;
+  std::replace(words.begin(), words.end(), '_', ' ');
+  return text + " " + words;
+}
+
+std::string sparkline(const std::map<Day, double>& days, Day today, const std::string& what) {
+  std::vector<std::pair<Day, double>> points;
+  for (auto it = days.lower_bound(today - kSparklineDays + 1); it != days.end() && it->first <= today; ++it)
+    points.push_back(*it);
+  if (points.empty()) return "";
+  double low = points[0].second, high = points[0].second;
+  for (const auto& [day, v] : points) low = std::min(low, v), high = std::max(high, v);
+  constexpr double kWidth = 120, kHeight = 32, kPad = 3;
+  auto x = [&](Day day) { return kPad + (kWidth - 2 * kPad) * (day - (today - kSparklineDays + 1)) / (kSparklineDays - 1); };
+  auto y = [&](double v) { return high == low ? kHeight / 2 : kPad + (kHeight - 2 * kPad) * (high - v) / (high - low); };
+  std::ostringstream svg;
+  svg.precision(4);
+  svg << "<svg class=\"spark\" width=\"120\" height=\"32\" viewBox=\"0 0 120 32\" role=\"img\" aria-label=\""
+      << html_escape(what) << ": " << points.size() << " days\">";
+  if (points.size() == 1) {
+    svg << "<circle cx=\"" << x(points[0].first) << "\" cy=\"" << y(points[0].second) << "\" r=\"2\" fill=\"#1f6feb\"/>";
+  } else {
+    svg << "<polyline fill=\"none\" stroke=\"#1f6feb\" stroke-width=\"1.5\" points=\"";
+    for (const auto& [day, v] : points) svg << x(day) << ',' << y(v) << ' ';
+    svg << "\"/>";
+  }
+  svg << "</svg>";
+  return svg.str();
+}
+
+// The row of one alert: due date, what it means today, the summary, actions.
+std::string alert_row(const ServiceSnapshot& s, const Alert& a, const std::string& bucket, bool can_act) {
+  const Calendar& calendar = *s.config->calendar;
+  bool silenced = s.silenced.count(a.fingerprint) > 0;
+  auto summary = a.annotations.find("summary");
+  std::string severity(severity_name(a.severity));
+  std::ostringstream row;
+  row << "<tr id=\"alert-" << html_escape(a.fingerprint) << "\" data-bucket=\"" << bucket << "\""
+      << (silenced ? " class=\"acked\"" : "") << "><td class=\"date\">" << format_uk_date(a.due_date) << "</td><td class=\""
+      << (bucket == "overdue" ? "overdue" : bucket == "today" ? "today" : "") << "\">"
+      << (a.due_date == kNullDay ? "" : due_wording(a.due_date, s.today, calendar)) << "</td><td><span class=\"sev "
+      << severity << "\">" << severity << "</span> "
+      << html_escape(summary == a.annotations.end() ? a.rule + " " + a.key : summary->second) << "</td><td>"
+      << html_escape(a.rule) << "</td><td><a href=\"/alerts/" << html_escape(a.fingerprint) << "\">details</a></td>";
+  if (can_act) {
+    row << "<td>";
+    if (silenced) {
+      row << "silenced";
+    } else {
+      row << "<button class=\"ack\" data-fingerprint=\"" << html_escape(a.fingerprint)
+          << "\" onclick=\"acknowledge(this)\">Acknowledge</button> <button class=\"silence\" data-rule=\""
+          << html_escape(a.rule) << "\" data-key=\"" << html_escape(a.key)
+          << "\" onclick=\"silence(this)\">Silence 7 days</button>";
+    }
+    row << "</td>";
+  }
+  row << "</tr>";
+  return row.str();
+}
+
+std::string table_head(bool can_act) {
+  return std::string("<div class=\"table-wrap\"><table><tr><th>Due</th><th>When</th><th>What</th><th>Rule</th><th></th>") +
+         (can_act ? "<th></th>" : "") + "</tr>";
+}
+
+}  // namespace
+
+std::vector<std::string> known_teams(const ServiceSnapshot& s) {
+  std::set<std::string> teams(s.alert_teams.begin(), s.alert_teams.end());
+  if (s.config) {
+    auto known = s.config->metrics.known_label_values.find("team");
+    if (known != s.config->metrics.known_label_values.end()) teams.insert(known->second.begin(), known->second.end());
+  }
+  teams.erase("");
+  return {teams.begin(), teams.end()};
+}
+
+std::string team_links(const ServiceSnapshot& s, const std::string& current) {
+  std::vector<std::string> teams = known_teams(s);
+  if (teams.empty()) return "";
+  std::string out = "<nav class=\"teams\">Teams: ";
+  for (const std::string& team : teams) {
+    if (team == current) out += "<b>" + html_escape(team) + "</b> ";
+    else out += "<a href=\"/team?name=" + receiver_text::percent_encode(team) + "\">" + html_escape(team) + "</a> ";
+  }
+  return out + "</nav>";
+}
+
+std::string due_wording(Day due, Day today, const Calendar& calendar) {
+  if (due < today) {
+    int late = calendar.working_days_between(due, today);
+    if (late <= 0) return "overdue since " + format_uk_date(due);  // due on a weekend, today the next one
+    return "overdue by " + std::to_string(late) + (late == 1 ? " working day" : " working days");
+  }
+  if (due == today) return "due today";
+  if (due == today + 1) return "due tomorrow";
+  int left = calendar.working_days_between(today, due);
+  return "due in " + std::to_string(left) + (left == 1 ? " working day" : " working days") + " (" +
+         format_date(due, "%A") + ")";
+}
+
+std::string render_team_page(const ServiceSnapshot& s, const std::string& team, bool can_act) {
+  std::ostringstream html;
+  html << page_head("casewatch: " + team, can_act);
+  html << "<h1>" << html_escape(team) << "</h1><div class=\"meta\">"
+       << (s.ready ? "Last evaluation " + local_time(s.evaluated_at, s.timezone) : std::string("Waiting for the first evaluation"))
+       << " &middot; times in " << html_escape(s.timezone) << " &middot; <a href=\"/\">all alerts</a></div>";
+  html << team_links(s, team);
+  if (!s.ready || !s.config) {
+    html << "<p>Nothing evaluated yet.</p></body></html>";
+    return html.str();
+  }
+
+  // Timescales (alerts with a due date) by worker; the rest below them.
+  struct Entry {
+    const Alert* alert;
+    std::string bucket;
+  };
+  std::map<std::string, std::vector<Entry>> by_worker;
+  std::vector<const Alert*> others;
+  size_t counts[4] = {0, 0, 0, 0};  // overdue, today, this week, later
+  for (const Alert& a : s.alerts) {
+    if (label_of(a, "team") != team) continue;
+    if (a.due_date == kNullDay) {
+      others.push_back(&a);
+      continue;
+    }
+    int b = a.due_date < s.today ? 0 : a.due_date == s.today ? 1 : a.due_date <= s.today + kThisWeekDays ? 2 : 3;
+    ++counts[b];
+    static const char* const kBuckets[] = {"overdue", "today", "week", "later"};
+    by_worker[label_of(a, "worker")].push_back({&a, kBuckets[b]});
+  }
+  for (auto& [worker, entries] : by_worker)
+    std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
+      return std::tie(x.alert->due_date, x.alert->rule, x.alert->key) < std::tie(y.alert->due_date, y.alert->rule, y.alert->key);
+    });
+  // Most urgent worker first: the earliest due date, then the most overdue, then the name.
+  std::vector<std::pair<std::string, std::vector<Entry>>> workers(by_worker.begin(), by_worker.end());
+  auto overdue_of = [](const std::vector<Entry>& entries) {
+    return std::count_if(entries.begin(), entries.end(), [](const Entry& e) { return e.bucket == "overdue"; });
+  };
+  std::stable_sort(workers.begin(), workers.end(), [&](const auto& x, const auto& y) {
+    Day dx = x.second.front().alert->due_date, dy = y.second.front().alert->due_date;
+    if (dx != dy) return dx < dy;
+    return overdue_of(x.second) > overdue_of(y.second);
+  });
+
+  html << "<div class=\"summary\">"
+       << "<div class=\"tile critical\"><b id=\"count-overdue\">" << counts[0] << "</b>overdue</div>"
+       << "<div class=\"tile warning\"><b id=\"count-today\">" << counts[1] << "</b>due today</div>"
+       << "<div class=\"tile warning\"><b id=\"count-week\">" << counts[2] << "</b>due this week</div>"
+       << "<div class=\"tile info\"><b id=\"count-other\">" << others.size() << "</b>other alerts</div></div>";
+
+  // The team's measures: the latest value, its trend, and whether it is past its target.
+  std::set<std::pair<std::string, std::string>> alerting;
+  for (const Alert& a : s.alerts) alerting.insert({a.rule, a.key});
+  html << "<h2>Measures</h2><div class=\"kpis\" id=\"kpis\">";
+  size_t tiles = 0;
+  if (s.value_history)
+    for (const ValueSeries& series : *s.value_history) {
+      if (series.team != team || series.days.empty()) continue;
+      int index = s.config->rule_index(series.rule);
+      if (index < 0) continue;
+      const auto& [day, value] = *series.days.rbegin();
+      bool past_target = alerting.count({series.rule, series.key}) > 0;
+      std::string name = measure_name(series.rule);
+      html << "<div class=\"kpi" << (past_target ? " alerting" : "") << "\" data-rule=\"" << html_escape(series.rule)
+           << "\" title=\"" << html_escape(s.config->rules[index].spec.description) << "\"><span class=\"name\">"
+           << html_escape(name) << "</span><b>" << value_text(value, series.unit) << "</b>"
+           << sparkline(series.days, s.today, name) << "<span class=\"meta\">"
+           << (day == s.today ? std::string("today") : "on " + format_uk_date(day))
+           << (past_target ? " &middot; past its target" : "") << "</span></div>";
+      ++tiles;
+    }
+  if (!tiles) html << "<p>No measure is recorded for this team yet.</p>";
+  html << "</div>";
+
+  html << "<h2>Timescales by worker</h2>";
+  if (workers.empty()) html << "<p>No timescale of this team is overdue or due soon.</p>";
+  for (const auto& [worker, entries] : workers) {
+    size_t overdue = 0, today = 0, week = 0, later = 0;
+    for (const Entry& e : entries)
+      (e.bucket == "overdue" ? overdue : e.bucket == "today" ? today : e.bucket == "week" ? week : later) += 1;
+    std::vector<std::string> parts;
+    if (overdue) parts.push_back(std::to_string(overdue) + " overdue");
+    if (today) parts.push_back(std::to_string(today) + " due today");
+    if (week) parts.push_back(std::to_string(week) + " due this week");
+    if (later) parts.push_back(std::to_string(later) + " later");
+    std::string what;
+    for (const std::string& p : parts) what += (what.empty() ? "" : ", ") + p;
+    html << "<h3 class=\"worker\">" << html_escape(worker.empty() ? "Not allocated" : worker) << " <span class=\"meta\">("
+         << what << ")</span></h3>" << table_head(can_act);
+    for (const Entry& e : entries) html << alert_row(s, *e.alert, e.bucket, can_act);
+    html << "</table></div>";
+  }
+
+  if (!others.empty()) {
+    html << "<h2>Other alerts</h2>" << table_head(can_act);
+    for (const Alert* a : others) html << alert_row(s, *a, "other", can_act);
+    html << "</table></div>";
+  }
+
+  // What falls due in the next two weeks if nothing is done.
+  html << "<h2>The next two weeks</h2><p class=\"meta\">Timescales falling due each working day if nothing is done "
+          "(casewatch forecast).</p>";
+  std::map<Day, std::map<std::string, size_t>> ahead;
+  if (s.forecast)
+    for (const ForecastCount& c : *s.forecast)
+      if (c.team == team) ahead[c.day][c.worker] += c.count;
+  std::vector<Day> days;
+  for (Day day = s.today; day < s.today + kForecastDays; ++day)
+    if (s.config->calendar->is_working_day(day) || ahead.count(day)) days.push_back(day);
+  size_t most = 1;
+  for (const auto& [day, workers_due] : ahead) {
+    size_t total = 0;
+    for (const auto& [w, n] : workers_due) total += n;
+    most = std::max(most, total);
+  }
+  html << "<svg class=\"forecast\" width=\"" << days.size() * 24 << "\" height=\"60\" role=\"img\" aria-label=\"due per day\">";
+  for (size_t i = 0; i < days.size(); ++i) {
+    size_t total = 0;
+    for (const auto& [w, n] : ahead[days[i]]) total += n;
+    int height = static_cast<int>(48.0 * static_cast<double>(total) / static_cast<double>(most));
+    html << "<rect x=\"" << i * 24 + 2 << "\" y=\"" << 50 - height << "\" width=\"20\" height=\"" << height
+         << "\" fill=\"#9a6700\"><title>" << format_uk_date(days[i]) << ": " << total << "</title></rect><text x=\""
+         << i * 24 + 12 << "\" y=\"59\" font-size=\"8\" text-anchor=\"middle\">" << format_date(days[i], "%a")
+         << "</text>";
+  }
+  html << "</svg><div class=\"table-wrap\"><table id=\"forecast\"><tr><th>Day</th><th>Due</th><th>By worker</th></tr>";
+  for (Day day : days) {
+    size_t total = 0;
+    std::string who;
+    for (const auto& [w, n] : ahead[day]) {
+      total += n;
+      who += (who.empty() ? "" : ", ") + html_escape(w.empty() ? "not allocated" : w) + " " + std::to_string(n);
+    }
+    html << "<tr><td class=\"date\">" << format_date(day, "%a ") << format_uk_date(day) << "</td><td>" << total
+         << "</td><td>" << who << "</td></tr>";
+  }
+  html << "</table></div></body></html>";
+  return html.str();
+}
+
+std::string render_alert_page(const ServiceSnapshot& s, const Alert& a, const AlertHistory& history) {
+  std::ostringstream html;
+  html << page_head("casewatch: " + a.rule + " " + a.key, false);
+  std::string severity(severity_name(a.severity));
+  html << "<h1>" << html_escape(a.rule) << " <span class=\"sev " << severity << "\">" << severity << "</span></h1>"
+       << "<div class=\"meta\">times in " << html_escape(s.timezone) << " &middot; <a href=\"/\">all alerts</a>";
+  std::string team = label_of(a, "team");
+  if (!team.empty()) html << " &middot; <a href=\"/team?name=" << receiver_text::percent_encode(team) << "\">" << html_escape(team) << "</a>";
+  html << "</div>";
+  auto summary = a.annotations.find("summary");
+  if (summary != a.annotations.end()) html << "<p id=\"summary\">" << html_escape(summary->second) << "</p>";
+  if (a.due_date != kNullDay && s.config)
+    html << "<p id=\"due\">Due " << format_uk_date(a.due_date) << ": " << due_wording(a.due_date, s.today, *s.config->calendar)
+         << "</p>";
+
+  html << "<h2>History</h2><ul id=\"history\">";
+  html << "<li>First seen " << local_time(a.active_since, s.timezone) << "</li>";
+  if (a.fired_at) html << "<li>Firing since " << local_time(a.fired_at, s.timezone) << "</li>";
+  else html << "<li>Pending: not firing yet</li>";
+  if (a.missing_since)
+    html << "<li>Its record has been missing from the extract since " << local_time(a.missing_since, s.timezone) << "</li>";
+  for (const DeliveryRecord& d : history.deliveries)
+    html << "<li class=\"delivery\">" << (d.resolved ? "Resolution sent to " : "Notification sent to ") << html_escape(d.receiver)
+         << (d.target.empty() ? "" : " (" + html_escape(d.target) + ")") << " at " << local_time(d.at, s.timezone) << "</li>";
+  if (history.acknowledgement)
+    html << "<li class=\"ack\">Acknowledged by " << html_escape(history.acknowledgement->created_by) << " at "
+         << local_time(history.acknowledgement->created_at, s.timezone)
+         << (history.acknowledgement->comment.empty() ? "" : ": " + html_escape(history.acknowledgement->comment)) << "</li>";
+  for (const Silence& silence : history.silences)
+    html << "<li class=\"silence\">Silenced by " << html_escape(silence.created_by) << " until "
+         << local_time(silence.ends_at, s.timezone) << (silence.comment.empty() ? "" : ": " + html_escape(silence.comment))
+         << "</li>";
+  html << "</ul>";
+
+  auto pairs = [&](const char* id, const std::map<std::string, std::string>& values) {
+    html << "<div class=\"table-wrap\"><table id=\"" << id << "\">";
+    for (const auto& [name, value] : values)
+      html << "<tr><th>" << html_escape(name) << "</th><td>" << html_escape(value) << "</td></tr>";
+    html << "</table></div>";
+  };
+  html << "<h2>Labels</h2>";
+  pairs("labels", a.labels);
+  html << "<h2>Annotations</h2>";
+  pairs("annotations", a.annotations);
+  html << "</body></html>";
+  return html.str();
+}
+
+}  // namespace casewatch
