@@ -325,6 +325,41 @@ TEST_F(StateTest, AlertsAndOutboxSurviveACrash) {
   EXPECT_EQ((*outbox->queue_sizes())["am"], 1);
 }
 
+// The alert page's history: each delivered notification's alerts, for 90 days, in both outboxes.
+TEST_F(StateTest, DeliveriesAreKeptForEachAlertAndPrunedAfterNinetyDays) {
+  auto state = SqliteState::open(dir_);
+  ASSERT_TRUE(state.ok()) << state.message();
+  std::unique_ptr<Outbox> sqlite = std::move(*(*state)->outbox());
+  MemoryOutbox memory;
+  for (Outbox* outbox : {sqlite.get(), static_cast<Outbox*>(&memory)}) {
+    auto send = [&](const std::string& id, int64_t at, std::vector<std::string> keys, bool resolved = false) {
+      Notification n;
+      n.id = id;
+      n.receiver = "hook";
+      n.created_at = at;
+      for (const std::string& key : keys) n.alerts.push_back({alert(key), resolved});
+      ASSERT_TRUE(outbox->commit({}, {}, outbox_entries(n, {""})).ok());
+      ASSERT_TRUE(outbox->delivered(id, at).ok());
+    };
+    send("n1", kStart, {"A1", "A2"});
+    send("n2", kStart + 60, {"A1"}, true);
+    auto a1 = outbox->deliveries_of(alert("A1").fingerprint);
+    ASSERT_TRUE(a1.ok());
+    ASSERT_EQ(a1->size(), 2u);
+    EXPECT_EQ((*a1)[0].notification_id, "n1");
+    EXPECT_EQ((*a1)[0].at, kStart);
+    EXPECT_FALSE((*a1)[0].resolved);
+    EXPECT_TRUE((*a1)[1].resolved);
+    EXPECT_EQ(outbox->deliveries_of(alert("A2").fingerprint)->size(), 1u);
+    EXPECT_TRUE(outbox->deliveries_of("nope")->empty());
+    if (outbox == sqlite.get()) {  // a quarter later the oldest are gone
+      send("n3", kStart + kDeliveryHistorySeconds + 30, {"A3"});
+      ASSERT_EQ(outbox->deliveries_of(alert("A1").fingerprint)->size(), 1u);
+      EXPECT_TRUE(outbox->deliveries_of(alert("A2").fingerprint)->empty());
+    }
+  }
+}
+
 TEST_F(StateTest, ASecondInstanceIsRefusedNamingThePid) {
   auto first = SqliteState::open(dir_);
   ASSERT_TRUE(first.ok());

@@ -86,6 +86,31 @@ class ExampleTest(unittest.TestCase):
             posted = json.load(f)
         self.assertTrue(posted and all("alertname" in a["labels"] for a in posted))
 
+    def test_every_rule_of_the_example_fires_on_the_generators_la_data(self):
+        """A rule that never fires on realistic data is untested in practice (issue 13): each of
+        the example's rules must raise at least one alert on the `la` profile, for three seeds."""
+        work = tempfile.mkdtemp(prefix="casewatch-example-rules-")
+        self.cleanups.append(lambda: shutil.rmtree(work, ignore_errors=True))
+        config = os.path.join(REPO, "examples", "improvement-plan", "casewatch.toml")
+        listed = subprocess.run([BINARY, "eval", "-c", config, "--at", "2017-06-14", "--rule", "nope"],
+                                capture_output=True, text=True)
+        self.assertEqual(listed.returncode, 2)  # an unknown rule is bad usage: the names below are real
+        names = []
+        for path in sorted(os.listdir(os.path.join(REPO, "examples", "improvement-plan", "rules"))):
+            with open(os.path.join(REPO, "examples", "improvement-plan", "rules", path)) as f:
+                names += [line.split('"')[1] for line in f if line.startswith("name = ")]
+        self.assertGreaterEqual(len(names), 40)
+        for seed in ("1", "2", "3"):
+            example = os.path.join(work, seed)
+            shutil.copytree(os.path.join(REPO, "examples", "improvement-plan"), example,
+                            ignore=shutil.ignore_patterns("data", "state"))
+            subprocess.run([GENERATOR, "--profile", "la", "--as-of", "2017-06-14", "--seed", seed, "--out",
+                            os.path.join(example, "data"), "-q"], check=True)
+            out = subprocess.run([BINARY, "eval", "-c", os.path.join(example, "casewatch.toml"), "--at", "2017-06-14",
+                                  "--format", "json"], capture_output=True, text=True)
+            fired = {a["rule"] for a in json.loads(out.stdout)["alerts"]}
+            self.assertEqual([n for n in names if n not in fired], [], "seed %s" % seed)
+
 
 if __name__ == "__main__":
     unittest.main()
