@@ -677,7 +677,7 @@ class FakeSmtp {
     int fd = ::accept(listener_, nullptr, nullptr);
     if (fd < 0) return;
     std::string buffer;
-    auto send = [&](const std::string& s) { (void)::write(fd, s.data(), s.size()); };
+    auto send = [&](const std::string& s) { EXPECT_EQ(::write(fd, s.data(), s.size()), static_cast<ssize_t>(s.size())); };
     auto read_until = [&](const std::string& end, std::string& out) {
       char chunk[4096];
       while (buffer.find(end) == std::string::npos) {
@@ -749,7 +749,9 @@ TEST(ReceiversSmtp, SendsEnvelopeAndMessage) {
   // multipart/alternative of the text and the HTML, each quoted-printable, CRLF throughout.
   std::string data = server.data();
   for (size_t i = 0; i < data.size(); ++i)
-    if (data[i] == '\n') ASSERT_TRUE(i > 0 && data[i - 1] == '\r') << "bare LF at " << i;
+    if (data[i] == '\n') {
+      ASSERT_TRUE(i > 0 && data[i - 1] == '\r') << "bare LF at " << i;
+    }
   // Lines within SMTP's limit; quoted-printable wraps the long one (its lines are at most 76).
   std::istringstream lines(data);
   for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 998u) << line;

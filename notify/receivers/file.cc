@@ -75,7 +75,10 @@ class FileReceiver final : public Receiver {
       if (w < 0) {
         if (errno == EINTR) continue;
         int e = errno;
-        if (written > 0 && known_size) (void)::ftruncate(fd, before.st_size);  // no half line left behind
+        if (written > 0 && known_size) {
+          // No half line left behind; if even that fails, the write's error is the one to report.
+          [[maybe_unused]] int truncated = ::ftruncate(fd, before.st_size);
+        }
         ::close(fd);
         return {false, false, "receiver '" + r.name + "': " + r.path + ": " + std::strerror(e)};
       }
