@@ -107,6 +107,8 @@ class PackageTest(unittest.TestCase):
         for path in ("/usr/bin/casewatch", UNIT, "/usr/lib/sysusers.d/casewatch.conf",
                      "/usr/lib/tmpfiles.d/casewatch.conf", "/usr/share/man/man1/casewatch.1.gz",
                      "/usr/share/casewatch/examples/improvement-plan/casewatch.toml",
+                     "/usr/share/casewatch/prometheus/casewatch.rules.yml",
+                     "/usr/share/casewatch/dashboards/casewatch-scorecard.json",
                      "/usr/share/doc/casewatch/copyright"):
             self.assertTrue(os.path.exists(path), path)
         verify = subprocess.run(["systemd-analyze", "verify", UNIT], capture_output=True, text=True)
