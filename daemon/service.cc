@@ -126,6 +126,10 @@ void Service::record_values(Day today) {
       series.key = v.key;
       for (const auto& [name, value] : v.group)
         if (name == "team") series.team = value_to_text(value.view());
+      // A rule without a team field may name its team as a fixed label ("All teams").
+      if (series.team.empty())
+        for (const auto& [label, text] : spec.labels)
+          if (label == "team" && text.find("{{") == std::string::npos) series.team = text;
     }
     series.unit = spec.unit;
     auto day = series.days.find(today);

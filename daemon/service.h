@@ -46,7 +46,7 @@ struct RuleStatus {
 struct ValueSeries {
   std::string rule;
   std::string key;   // the group's key
-  std::string team;  // its `team` field, "" without one
+  std::string team;  // its `team` field, else the rule's fixed `team` label, else ""
   std::string unit;  // the rule's
   std::map<Day, double> days;
 };

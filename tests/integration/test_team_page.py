@@ -73,6 +73,17 @@ when = "value < 0.9"
 export = true
 unit = "ratio"
 labels = { team = "{{ team }}" }
+
+[[rule]]
+name = "kpi_assessments_authorised_authority"
+kind = "aggregate"
+feed = "assessments"
+where = "referral_date <= today()"
+value = "ratio(authorised != null && authorised <= today())"
+when = "value < 0.9"
+export = true
+unit = "ratio"
+labels = { team = "All teams" }
 """}
 
 # As of Wednesday 14 June 2017 (29 May was a bank holiday):
@@ -217,6 +228,11 @@ class TeamPageTest(unittest.TestCase):
         self.assertNotIn('class="silence"', page.body)
         self.assertEqual(request(self.d.url("/team"), headers={"Authorization": basic(*VICTOR)}).status, 400)
         self.assertEqual(request(self.d.url("/alerts/nope"), headers={"Authorization": basic(*VICTOR)}).status, 404)
+        # The authority's measures are on the page of the team its rules name ("All teams").
+        authority = request(self.d.url("/team?name=All%20teams"), headers={"Authorization": basic(*VICTOR)})
+        self.assertIn('data-rule="kpi_assessments_authorised_authority"', authority.body)
+        self.assertIn("16.7%", authority.body)  # 1 of 6
+        self.assertNotIn('data-rule="kpi_assessments_authorised"', authority.body)
         # Signed out: nothing.
         self.assertEqual(request(self.d.url("/team?name=Assessment")).status, 401)
 
