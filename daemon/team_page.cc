@@ -132,6 +132,7 @@ std::string due_wording(Day due, Day today, const Calendar& calendar) {
   if (due == today) return "due today";
   if (due == today + 1) return "due tomorrow";
   int left = calendar.working_days_between(today, due);
+  if (left <= 0) return "due on " + format_date(due, "%A");  // a non-working day before the next working one
   return "due in " + std::to_string(left) + (left == 1 ? " working day" : " working days") + " (" +
          format_date(due, "%A") + ")";
 }

@@ -1,0 +1,42 @@
+// The pages' words and times: what a manager reads must be right on every day of the week.
+#include <gtest/gtest.h>
+
+#include "daemon/pages.h"
+#include "rules/calendar.h"
+#include "rules/date.h"
+
+namespace casewatch {
+namespace {
+
+Day ymd(int y, unsigned m, unsigned d) { return days_from_civil(y, m, d); }
+
+TEST(Pages, DueWordingCountsWorkingDays) {
+  const Calendar calendar(Calendar::england_and_wales_bank_holidays());
+  const Day wednesday = ymd(2017, 6, 14);
+  EXPECT_EQ(due_wording(wednesday, wednesday, calendar), "due today");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 15), wednesday, calendar), "due tomorrow");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 16), wednesday, calendar), "due in 2 working days (Friday)");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 19), wednesday, calendar), "due in 3 working days (Monday)");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 13), wednesday, calendar), "overdue by 1 working day");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 12), wednesday, calendar), "overdue by 2 working days");
+  // Over the late May bank holiday: Friday 26 May to Wednesday 31 May is 2 working days.
+  EXPECT_EQ(due_wording(ymd(2017, 5, 26), ymd(2017, 5, 31), calendar), "overdue by 2 working days");
+  // Due at a weekend: Sunday from Friday, and seen on the Sunday itself a day late.
+  const Day friday = ymd(2017, 6, 16);
+  EXPECT_EQ(due_wording(ymd(2017, 6, 17), friday, calendar), "due tomorrow");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 18), friday, calendar), "due on Sunday");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 17), ymd(2017, 6, 18), calendar), "overdue since 17/06/2017");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 17), ymd(2017, 6, 19), calendar), "overdue by 1 working day");
+}
+
+TEST(Pages, TimesAreShownInTheEngineTimezone) {
+  // 2017-06-14T08:00:00Z is 09:00 in London (BST); 2017-12-14T09:00:00Z is 09:00 (GMT).
+  EXPECT_EQ(local_time(1497427200, "Europe/London"), "14/06/2017 09:00");
+  EXPECT_EQ(local_time(1513242000, "Europe/London"), "14/12/2017 09:00");
+  EXPECT_EQ(local_time(1497427200, "UTC"), "14/06/2017 08:00");
+  EXPECT_EQ(local_time(0, "Europe/London"), "never");
+  EXPECT_EQ(format_uk_date(ymd(2017, 6, 4)), "04/06/2017");
+}
+
+}  // namespace
+}  // namespace casewatch
