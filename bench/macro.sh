@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The macro benchmark: casewatch against SQLite on the England-scale synthetic extracts.
+# The macro benchmark: casewatch against DuckDB and SQLite, and the floor, on the England-scale
+# synthetic extracts.
 #
 #   bench/macro.sh [--profile england|la] [--as-of YYYY-MM-DD] [--seed N] [--work DIR] [--no-build]
 #
@@ -12,11 +13,22 @@
 #       build/casewatch-phases, which also times the phases of (a) inside one process;
 #   (c) the same work in SQLite (Debian's sqlite3): a fresh database, .import of each CSV, conversion
 #       to typed tables with casewatch's feed semantics, and the rules as SQL (bench/rules.sql);
-#   (d) the rules again in SQLite at DATE+1 on that database (the counterpart of (b)).
-# It checks that casewatch and SQLite give the same matches (rule, key, severity, due date, value),
-# the same aggregate values and the same feed counts, as of DATE and as of DATE+1, and exits 1 with
-# the first differences when they do not. Then it prints wall time and peak RSS (GNU time -v) of
-# each, the ratios, the CSV size, and writes the same to WORK/results.json.
+#   (d) the rules again in SQLite at DATE+1 on that database (the counterpart of (b));
+#   (e) the same work in DuckDB, one node process (bench/duckdb_bench.js, an in-memory database):
+#       read_csv of each CSV with every column as VARCHAR, the conversion with the same semantics
+#       (`sqlite_bench.py prepare-duckdb`, from the same Python as SQLite's), the rules as SQL
+#       (bench/rules-duckdb.sql). DuckDB is @duckdb/node-api from the npm registry, pinned by
+#       bench/duckdb/package-lock.json and installed here into build/bench-duckdb (bench only: never a
+#       build or test dependency); without npm or the registry, (e) and (f) are skipped, said so;
+#   (f) the rules again in DuckDB at DATE+1 after a first evaluation at DATE, in one process that
+#       times that second evaluation (the counterpart of (b));
+#   (g) the floor (build/casewatch-floor, bench/floor.cc): memory-map the CSVs casewatch reads, split
+#       every field, turn every date into a day number, on one core; skipped, said so, if not built.
+# It checks that casewatch, SQLite and DuckDB give the same matches (rule, key, severity, due date,
+# value), the same aggregate values and the same feed counts, as of DATE and as of DATE+1, and exits
+# 1 with the first differences when they do not. Then it prints wall time and peak RSS (GNU time -v)
+# of each, the ratios, the CSV size and which of issue 10's targets are met, and writes the same to
+# WORK/results.json.
 #
 # The figures are of one run each: on a shared or busy machine they are indicative only.
 set -euo pipefail
@@ -29,7 +41,7 @@ seed=1
 work=
 build=1
 usage() {
-  sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -62,6 +74,30 @@ fi
 for binary in build/casewatch build/casewatch-gen build/casewatch-phases; do
   [ -x "$binary" ] || { echo "macro.sh: $binary is missing: run bash scripts/build.sh" >&2; exit 1; }
 done
+
+# DuckDB from the npm registry, into build/bench-duckdb (reused while the lock file is the same).
+duckdb_modules=$repo/build/bench-duckdb
+duckdb=1
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "macro.sh: node or npm is missing (apt-get install nodejs npm): DuckDB (e, f) skipped" >&2
+  duckdb=0
+elif [ -d "$duckdb_modules/node_modules/@duckdb/node-api" ] \
+     && cmp -s bench/duckdb/package-lock.json "$duckdb_modules/package-lock.json"; then
+  echo "reusing @duckdb/node-api in $duckdb_modules"
+else
+  echo "installing @duckdb/node-api (bench/duckdb/package-lock.json) into $duckdb_modules"
+  rm -rf "$duckdb_modules"
+  mkdir -p "$duckdb_modules"
+  cp bench/duckdb/package.json bench/duckdb/package-lock.json "$duckdb_modules/"
+  if ! npm ci --prefix "$duckdb_modules" --no-audit --no-fund --fetch-retries=1 --fetch-timeout=60000 \
+       > "$duckdb_modules/npm.log" 2>&1; then
+    echo "macro.sh: npm could not install @duckdb/node-api (offline?): DuckDB (e, f) skipped;" \
+         "see $duckdb_modules/npm.log" >&2
+    tail -3 "$duckdb_modules/npm.log" >&2
+    rm -rf "$duckdb_modules/node_modules" "$duckdb_modules/package-lock.json"
+    duckdb=0
+  fi
+fi
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 stamp="profile=$profile as_of=$as_of seed=$seed"
@@ -93,6 +129,21 @@ fi
 echo "(b) casewatch-phases (warm re-evaluation at $next_day)"
 build/casewatch-phases "$config" "$as_of" > "$work/phases.json" 2> "$work/phases.log" \
   || { echo "macro.sh: casewatch-phases failed; see $work/phases.log" >&2; exit 1; }
+
+# The floor: the CSVs casewatch reads (the feeds of the config), then every CSV of the data folder.
+# CASEWATCH_FLOOR: another build of bench/floor.cc to run instead of build/casewatch-floor.
+floor_binary=${CASEWATCH_FLOOR:-build/casewatch-floor}
+rm -f "$work/floor.json" "$work/floor-all.json" "$work/time-floor.txt"
+if [ -x "$floor_binary" ]; then
+  echo "(g) $floor_binary: map, split, parse the dates of the CSVs casewatch reads"
+  mapfile -t feed_files < <($helper feed-files "$config")
+  $timev -v -o "$work/time-floor.txt" "$floor_binary" --json "${feed_files[@]}" > "$work/floor.json" \
+    || { echo "macro.sh: $floor_binary failed" >&2; exit 1; }
+  "$floor_binary" --json "$work/data" > "$work/floor-all.json" \
+    || { echo "macro.sh: $floor_binary failed" >&2; exit 1; }
+else
+  echo "(g) the floor skipped: $floor_binary is missing (bench/floor.cc: bash scripts/build.sh builds it)"
+fi
 
 # 3. SQLite: (c) a fresh database, import, convert, rules; (d) the rules again at DATE+1.
 sql=$work/sqlite
@@ -141,6 +192,27 @@ echo "(d) sqlite3: the rules again as of $next_day"
 $timev -v -o "$work/time-sqlite-warm.txt" sqlite3 "$sql/bench.db" < "$sql/warm.sql" 2> "$sql/sqlite-warm.log" \
   || { echo "macro.sh: sqlite3 failed; see $sql/sqlite-warm.log" >&2; tail -5 "$sql/sqlite-warm.log" >&2; exit 1; }
 
+# 4. DuckDB: (e) read_csv, convert, rules, output as of DATE; (f) the same then the rules at DATE+1.
+duck=$work/duckdb
+rm -rf "$duck" "$work/time-duckdb.txt" "$work/time-duckdb-warm.txt"
+if [ "$duckdb" = 1 ]; then
+  mkdir -p "$duck"
+  $helper prepare-duckdb "$config" "$duck"
+  duck_run() {  # $1: the GNU time report; the rest: duckdb_bench.js's options
+    local report=$1
+    shift
+    $timev -v -o "$report" node bench/duckdb_bench.js "$duckdb_modules" "$duck/load.sql" \
+      "$repo/bench/rules-duckdb.sql" "$duck" "$@"
+  }
+  echo "(e) DuckDB (node, @duckdb/node-api): read_csv, convert, rules as of $as_of"
+  duck_run "$work/time-duckdb.txt" --at "$(day_number "$as_of"):" 2> "$duck/duckdb.log" \
+    || { echo "macro.sh: DuckDB failed; see $duck/duckdb.log" >&2; tail -5 "$duck/duckdb.log" >&2; exit 1; }
+  echo "(f) DuckDB: the same, then the rules again as of $next_day (timed inside)"
+  duck_run "$work/time-duckdb-warm.txt" --at "$(day_number "$as_of")" --at "$(day_number "$next_day"):-next" \
+    --marks "$duck/marks-warm.tsv" --timing "$duck/warm.json" 2> "$duck/duckdb-warm.log" \
+    || { echo "macro.sh: DuckDB failed; see $duck/duckdb-warm.log" >&2; tail -5 "$duck/duckdb-warm.log" >&2; exit 1; }
+fi
+
 # The same matches? As of DATE, and as of DATE+1 (casewatch eval once more, not timed).
 echo "comparing the matches"
 build/casewatch eval -c "$config" --at "$next_day" --format json > "$work/out-next.json" 2>> "$work/casewatch.log" \
@@ -148,11 +220,15 @@ build/casewatch eval -c "$config" --at "$next_day" --format json > "$work/out-ne
 status=0
 $helper compare "$work/out.json" "$sql" "" || status=1
 $helper compare "$work/out-next.json" "$sql" "-next" || status=1
+if [ "$duckdb" = 1 ]; then
+  $helper compare "$work/out.json" "$duck" "" DuckDB || status=1
+  $helper compare "$work/out-next.json" "$duck" "-next" DuckDB || status=1
+fi
 if [ "$status" != 0 ]; then
-  echo "macro.sh: FAILED: casewatch and SQLite disagree (casewatch: $work/out.json, out-next.json;" \
-       "SQLite: $sql/*.tsv)" >&2
+  echo "macro.sh: FAILED: casewatch and a peer disagree (casewatch: $work/out.json, out-next.json;" \
+       "SQLite: $sql/*.tsv; DuckDB: $duck/*.tsv)" >&2
   exit 1
 fi
 
-# 4. The report.
+# 5. The report.
 $helper report "$work" "$profile" "$as_of" "$seed" "$work/data"
