@@ -108,16 +108,16 @@ INSERT INTO matches(rule, key, severity, value)
 SELECT 'caseload_over_limit', key, 'warning', value FROM caseloads g
 WHERE value > coalesce((SELECT v FROM lookup WHERE tbl = 'caseload_limit' AND k = g.team), 20);
 
--- child_seen_alone_rate (aggregate): where visit_date > add_days(today(), -28) && visit_date <=
+-- kpi_child_seen_alone (aggregate): where visit_date > add_days(today(), -28) && visit_date <=
 -- today() && child_seen == true; group_by [team]; value ratio(seen_alone == true); when
--- value < lookup('kpi_floor', 'child_seen_alone_rate', 0.6).
+-- value < lookup('kpi_floor', 'child_seen_alone', 0.6).
 CREATE OR REPLACE TEMP TABLE seen_alone AS
 SELECT coalesce(team, '') AS key, sum(CASE WHEN coalesce(seen_alone = 1, false) THEN 1 ELSE 0 END) / count(*) AS value
 FROM visits
 WHERE visit_date > @d - 28 AND visit_date <= @d AND child_seen = 1
   AND (SELECT up FROM feeds WHERE name = 'visits')
 GROUP BY team;
-INSERT INTO agg_values SELECT 'child_seen_alone_rate', key, value FROM seen_alone;
+INSERT INTO agg_values SELECT 'kpi_child_seen_alone', key, value FROM seen_alone;
 INSERT INTO matches(rule, key, severity, value)
-SELECT 'child_seen_alone_rate', key, 'warning', value FROM seen_alone
-WHERE value < coalesce((SELECT v FROM lookup WHERE tbl = 'kpi_floor' AND k = 'child_seen_alone_rate'), 0.6);
+SELECT 'kpi_child_seen_alone', key, 'warning', value FROM seen_alone
+WHERE value < coalesce((SELECT v FROM lookup WHERE tbl = 'kpi_floor' AND k = 'child_seen_alone'), 0.6);

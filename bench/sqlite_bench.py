@@ -723,7 +723,7 @@ def compare(casewatch_json, sqlite_dir, suffix, peer="SQLite"):
 # The rules bench/rules.sql implements (bench/rules/subset.toml).
 RULES = ["assessment_timescale", "lac_review", "lac_visit", "conference_report_shared",
          "case_supervision_overdue", "care_leaver_neet_without_pathway_plan", "caseload_over_limit",
-         "child_seen_alone_rate"]
+         "kpi_child_seen_alone"]
 
 
 def check_rules_verbatim(repo):
