@@ -6,7 +6,7 @@
 //
 // MODULES: the folder that macro.sh installed bench/duckdb/package.json into (@duckdb/node-api
 // from the npm registry; bench only). LOAD_SQL: the feeds, the calendar and the lookup tables
-// (`bench/sqlite_bench.py prepare-duckdb`); RULES_SQL: bench/rules-duckdb.sql, run once for each
+// (`bench/sqlite_bench.py prepare-duckdb`); RULES_SQL: bench/rules.sql (the text SQLite runs too), run once for each
 // --at DAY (a day number, substituted for @d). With a SUFFIX (possibly empty: "DAY:") the results
 // are written as OUT_DIR/{matches,values,feeds}SUFFIX.tsv in the format of the SQLite side, for
 // `sqlite_bench.py compare`; without one they are computed and not written. --marks FILE (default

@@ -17,7 +17,7 @@
 #   (e) the same work in DuckDB, one node process (bench/duckdb_bench.js, an in-memory database):
 #       read_csv of each CSV with every column as VARCHAR, the conversion with the same semantics
 #       (`sqlite_bench.py prepare-duckdb`, from the same Python as SQLite's), the rules as SQL
-#       (bench/rules-duckdb.sql). DuckDB is @duckdb/node-api from the npm registry, pinned by
+#       (bench/rules.sql, the text SQLite runs). DuckDB is @duckdb/node-api from the npm registry, pinned by
 #       bench/duckdb/package-lock.json and installed here into build/bench-duckdb (bench only: never a
 #       build or test dependency); without npm or the registry, (e) and (f) are skipped, said so;
 #   (f) the rules again in DuckDB at DATE+1 after a first evaluation at DATE, in one process that
@@ -202,7 +202,7 @@ if [ "$duckdb" = 1 ]; then
     local report=$1
     shift
     $timev -v -o "$report" node bench/duckdb_bench.js "$duckdb_modules" "$duck/load.sql" \
-      "$repo/bench/rules-duckdb.sql" "$duck" "$@"
+      "$repo/bench/rules.sql" "$duck" "$@"
   }
   echo "(e) DuckDB (node, @duckdb/node-api): read_csv, convert, rules as of $as_of"
   duck_run "$work/time-duckdb.txt" --at "$(day_number "$as_of"):" 2> "$duck/duckdb.log" \
