@@ -17,6 +17,27 @@ import urllib.request
 BINARY = os.environ.get("CASEWATCH_BINARY", "build/casewatch")
 
 
+# The assessments extract most integration tests read: its [[feed]] (append it to a config) and
+# its CSV.
+ASSESSMENTS_FEED = """
+[[feed]]
+name = "assessments"
+path = "data/assessments.csv"
+key = "assessment_id"
+date_format = "%d/%m/%Y"
+[feed.fields]
+assessment_id = { column = "Assessment ID" }
+referral_date = { column = "Date of referral", type = "date" }
+authorised = { column = "Date of authorisation", type = "date" }
+team = { column = "Allocated Team" }
+"""
+ASSESSMENTS_HEADER = "Assessment ID,Date of referral,Date of authorisation,Allocated Team\n"
+
+
+def assessments_csv(rows):
+    return ASSESSMENTS_HEADER + "".join(r + "\n" for r in rows)
+
+
 class Response:
     def __init__(self, status, body, headers):
         self.status = status

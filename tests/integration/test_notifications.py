@@ -6,7 +6,7 @@ import json
 import os
 import unittest
 
-from harness import Deployment
+from harness import ASSESSMENTS_FEED, Deployment, assessments_csv
 from sinks import Alertmanager, SmtpSink, WebhookSink, wait_until
 
 BASE = """
@@ -23,17 +23,6 @@ state_dir = "state"
 [tables.team_email]
 "Assessment" = "assessment.manager@la.example.gov.uk"
 "Child Protection" = "cp.manager@la.example.gov.uk"
-
-[[feed]]
-name = "assessments"
-path = "data/assessments.csv"
-key = "assessment_id"
-date_format = "%d/%m/%Y"
-[feed.fields]
-assessment_id = { column = "Assessment ID" }
-referral_date = { column = "Date of referral", type = "date" }
-authorised = { column = "Date of authorisation", type = "date" }
-team = { column = "Allocated Team" }
 """
 
 RULES = {"assessments.toml": """
@@ -48,12 +37,6 @@ warn_before = "2 working days"
 labels = { team = "{{ team }}" }
 annotations = { summary = "Assessment {{ assessment_id }} due {{ due_date }}" }
 """}
-
-HEADER = "Assessment ID,Date of referral,Date of authorisation,Allocated Team\n"
-
-
-def csv(rows):
-    return HEADER + "".join(r + "\n" for r in rows)
 
 
 def jsonl(path):
@@ -72,7 +55,7 @@ class NotificationTest(unittest.TestCase):
             c()
 
     def deploy(self, routing, rows, at):
-        d = Deployment(BASE + routing, RULES, {"assessments.csv": csv(rows)}, token="t0ken")
+        d = Deployment(BASE + ASSESSMENTS_FEED + routing, RULES, {"assessments.csv": assessments_csv(rows)}, token="t0ken")
         self.cleanups.append(d.cleanup)
         d.start(at=at)
         return d
@@ -212,7 +195,7 @@ receiver = "am"
         self.assertEqual(labels["A1"]["severity"], "critical")
         self.assertEqual(labels["A1"]["team"], "Assessment")
         done = now.strftime("%d/%m/%Y")
-        d.write("data/assessments.csv", csv(["A1,%s,%s,Assessment" % (referral, done), "A2,%s,,Assessment" % referral]))
+        d.write("data/assessments.csv", assessments_csv(["A1,%s,%s,Assessment" % (referral, done), "A2,%s,,Assessment" % referral]))
         d.advance(0)  # the test clock stays at the real time: Alertmanager compares endsAt with its own clock
         wait_until(lambda: [a["labels"]["key"] for a in am.alerts()] == ["A2"], what="A1 to resolve in alertmanager")
 
@@ -254,7 +237,7 @@ group_wait = "%s"
         self.assertEqual(len(notes), 1)
         self.assertTrue(notes[0]["digest"])
         self.assertEqual([(a["key"], a["is_new"]) for a in notes[0]["alerts"]], [("A1", True)])
-        d.write("data/assessments.csv", csv(["A1,02/06/2017,,Assessment", "A2,01/06/2017,,Assessment"]))
+        d.write("data/assessments.csv", assessments_csv(["A1,02/06/2017,,Assessment", "A2,01/06/2017,,Assessment"]))
         d.advance(3600)  # A2 appears: no message until the next digest
         self.assertEqual(len(jsonl(log)), 1)
         d.advance(86400 - 3600)  # Thursday 08:30

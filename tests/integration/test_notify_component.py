@@ -12,7 +12,7 @@ import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import BINARY, Deployment
+from harness import ASSESSMENTS_FEED, BINARY, Deployment, assessments_csv
 from sinks import Alertmanager, WebhookSink, wait_until
 
 BASE = """
@@ -24,17 +24,6 @@ external_url = "http://casewatch.example/"
 timezone = "Europe/London"
 evaluation_interval = "5m"
 state_dir = "state"
-
-[[feed]]
-name = "assessments"
-path = "data/assessments.csv"
-key = "assessment_id"
-date_format = "%d/%m/%Y"
-[feed.fields]
-assessment_id = { column = "Assessment ID" }
-referral_date = { column = "Date of referral", type = "date" }
-authorised = { column = "Date of authorisation", type = "date" }
-team = { column = "Allocated Team" }
 """
 
 RULES = {"assessments.toml": """
@@ -48,12 +37,6 @@ due_in = "10 working days"
 labels = { team = "{{ team }}" }
 annotations = { summary = "Assessment {{ assessment_id }} due {{ due_date }}" }
 """}
-
-HEADER = "Assessment ID,Date of referral,Date of authorisation,Allocated Team\n"
-
-
-def csv(rows):
-    return HEADER + "".join(r + "\n" for r in rows)
 
 
 class HungSmtp:
@@ -133,7 +116,7 @@ class NotifyComponentTest(unittest.TestCase):
             c()
 
     def deploy(self, routing, rows, at="2017-06-14", extra=()):
-        d = Deployment(BASE + routing, RULES, {"assessments.csv": csv(rows)})
+        d = Deployment(BASE + ASSESSMENTS_FEED + routing, RULES, {"assessments.csv": assessments_csv(rows)})
         self.cleanups.append(d.cleanup)
         d.start(at=at, extra=extra)
         return d
@@ -205,7 +188,7 @@ receiver = "am"
 
         # One peer goes down; A1 is authorised; the peer comes back within 15 minutes.
         flaky.down()
-        d.write("data/assessments.csv", csv(["A1,%s,%s,Assessment" % (referral, now.strftime("%d/%m/%Y")),
+        d.write("data/assessments.csv", assessments_csv(["A1,%s,%s,Assessment" % (referral, now.strftime("%d/%m/%Y")),
                                              "A2,%s,,Assessment" % referral]))
         d.advance(0)
         resolved = [a for a in up.alerts() if a["labels"]["key"] == "A1" and a.get("endsAt") <= now.strftime("%Y-%m-%dT%H:%M:%SZ")]

@@ -8,24 +8,13 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BINARY, Deployment
+from harness import ASSESSMENTS_FEED, BINARY, Deployment, assessments_csv
 
 CONFIG = """
 rule_files = ["rules/*.toml"]
 [engine]
 timezone = "Europe/London"
 %s
-[[feed]]
-name = "assessments"
-path = "data/assessments.csv"
-key = "assessment_id"
-date_format = "%%d/%%m/%%Y"
-[feed.fields]
-assessment_id = { column = "Assessment ID" }
-referral_date = { column = "Date of referral", type = "date" }
-authorised = { column = "Date of authorisation", type = "date" }
-team = { column = "Allocated Team" }
-
 [[receiver]]
 name = "log"
 type = "file"
@@ -45,8 +34,7 @@ done = "authorised"
 due_in = "10 working days"
 labels = { team = "{{ team }}" }
 """}
-DATA = {"assessments.csv": "Assessment ID,Date of referral,Date of authorisation,Allocated Team\n"
-                           "A1,01/05/2017,,Assessment\nA2,02/05/2017,,Child Protection\n"}
+DATA = {"assessments.csv": assessments_csv(["A1,01/05/2017,,Assessment", "A2,02/05/2017,,Child Protection"])}
 
 
 class OperationsTest(unittest.TestCase):
@@ -60,7 +48,7 @@ class OperationsTest(unittest.TestCase):
             c()
 
     def deploy(self, engine_extra='state_dir = "state"', start=True, extra=None, env=None):
-        d = Deployment(CONFIG % engine_extra, RULES, DATA)
+        d = Deployment((CONFIG % engine_extra) + ASSESSMENTS_FEED, RULES, DATA)
         self.cleanups.append(d.cleanup)
         if start:
             if env:
