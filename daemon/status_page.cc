@@ -2,7 +2,6 @@
 // script, times in engine.timezone). Its one script sends a manager's acknowledgements and
 // silences (with the header that shows the request comes from this page).
 #include <cstdio>
-#include <ctime>
 #include <map>
 #include <sstream>
 
@@ -76,11 +75,7 @@ std::string local_time(int64_t seconds, const std::string& timezone) {
   return format_uk_date(local.day) + " " + hhmm;
 }
 
-std::string format_uk_date(Day day) {
-  if (day == kNullDay) return "";
-  std::string iso = format_iso(day);  // YYYY-MM-DD
-  return iso.substr(8, 2) + "/" + iso.substr(5, 2) + "/" + iso.substr(0, 4);
-}
+std::string format_uk_date(Day day) { return day == kNullDay ? "" : format_date(day, "%d/%m/%Y"); }
 
 std::string page_head(const std::string& title, bool can_act) {
   std::string out = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
