@@ -38,6 +38,29 @@ def assessments_csv(rows):
     return ASSESSMENTS_HEADER + "".join(r + "\n" for r in rows)
 
 
+def chromium(testcase, authorization, window="1100,1400"):
+    """Headless Chromium through Debian's chromedriver, sending `authorization` (an Authorization
+    header value) with every request as a browser does once signed in; quit by the test's cleanup."""
+    driver_path = shutil.which("chromedriver")
+    if not driver_path:
+        testcase.fail("chromedriver not installed (scripts/setup.sh installs Debian's chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    profile = tempfile.mkdtemp(prefix="casewatch-chromium-")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=" + window, "--user-data-dir=" + profile):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    testcase.addCleanup(lambda: (driver.quit(), shutil.rmtree(profile, ignore_errors=True)))
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Authorization": authorization}})
+    return driver
+
+
 class Response:
     def __init__(self, status, body, headers):
         self.status = status

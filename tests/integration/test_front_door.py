@@ -8,18 +8,16 @@ within 10 s, and no secret reaches the log."""
 import base64
 import json
 import os
-import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 import urllib.request
 
-from harness import BINARY, Deployment, request
+from harness import BINARY, Deployment, chromium, request
 
 CONFIG = """
 rule_files = ["rules/*.toml"]
@@ -370,39 +368,20 @@ class FrontDoorTest(unittest.TestCase):
         self.assert_log_holds_no_secret()
 
     def test_a_manager_acknowledges_in_a_browser(self):
-        driver_path = shutil.which("chromedriver")
-        if not driver_path:
-            self.fail("chromedriver not installed (scripts/setup.sh installs Debian's chromium-driver)")
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
         from selenium.webdriver.common.by import By
 
-        options = webdriver.ChromeOptions()
-        options.binary_location = shutil.which("chromium")
-        profile = tempfile.mkdtemp(prefix="casewatch-chromium-")
-        for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--user-data-dir=" + profile):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(driver_path), options=options)
-        try:
-            # Basic credentials on every request of the page, as the browser sends them once signed in.
-            driver.execute_cdp_cmd("Network.enable", {})
-            driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Authorization": basic(*ALICE)}})
-            driver.get(self.d.url("/"))
-            buttons = driver.find_elements(By.CSS_SELECTOR, "button.ack")
-            self.assertEqual(len(buttons), 2)
-            buttons[0].click()
-            deadline = time.monotonic() + 10
-            while buttons[0].text != "acknowledged" and time.monotonic() < deadline:
-                time.sleep(0.1)
-            self.assertEqual(buttons[0].text, "acknowledged")
-            artefacts = os.environ.get("CASEWATCH_ARTEFACTS", "build/artefacts")
-            os.makedirs(artefacts, exist_ok=True)
-            driver.save_screenshot(os.path.join(artefacts, "status-page-acknowledged.png"))
-        finally:
-            driver.quit()
-            shutil.rmtree(profile, ignore_errors=True)
+        driver = chromium(self, basic(*ALICE), window="800,600")
+        driver.get(self.d.url("/"))
+        buttons = driver.find_elements(By.CSS_SELECTOR, "button.ack")
+        self.assertEqual(len(buttons), 2)
+        buttons[0].click()
+        deadline = time.monotonic() + 10
+        while buttons[0].text != "acknowledged" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(buttons[0].text, "acknowledged")
+        artefacts = os.environ.get("CASEWATCH_ARTEFACTS", "build/artefacts")
+        os.makedirs(artefacts, exist_ok=True)
+        driver.save_screenshot(os.path.join(artefacts, "status-page-acknowledged.png"))
         self.assertEqual(self.acks_by(), ["alice"])
         self.assertEqual(sum(1 for a in self.d.alerts().values() if a["silenced"]), 1)
         # A viewer sees no buttons.

@@ -3,12 +3,10 @@ on the test clock, what the page says of it (worker by worker, most urgent first
 the team's measure with its sparkline, the days ahead), a manager acknowledging and silencing from
 it, and the alert page's history. Screenshots go to the test artefacts."""
 import os
-import shutil
-import tempfile
 import time
 import unittest
 
-from harness import Deployment, request
+from harness import Deployment, chromium, request
 from sinks import WebhookSink, wait_until
 from test_front_door import basic, hash_password
 
@@ -120,26 +118,6 @@ class TeamPageTest(unittest.TestCase):
         self.d.cleanup()
         self.hook.stop()
 
-    def browser(self):
-        driver_path = shutil.which("chromedriver")
-        if not driver_path:
-            self.fail("chromedriver not installed (scripts/setup.sh installs Debian's chromium-driver)")
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        options = webdriver.ChromeOptions()
-        options.binary_location = shutil.which("chromium")
-        self.profile = tempfile.mkdtemp(prefix="casewatch-chromium-")
-        for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--window-size=1100,1400", "--user-data-dir=" + self.profile):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(driver_path), options=options)
-        self.addCleanup(lambda: (driver.quit(), shutil.rmtree(self.profile, ignore_errors=True)))
-        driver.execute_cdp_cmd("Network.enable", {})
-        driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Authorization": basic(*ALICE)}})
-        return driver
-
     def screenshot(self, driver, name):
         artefacts = os.environ.get("CASEWATCH_ARTEFACTS", "build/artefacts")
         os.makedirs(artefacts, exist_ok=True)
@@ -156,7 +134,7 @@ class TeamPageTest(unittest.TestCase):
     def test_a_manager_sees_the_teams_morning_and_acts_on_it(self):
         from selenium.webdriver.common.by import By
 
-        driver = self.browser()
+        driver = chromium(self, basic(*ALICE))
         driver.get(self.d.url("/"))
         driver.find_element(By.LINK_TEXT, "Assessment").click()  # the team links of the status page
         self.assertEqual(driver.find_element(By.TAG_NAME, "h1").text, "Assessment")
