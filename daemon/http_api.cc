@@ -346,7 +346,7 @@ void HttpApi::routes() {
     auto snapshot = service_.snapshot();
     json alerts = json::array();
     auto rule = req.param("rule"), severity = req.param("severity");
-    for (const Alert& a : snapshot->alerts) {
+    for (const Alert& a : *snapshot->alerts) {
       if (rule && *rule != a.rule) continue;
       if (severity && *severity != severity_name(a.severity)) continue;
       bool keep = true;
@@ -445,9 +445,9 @@ void HttpApi::routes() {
   });
   add("GET", "/alerts/{}", Access::Viewer, [this, on_loop, stopping](http::Request&, Params params) {
     auto snapshot = service_.snapshot();
-    auto alert = std::find_if(snapshot->alerts.begin(), snapshot->alerts.end(),
+    auto alert = std::find_if(snapshot->alerts->begin(), snapshot->alerts->end(),
                               [&](const Alert& a) { return a.fingerprint == params[0]; });
-    if (alert == snapshot->alerts.end()) return reply_error(404, "no such alert (it may have resolved)");
+    if (alert == snapshot->alerts->end()) return reply_error(404, "no such alert (it may have resolved)");
     AlertHistory history;
     if (!on_loop([&] {
           const int64_t now = service_.clock_now();

@@ -84,7 +84,7 @@ void Metrics::state_recovered() { state_recovered_->Set(1); }
 
 void Metrics::observe_evaluation(double seconds) { evaluation_duration_->Observe(seconds); }
 
-void Metrics::set_dynamic(std::vector<prometheus::MetricFamily> families) {
+void Metrics::set_dynamic(std::vector<std::shared_ptr<const prometheus::MetricFamily>> families) {
   std::lock_guard lock(mutex_);
   dynamic_ = std::move(families);
 }
@@ -93,7 +93,7 @@ std::string Metrics::render() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
   {
     std::lock_guard lock(mutex_);
-    families.insert(families.end(), dynamic_.begin(), dynamic_.end());
+    for (const auto& family : dynamic_) families.push_back(*family);
   }
   std::sort(families.begin(), families.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return prometheus::TextSerializer().Serialize(families);

@@ -32,7 +32,7 @@ class Metrics {
   // The whole evaluation round: feeds, rules, alert book, dispatch.
   void observe_evaluation(double seconds);
   // Replaces the series rebuilt at each evaluation.
-  void set_dynamic(std::vector<prometheus::MetricFamily> families);
+  void set_dynamic(std::vector<std::shared_ptr<const prometheus::MetricFamily>> families);
 
   // The Prometheus text exposition format.
   std::string render() const;
@@ -49,7 +49,7 @@ class Metrics {
   prometheus::Gauge* reload_success_;
   prometheus::Gauge* reload_timestamp_;
   mutable std::mutex mutex_;
-  std::vector<prometheus::MetricFamily> dynamic_;
+  std::vector<std::shared_ptr<const prometheus::MetricFamily>> dynamic_;
 };
 
 // Helpers to build dynamic families.

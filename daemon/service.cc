@@ -75,6 +75,8 @@ Service::Service(std::shared_ptr<const Config> config, const Clock& clock, std::
       metrics_(std::move(metrics)),
       feeds_(std::make_unique<FeedSet>(*config_)),
       feed_unhealthy_rule_(make_feed_unhealthy_rule()),
+      rule_inputs_(config_->rules.size()),
+      rule_values_(config_->rules.size()),
       cache_(config_->rules.size()),
       silences_(*alert_store_, random_id),
       dispatcher_(std::make_unique<Dispatcher>(*config_, external_url(), random_id)) {
@@ -114,9 +116,18 @@ Status Service::restore() {
   return {};
 }
 
-void Service::record_values(Day today) {
+void Service::forget_evaluation(size_t rule) {
+  rule_inputs_[rule].reset();
+  if (!rule_values_[rule].empty()) {
+    rule_values_[rule].clear();  // no value rather than a stale one
+    ++values_version_;
+  }
+}
+
+void Service::record_values(Day today, const std::vector<size_t>& rules) {
   std::set<std::pair<std::string, std::string>> changed;
-  for (const GroupValue& v : values_) {
+  for (size_t rule : rules)
+  for (const GroupValue& v : rule_values_[rule]) {
     if (!v.value) continue;
     const RuleSpec& spec = config_->rules[v.rule].spec;
     auto [it, inserted] = value_history_.try_emplace({spec.name, v.key});
@@ -270,9 +281,18 @@ Presence Service::presence_of(const Rule& rule, const Table& table, const Evalua
 
 void Service::evaluate(bool force_feed_reload) {
   const auto round_started = std::chrono::steady_clock::now();
+  // Each phase's share of the round, for the debug log: where a slow round goes.
+  auto lap_started = round_started;
+  std::string phases;
+  auto lap = [&](const char* phase) {
+    auto at = std::chrono::steady_clock::now();
+    phases += fmt::format(" {} {:.3f} s", phase, std::chrono::duration<double>(at - lap_started).count());
+    lap_started = at;
+  };
   const int64_t now = clock_.now();
   record_keys_.clear();
   feeds_->refresh(now, force_feed_reload);
+  lap("feeds");
   const Config& config = *config_;
   AsOf as_of = as_of_instant(now, config.engine.timezone);
   std::vector<const Table*> tables = feeds_->snapshots();
@@ -285,9 +305,14 @@ void Service::evaluate(bool force_feed_reload) {
     double seconds = 0;
   };
   std::vector<Outcome> outcomes(config.rules.size());
+  // A rule whose snapshot and as-of date are those of its last evaluation gives what it gave then
+  // (the engine is pure): it is not evaluated again, and its alerts only move on in time.
+  auto inputs_of = [&](size_t i) { return RuleInputs{tables[config.rules[i].feed]->id(), as_of.day}; };
   std::vector<size_t> order;
   for (size_t i : evaluation_order(input))
-    if (config.rules[i].spec.enabled && tables[config.rules[i].feed]) order.push_back(i);
+    if (config.rules[i].spec.enabled && tables[config.rules[i].feed] &&
+        !(rule_inputs_[i] && *rule_inputs_[i] == inputs_of(i) && inputs_of(i).table_id != 0))
+      order.push_back(i);
   parallel_for_each(order, [&](size_t i) {
     auto started = std::chrono::steady_clock::now();
     try {
@@ -297,9 +322,12 @@ void Service::evaluate(bool force_feed_reload) {
     }
     outcomes[i].seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   });
+  lap("rules");
+  std::vector<bool> evaluated(config.rules.size());
+  for (size_t i : order) evaluated[i] = true;
 
   std::vector<AlertChange> changes;
-  values_.clear();
+  std::vector<size_t> new_values;
   for (size_t i = 0; i < config.rules.size(); ++i) {
     const Rule& rule = config.rules[i];
     RuleStatus& status = rule_status_[i];
@@ -309,13 +337,24 @@ void Service::evaluate(bool force_feed_reload) {
       // No snapshot yet: the rule cannot say anything, and its alerts stay as they were.
       status.health = RuleHealth::Err;
       status.last_error = "feed '" + rule.spec.feed + "' has no snapshot";
+      forget_evaluation(i);
       metrics_->observe_rule_evaluation(rule.spec.name, 0, true);
+      continue;
+    }
+    const int64_t grace = config.feeds[rule.feed].resolve_missing_after_seconds;
+    if (!evaluated[i]) {
+      auto started = std::chrono::steady_clock::now();
+      auto rule_changes = book_.advance(rule, now, grace);
+      changes.insert(changes.end(), std::make_move_iterator(rule_changes.begin()), std::make_move_iterator(rule_changes.end()));
+      metrics_->observe_rule_evaluation(
+          rule.spec.name, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), false);
       continue;
     }
     EvaluationResult& result = outcomes[i].result;
     if (!outcomes[i].error.empty()) {
       status.health = RuleHealth::Err;
       status.last_error = outcomes[i].error;
+      forget_evaluation(i);
       metrics_->observe_rule_evaluation(rule.spec.name, 0, true);
       LogContext context{{"rule", rule.spec.name}};
       spdlog::error("evaluation failed: {}", outcomes[i].error);
@@ -327,13 +366,14 @@ void Service::evaluate(bool force_feed_reload) {
     status.duration_seconds = seconds;
     status.matches = result.matches.size();
     metrics_->observe_rule_evaluation(rule.spec.name, seconds, false);
-    std::vector<const Match*> matches;
-    for (const Match& m : result.matches) matches.push_back(&m);
-    auto rule_changes = book_.apply(rule, matches, now, presence_of(rule, *tables[rule.feed], result),
-                                    config.feeds[rule.feed].resolve_missing_after_seconds);
+    auto rule_changes = book_.apply(rule, result.matches, now, presence_of(rule, *tables[rule.feed], result), grace);
     changes.insert(changes.end(), std::make_move_iterator(rule_changes.begin()), std::make_move_iterator(rule_changes.end()));
-    if (rule.spec.export_value)
-      values_.insert(values_.end(), std::make_move_iterator(result.values.begin()), std::make_move_iterator(result.values.end()));
+    rule_inputs_[i] = inputs_of(i);
+    if (rule.spec.export_value) {
+      rule_values_[i] = std::move(result.values);
+      new_values.push_back(i);
+      ++values_version_;
+    }
   }
 
   // The built-in alert for feeds that are down or stale.
@@ -348,22 +388,28 @@ void Service::evaluate(bool force_feed_reload) {
                                             : "feed " + feed.name + " is down: " + feed.last_error}};
     feed_matches.push_back(std::move(m));
   }
-  std::vector<const Match*> feed_pointers;
-  for (const Match& m : feed_matches) feed_pointers.push_back(&m);
-  auto feed_changes = book_.apply(feed_unhealthy_rule_, feed_pointers, now);
+  auto feed_changes = book_.apply(feed_unhealthy_rule_, feed_matches, now);
   changes.insert(changes.end(), feed_changes.begin(), feed_changes.end());
 
+  lap("alert book");
   for (const AlertChange& change : changes)
     if (change.kind == AlertChange::Kind::Resolved) resolved_since_dispatch_.insert(change.alert.fingerprint);
   log_changes(changes);
   state_written(alert_store_->save(changes), "could not save " + std::to_string(changes.size()) + " alert changes");
+  lap("state");
   evaluated_once_ = true;
   today_ = as_of.day;
-  record_values(as_of.day);
+  record_values(as_of.day, new_values);
+  lap("values");
   update_forecast(input);
+  lap("forecast");
   dispatch(true);
+  lap("dispatch");
   publish(rule_status_);
-  metrics_->observe_evaluation(std::chrono::duration<double>(std::chrono::steady_clock::now() - round_started).count());
+  lap("publish");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - round_started).count();
+  metrics_->observe_evaluation(seconds);
+  spdlog::debug("evaluation round {:.3f} s:{}", seconds, phases);
 }
 
 void Service::reload_refused() { metrics_->config_reloaded(false, clock_.now()); }
@@ -390,6 +436,10 @@ void Service::reload(std::shared_ptr<const Config> config) {
   feeds_ = std::move(feeds);  // before config_: the old feeds point into the old config
   config_ = std::move(config);
   cache_ = EvaluationCache(config_->rules.size());
+  rule_inputs_.assign(config_->rules.size(), std::nullopt);
+  rule_values_.assign(config_->rules.size(), {});
+  ++values_version_;
+  alerts_family_.reset();       // its zero series come from the rules
   forecast_.reset();            // worked out again for the new rules
   published_history_.reset();
   metrics_->config_reloaded(true, now);
@@ -407,13 +457,21 @@ void Service::publish(std::vector<RuleStatus> rules) {
   snapshot->ready = evaluated_once_;
   snapshot->evaluated_at = clock_.now();
   snapshot->timezone = config_->engine.timezone;
-  std::set<std::string> teams;
-  for (const auto& [fingerprint, alert] : book_.alerts()) {
-    snapshot->alerts.push_back(alert);
-    auto team = alert.labels.find("team");
-    if (team != alert.labels.end()) teams.insert(team->second);
+  if (published_version_ != book_.version()) {
+    auto alerts = std::make_shared<std::vector<Alert>>();
+    alerts->reserve(book_.alerts().size());
+    std::set<std::string> teams;
+    for (const auto& [fingerprint, alert] : book_.alerts()) {
+      alerts->push_back(alert);
+      auto team = alert.labels.find("team");
+      if (team != alert.labels.end()) teams.insert(team->second);
+    }
+    published_alerts_ = std::move(alerts);
+    published_teams_.assign(teams.begin(), teams.end());
+    published_version_ = book_.version();
   }
-  snapshot->alert_teams.assign(teams.begin(), teams.end());
+  snapshot->alerts = published_alerts_;
+  snapshot->alert_teams = published_teams_;
   snapshot->rules = std::move(rules);
   snapshot->silenced = silenced_;
   snapshot->state_error = state_error_;
@@ -422,16 +480,61 @@ void Service::publish(std::vector<RuleStatus> rules) {
   snapshot->today = today_;
   snapshot->value_history = published_history_;
   snapshot->forecast = forecast_;
-  metrics_->set_dynamic(dynamic_metrics(*snapshot, values_));
+  metrics_->set_dynamic(dynamic_metrics(*snapshot));
   std::lock_guard lock(mutex_);
   snapshot_ = std::move(snapshot);
 }
 
-std::vector<prometheus::MetricFamily> Service::dynamic_metrics(const ServiceSnapshot& s,
-                                                               const std::vector<GroupValue>& values) const {
+std::vector<std::shared_ptr<const prometheus::MetricFamily>> Service::dynamic_metrics(const ServiceSnapshot& s) {
   using Labels = std::vector<prometheus::ClientMetric::Label>;
-  std::vector<prometheus::MetricFamily> out;
+  std::vector<std::shared_ptr<const prometheus::MetricFamily>> out;
+  if (!alerts_family_ || alerts_family_version_ != book_.version() || alerts_family_silenced_ != s.silenced) {
+    alerts_family_ = std::make_shared<const prometheus::MetricFamily>(alert_counts(s));
+    alerts_family_version_ = book_.version();
+    alerts_family_silenced_ = s.silenced;
+  }
+  out.push_back(alerts_family_);
+  if (!values_family_ || values_family_version_ != values_version_) {
+    auto rule_values = gauge_family("casewatch_rule_value", "The value of an exported aggregate rule, by group.");
+    for (const auto& values : rule_values_)
+      for (const GroupValue& v : values) {
+        if (!v.value) continue;
+        const RuleSpec& spec = config_->rules[v.rule].spec;
+        Labels labels = {{"rule", spec.name}};
+        if (!spec.unit.empty()) labels.push_back({"unit", spec.unit});
+        for (const auto& [name, value] : v.group) labels.push_back({name, valid_utf8(value_to_text(value.view()))});
+        add_sample(rule_values, labels, *v.value);
+      }
+    values_family_ = std::make_shared<const prometheus::MetricFamily>(std::move(rule_values));
+    values_family_version_ = values_version_;
+  }
+  out.push_back(values_family_);
 
+  auto last_eval = gauge_family("casewatch_rule_last_evaluation_timestamp_seconds", "When the rule was last evaluated.");
+  for (const RuleStatus& r : s.rules) add_sample(last_eval, {{"rule", r.name}}, static_cast<double>(r.last_evaluation));
+  out.push_back(std::make_shared<const prometheus::MetricFamily>(std::move(last_eval)));
+
+  auto up = gauge_family("casewatch_feed_up", "1 when the feed's last load was accepted and it is not stale.");
+  auto records = gauge_family("casewatch_feed_records", "Records in the feed's snapshot in force.");
+  auto rejected = counter_family("casewatch_feed_rows_rejected_total", "Rows rejected by the feed's loads.");
+  auto success = gauge_family("casewatch_feed_last_success_timestamp_seconds",
+                              "When the feed last loaded new data successfully (an unchanged re-read does not count).");
+  auto source = gauge_family("casewatch_feed_source_timestamp_seconds",
+                             "When the source of the feed's snapshot last changed (a file's modification time).");
+  for (const FeedStatus& f : s.feeds) {
+    add_sample(up, {{"feed", f.name}}, f.up ? 1 : 0);
+    add_sample(records, {{"feed", f.name}}, static_cast<double>(f.records));
+    add_sample(rejected, {{"feed", f.name}}, static_cast<double>(f.rejected_total));
+    add_sample(success, {{"feed", f.name}}, static_cast<double>(f.last_success));
+    add_sample(source, {{"feed", f.name}}, static_cast<double>(f.source_time));
+  }
+  for (auto* family : {&up, &records, &rejected, &success, &source})
+    out.push_back(std::make_shared<const prometheus::MetricFamily>(std::move(*family)));
+  return out;
+}
+
+prometheus::MetricFamily Service::alert_counts(const ServiceSnapshot& s) {
+  using Labels = std::vector<prometheus::ClientMetric::Label>;
   auto alerts = gauge_family("casewatch_alerts", "Alerts by rule, severity and state.");
   std::map<Labels, double> counts;
   // A 0 for every severity and state of every rule, and for every combination of its metric
@@ -465,7 +568,7 @@ std::vector<prometheus::MetricFamily> Service::dynamic_metrics(const ServiceSnap
   }
   for (const Labels& labels : alert_series_seen_)
     if (config_->rule_index(labels.front().value) >= 0) counts.emplace(labels, 0);
-  for (const Alert& alert : s.alerts) {
+  for (const Alert& alert : *s.alerts) {
     std::string state = s.silenced.count(alert.fingerprint) ? "silenced" : std::string(alert_state_name(alert.state));
     Labels labels = {{"rule", alert.rule}, {"severity", std::string(severity_name(alert.severity))}, {"state", state}};
     int index = config_->rule_index(alert.rule);
@@ -480,39 +583,7 @@ std::vector<prometheus::MetricFamily> Service::dynamic_metrics(const ServiceSnap
     add_sample(alerts, labels, count);
     alert_series_seen_.insert(labels);
   }
-  out.push_back(std::move(alerts));
-
-  auto rule_values = gauge_family("casewatch_rule_value", "The value of an exported aggregate rule, by group.");
-  for (const GroupValue& v : values) {
-    if (!v.value) continue;
-    const RuleSpec& spec = config_->rules[v.rule].spec;
-    Labels labels = {{"rule", spec.name}};
-    if (!spec.unit.empty()) labels.push_back({"unit", spec.unit});
-    for (const auto& [name, value] : v.group) labels.push_back({name, valid_utf8(value_to_text(value.view()))});
-    add_sample(rule_values, labels, *v.value);
-  }
-  out.push_back(std::move(rule_values));
-
-  auto last_eval = gauge_family("casewatch_rule_last_evaluation_timestamp_seconds", "When the rule was last evaluated.");
-  for (const RuleStatus& r : s.rules) add_sample(last_eval, {{"rule", r.name}}, static_cast<double>(r.last_evaluation));
-  out.push_back(std::move(last_eval));
-
-  auto up = gauge_family("casewatch_feed_up", "1 when the feed's last load was accepted and it is not stale.");
-  auto records = gauge_family("casewatch_feed_records", "Records in the feed's snapshot in force.");
-  auto rejected = counter_family("casewatch_feed_rows_rejected_total", "Rows rejected by the feed's loads.");
-  auto success = gauge_family("casewatch_feed_last_success_timestamp_seconds",
-                              "When the feed last loaded new data successfully (an unchanged re-read does not count).");
-  auto source = gauge_family("casewatch_feed_source_timestamp_seconds",
-                             "When the source of the feed's snapshot last changed (a file's modification time).");
-  for (const FeedStatus& f : s.feeds) {
-    add_sample(up, {{"feed", f.name}}, f.up ? 1 : 0);
-    add_sample(records, {{"feed", f.name}}, static_cast<double>(f.records));
-    add_sample(rejected, {{"feed", f.name}}, static_cast<double>(f.rejected_total));
-    add_sample(success, {{"feed", f.name}}, static_cast<double>(f.last_success));
-    add_sample(source, {{"feed", f.name}}, static_cast<double>(f.source_time));
-  }
-  for (auto* family : {&up, &records, &rejected, &success, &source}) out.push_back(std::move(*family));
-  return out;
+  return alerts;
 }
 
 }  // namespace casewatch

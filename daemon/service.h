@@ -9,6 +9,7 @@
 #include <set>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -57,7 +58,7 @@ struct ServiceSnapshot {
   bool ready = false;               // the first evaluation is done
   int64_t evaluated_at = 0;
   std::string timezone;
-  std::vector<Alert> alerts;        // by fingerprint
+  std::shared_ptr<const std::vector<Alert>> alerts = std::make_shared<std::vector<Alert>>();  // by fingerprint
   std::vector<RuleStatus> rules;
   std::vector<FeedStatus> feeds;
   std::vector<std::string> alert_teams;  // distinct values of the "team" label, for the status page
@@ -122,15 +123,18 @@ class Service {
 
  private:
   void publish(std::vector<RuleStatus> rules);
-  // Today's values of the exported aggregates into value_history_, stored when they changed.
-  void record_values(Day today);
+  // Today's values of the exported aggregates of `rules` into value_history_, stored when they
+  // changed.
+  void record_values(Day today, const std::vector<size_t>& rules);
+  // The rule's last evaluation no longer stands (it failed, or its feed has no snapshot).
+  void forget_evaluation(size_t rule);
   // The outlook, worked out again when the day or a snapshot changed.
   void update_forecast(const EvaluationInput& input);
   // Counts and remembers a failed state write (shown in /-/ready and on the status page).
   void state_written(const Status& status, std::string_view what);
   Presence presence_of(const Rule& rule, const Table& table, const EvaluationResult& result);
-  std::vector<prometheus::MetricFamily> dynamic_metrics(const ServiceSnapshot& snapshot,
-                                                        const std::vector<GroupValue>& values) const;
+  std::vector<std::shared_ptr<const prometheus::MetricFamily>> dynamic_metrics(const ServiceSnapshot& snapshot);
+  prometheus::MetricFamily alert_counts(const ServiceSnapshot& snapshot);
 
   std::shared_ptr<const Config> config_;
   const Clock& clock_;
@@ -141,10 +145,26 @@ class Service {
   AlertBook book_;
   Rule feed_unhealthy_rule_;
   std::vector<RuleStatus> rule_status_;
-  std::vector<GroupValue> values_;  // exported aggregate values of the last evaluation
+  // What a rule's last evaluation read: while it is the same, so is what it gave.
+  struct RuleInputs {
+    uint64_t table_id;
+    Day day;
+    bool operator==(const RuleInputs&) const = default;
+  };
+  std::vector<std::optional<RuleInputs>> rule_inputs_;  // by rule index; none: evaluate it
+  std::vector<std::vector<GroupValue>> rule_values_;    // exported aggregate values, by rule index
+  uint64_t values_version_ = 0;                         // grows when rule_values_ changes
+  // What publish() made from the alerts at book_.version(), and the metric families from the
+  // alerts (with silenced_) and the values: remade only when what they come from changed.
+  std::shared_ptr<const std::vector<Alert>> published_alerts_;
+  std::vector<std::string> published_teams_;
+  uint64_t published_version_ = UINT64_MAX;
+  std::shared_ptr<const prometheus::MetricFamily> alerts_family_, values_family_;
+  uint64_t alerts_family_version_ = UINT64_MAX, values_family_version_ = UINT64_MAX;
+  std::set<std::string> alerts_family_silenced_;
   // Label sets of casewatch_alerts seen since start: each stays, at 0, once its alerts are gone,
   // so a panel or rate() sees 0 rather than a series that vanished.
-  mutable std::set<std::vector<prometheus::ClientMetric::Label>> alert_series_seen_;
+  std::set<std::vector<prometheus::ClientMetric::Label>> alert_series_seen_;
   EvaluationCache cache_;           // for the rules of config_; remade with them
   std::unordered_map<uint64_t, std::unordered_set<std::string_view>> record_keys_;  // by table id, per evaluation
   bool evaluated_once_ = false;

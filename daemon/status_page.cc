@@ -90,7 +90,7 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
   size_t counts[3] = {0, 0, 0};
   std::map<std::string, std::vector<const Alert*>> by_rule;
   std::map<std::string, size_t> by_team;
-  for (const Alert& a : s.alerts) {
+  for (const Alert& a : *s.alerts) {
     ++counts[static_cast<int>(a.severity)];
     by_rule[a.rule].push_back(&a);
     auto team = a.labels.find("team");

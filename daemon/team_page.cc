@@ -157,7 +157,7 @@ std::string render_team_page(const ServiceSnapshot& s, const std::string& team, 
   std::map<std::string, std::vector<Entry>> by_worker;
   std::vector<const Alert*> others;
   size_t counts[4] = {0, 0, 0, 0};  // overdue, today, this week, later
-  for (const Alert& a : s.alerts) {
+  for (const Alert& a : *s.alerts) {
     if (label_of(a, "team") != team) continue;
     if (a.due_date == kNullDay) {
       others.push_back(&a);
@@ -191,7 +191,7 @@ std::string render_team_page(const ServiceSnapshot& s, const std::string& team, 
 
   // The team's measures: the latest value, its trend, and whether it is past its target.
   std::set<std::pair<std::string, std::string>> alerting;
-  for (const Alert& a : s.alerts) alerting.insert({a.rule, a.key});
+  for (const Alert& a : *s.alerts) alerting.insert({a.rule, a.key});
   html << "<h2>Measures</h2><div class=\"kpis\" id=\"kpis\">";
   size_t tiles = 0;
   if (s.value_history)

@@ -1,6 +1,7 @@
 #include "notify/alerts.h"
 
 #include <cstdio>
+#include <algorithm>
 #include <set>
 
 namespace casewatch {
@@ -26,34 +27,50 @@ std::string alert_fingerprint(std::string_view rule, std::string_view key) {
   return buffer;
 }
 
-std::vector<AlertChange> AlertBook::apply(const Rule& rule, const std::vector<const Match*>& matches, int64_t now,
+namespace {
+
+// A pending alert fires once it has matched for the rule's `for`.
+bool fires(const Rule& rule, const Alert& alert, int64_t now) {
+  return alert.state == AlertState::Pending && now - alert.active_since >= rule.spec.for_seconds;
+}
+
+bool waits(const Alert& alert) { return alert.state == AlertState::Pending || alert.missing_since != 0; }
+
+}  // namespace
+
+std::vector<AlertChange> AlertBook::apply(const Rule& rule, std::span<Match> matches, int64_t now,
                                           const Presence& present, int64_t resolve_missing_after) {
   std::vector<AlertChange> changes;
-  std::set<std::string> seen;
-  for (const Match* match : matches) {
-    std::string fingerprint = alert_fingerprint(rule.spec.name, match->key);
-    seen.insert(fingerprint);
+  auto& of_rule = by_rule_.try_emplace(rule.spec.name).first->second;
+  std::unordered_set<const Alert*> seen;
+  seen.reserve(matches.size());
+  for (Match& match : matches) {
+    std::string fingerprint = alert_fingerprint(rule.spec.name, match.key);
     auto [it, inserted] = alerts_.try_emplace(fingerprint);
     Alert& alert = it->second;
+    seen.insert(&alert);
     Severity previous = alert.severity;
     bool was_firing = !inserted && alert.state == AlertState::Firing;
     if (inserted) {
-      alert.fingerprint = fingerprint;
+      alert.fingerprint = std::move(fingerprint);
       alert.rule = rule.spec.name;
-      alert.key = match->key;
+      alert.key = match.key;
       alert.active_since = now;
       alert.state = AlertState::Pending;
+      of_rule.insert(&alert);
     }
-    bool content_changed = inserted || alert.severity != match->severity || alert.labels != match->labels ||
-                           alert.annotations != match->annotations || alert.due_date != match->due_date ||
-                           alert.value != match->value || alert.missing_since != 0;
-    alert.missing_since = 0;
-    alert.severity = match->severity;
-    alert.labels = match->labels;
-    alert.annotations = match->annotations;
-    alert.due_date = match->due_date;
-    alert.value = match->value;
-    if (alert.state == AlertState::Pending && now - alert.active_since >= rule.spec.for_seconds) {
+    bool content_changed = inserted || alert.severity != match.severity || alert.labels != match.labels ||
+                           alert.annotations != match.annotations || alert.due_date != match.due_date ||
+                           alert.value != match.value || alert.missing_since != 0;
+    if (content_changed) {
+      alert.missing_since = 0;
+      alert.severity = match.severity;
+      alert.labels = std::move(match.labels);
+      alert.annotations = std::move(match.annotations);
+      alert.due_date = match.due_date;
+      alert.value = match.value;
+    }
+    if (fires(rule, alert, now)) {
       alert.state = AlertState::Firing;
       alert.fired_at = now;
       changes.push_back({AlertChange::Kind::Fired, alert, previous, now});
@@ -64,40 +81,81 @@ std::vector<AlertChange> AlertBook::apply(const Rule& rule, const std::vector<co
     } else if (content_changed) {
       changes.push_back({AlertChange::Kind::Updated, alert, previous, now});
     }
+    if (waits(alert)) waiting_.insert(&alert);
+    else waiting_.erase(&alert);
   }
-  for (auto it = alerts_.begin(); it != alerts_.end();) {
-    Alert& alert = it->second;
-    if (alert.rule != rule.spec.name || seen.count(it->first)) {
-      ++it;
-      continue;
-    }
-    if (present && !present(alert.key)) {
-      if (alert.missing_since == 0) {
-        alert.missing_since = now;
-        changes.push_back({AlertChange::Kind::Updated, alert, alert.severity, now});
+  // The rule's alerts not matched now, in fingerprint order.
+  std::vector<Alert*> unmatched;
+  for (Alert* alert : of_rule)
+    if (!seen.count(alert)) unmatched.push_back(alert);
+  std::sort(unmatched.begin(), unmatched.end(), [](const Alert* a, const Alert* b) { return a->fingerprint < b->fingerprint; });
+  for (Alert* alert : unmatched) {
+    if (present && !present(alert->key)) {
+      if (alert->missing_since == 0) {
+        alert->missing_since = now;
+        waiting_.insert(alert);
+        changes.push_back({AlertChange::Kind::Updated, *alert, alert->severity, now});
       }
-      if (now - alert.missing_since < resolve_missing_after) {
-        ++it;
-        continue;
-      }
+      if (now - alert->missing_since < resolve_missing_after) continue;
     }
-    changes.push_back({AlertChange::Kind::Resolved, alert, alert.severity, now});
-    it = alerts_.erase(it);
+    changes.push_back({AlertChange::Kind::Resolved, *alert, alert->severity, now});
+    erase(alerts_.find(alert->fingerprint));
   }
+  if (!changes.empty()) ++version_;
   return changes;
+}
+
+std::vector<AlertChange> AlertBook::advance(const Rule& rule, int64_t now, int64_t resolve_missing_after) {
+  std::vector<Alert*> due;
+  for (Alert* alert : waiting_)
+    if (alert->rule == rule.spec.name) due.push_back(alert);
+  std::sort(due.begin(), due.end(), [](const Alert* a, const Alert* b) { return a->fingerprint < b->fingerprint; });
+  std::vector<AlertChange> changes;
+  for (Alert* alert : due) {
+    if (alert->missing_since == 0) {
+      if (!fires(rule, *alert, now)) continue;
+      alert->state = AlertState::Firing;
+      alert->fired_at = now;
+      waiting_.erase(alert);
+      changes.push_back({AlertChange::Kind::Fired, *alert, alert->severity, now});
+    } else if (now - alert->missing_since >= resolve_missing_after) {
+      changes.push_back({AlertChange::Kind::Resolved, *alert, alert->severity, now});
+      erase(alerts_.find(alert->fingerprint));
+    }
+  }
+  if (!changes.empty()) ++version_;
+  return changes;
+}
+
+void AlertBook::restore(Alert alert) {
+  auto [it, inserted] = alerts_.insert_or_assign(alert.fingerprint, std::move(alert));
+  Alert* restored = &it->second;
+  by_rule_[restored->rule].insert(restored);
+  if (waits(*restored)) waiting_.insert(restored);
+  else waiting_.erase(restored);
+  ++version_;
+}
+
+void AlertBook::erase(std::map<std::string, Alert>::iterator it) {
+  Alert* alert = &it->second;
+  waiting_.erase(alert);
+  auto rule = by_rule_.find(alert->rule);
+  if (rule != by_rule_.end()) rule->second.erase(alert);
+  alerts_.erase(it);
 }
 
 std::vector<AlertChange> AlertBook::drop_rules_except(const std::vector<std::string>& rule_names, int64_t now) {
   std::set<std::string> keep(rule_names.begin(), rule_names.end());
   std::vector<AlertChange> changes;
   for (auto it = alerts_.begin(); it != alerts_.end();) {
+    auto next = std::next(it);
     if (!keep.count(it->second.rule)) {
       changes.push_back({AlertChange::Kind::Resolved, it->second, it->second.severity, now});
-      it = alerts_.erase(it);
-    } else {
-      ++it;
+      erase(it);
     }
+    it = next;
   }
+  if (!changes.empty()) ++version_;
   return changes;
 }
 

@@ -7,7 +7,9 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "rules/engine.h"
@@ -52,20 +54,34 @@ using Presence = std::function<bool(std::string_view key)>;
 
 class AlertBook {
  public:
-  // Applies one evaluation of `rule` at `now`: `matches` are that rule's matches (any order).
-  // An alert no longer matched resolves when `present` says its key is still there (or when no
-  // `present` is given); a missing one resolves only once it has been missing for
-  // `resolve_missing_after` seconds. Returns every change.
-  std::vector<AlertChange> apply(const Rule& rule, const std::vector<const Match*>& matches, int64_t now,
+  // Applies one evaluation of `rule` at `now`: `matches` are that rule's matches (any order; their
+  // labels and annotations are moved from). An alert no longer matched resolves when `present`
+  // says its key is still there (or when no `present` is given); a missing one resolves only once
+  // it has been missing for `resolve_missing_after` seconds. Returns every change.
+  std::vector<AlertChange> apply(const Rule& rule, std::span<Match> matches, int64_t now,
                                  const Presence& present = {}, int64_t resolve_missing_after = 0);
+  // What `apply` returns when given the same matches, and the same presence, as at the rule's
+  // last apply: only time moves on (a pending alert's `for` passing, a missing record's grace
+  // running out). The evaluation need not be run again when nothing it reads has changed.
+  std::vector<AlertChange> advance(const Rule& rule, int64_t now, int64_t resolve_missing_after = 0);
   // Resolves every alert of a rule that no longer exists (after a reload).
   std::vector<AlertChange> drop_rules_except(const std::vector<std::string>& rule_names, int64_t now);
 
-  void restore(Alert alert) { alerts_[alert.fingerprint] = std::move(alert); }
+  void restore(Alert alert);
   const std::map<std::string, Alert>& alerts() const { return alerts_; }
+  // Grows with every change to the alerts: what was worked out from them at an older version is
+  // stale.
+  uint64_t version() const { return version_; }
 
  private:
+  void erase(std::map<std::string, Alert>::iterator it);
+
   std::map<std::string, Alert> alerts_;  // by fingerprint
+  // The nodes of alerts_ (which stay where they are until erased), by rule name.
+  std::map<std::string, std::unordered_set<Alert*>, std::less<>> by_rule_;
+  // Alerts that time alone can change: pending ones, and those whose record is missing.
+  std::unordered_set<Alert*> waiting_;
+  uint64_t version_ = 0;
 };
 
 }  // namespace casewatch

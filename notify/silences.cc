@@ -1,9 +1,11 @@
 #include "notify/silences.h"
-#include "integrations/json_text.h"
+
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 
 #include "config/as_of.h"
+#include "integrations/json_text.h"
 
 namespace casewatch {
 
@@ -148,9 +150,10 @@ Status Silences::acknowledge(const Alert& alert, std::string created_by, std::st
 
 std::set<std::string> Silences::apply(const std::vector<const Alert*>& alerts, int64_t now) {
   std::set<std::string> silenced;
-  std::set<std::string> present;
+  if (acks_.empty() && silences_.empty()) return silenced;  // the usual round: nothing to look at
+  std::unordered_set<std::string_view> present;
   for (const Alert* alert : alerts) {
-    present.insert(alert->fingerprint);
+    if (!acks_.empty()) present.insert(alert->fingerprint);
     auto ack = acks_.find(alert->fingerprint);
     if (ack != acks_.end() && alert->severity > ack->second.severity) {
       // The severity rose: the acknowledgement no longer holds.

@@ -115,15 +115,16 @@ void find_deadline_windows(const EvaluationInput& input, size_t index, DeadlineW
   }
 }
 
+// `only_due`: when a day, only the matches due that day (the rest are neither rendered nor kept).
 void evaluate_deadline_windows(const EvaluationInput& input, size_t index, const DeadlineWindows& windows,
-                               EvaluationResult& out) {
+                               Day only_due, EvaluationResult& out) {
   const Rule& rule = input.rules[index];
   const Table& table = *input.feeds[rule.feed];
   const Day today = input.as_of;
   Arena arena;
   EvalContext context{&table, 0, {}, {}, today, input.calendar, input.tables, &arena};
   for (const DeadlineWindow& w : windows.windows) {
-    if (today < w.from || today >= w.until) continue;
+    if (today < w.from || today >= w.until || (only_due != kNullDay && w.due != only_due)) continue;
     context.row = w.row;
     arena.clear();
     if (rule.where && !windows.where_applied && !rule.where->eval(context).truthy()) continue;
@@ -131,18 +132,18 @@ void evaluate_deadline_windows(const EvaluationInput& input, size_t index, const
   }
 }
 
-void evaluate_deadline(const EvaluationInput& input, size_t index, EvaluationResult& out) {
+void evaluate_deadline(const EvaluationInput& input, size_t index, Day only_due, EvaluationResult& out) {
   const Rule& rule = input.rules[index];
   const Table& table = *input.feeds[rule.feed];
   if (has_as_of_free_dates(rule)) {
     if (input.cache && index < input.cache->deadlines.size()) {
       DeadlineWindows& windows = input.cache->deadlines[index];
       if (windows.table_id != table.id() || table.id() == 0) find_deadline_windows(input, index, windows);
-      return evaluate_deadline_windows(input, index, windows, out);
+      return evaluate_deadline_windows(input, index, windows, only_due, out);
     }
     DeadlineWindows windows;
     find_deadline_windows(input, index, windows);
-    return evaluate_deadline_windows(input, index, windows, out);
+    return evaluate_deadline_windows(input, index, windows, only_due, out);
   }
   // Dates that move with the as-of date: every record, every time.
   const Day today = input.as_of;
@@ -163,7 +164,7 @@ void evaluate_deadline(const EvaluationInput& input, size_t index, EvaluationRes
       if (v.type == Type::Date && v.day <= today) continue;  // done (a later date is not done yet)
     }
     const Day due = due_date_of(rule, context, start);
-    if (due == kNullDay) continue;
+    if (due == kNullDay || (only_due != kNullDay && due != only_due)) continue;
     if (!(today > due ||
           (rule.spec.warn_before && today >= shift(due, *rule.spec.warn_before, -1, *input.calendar))))
       continue;
@@ -396,10 +397,20 @@ void evaluate_rule(const EvaluationInput& input, size_t index, EvaluationResult&
   const Rule& rule = input.rules[index];
   if (!rule.spec.enabled || rule.feed >= input.feeds.size() || !input.feeds[rule.feed]) return;
   switch (rule.spec.kind) {
-    case RuleKind::Deadline: return evaluate_deadline(input, index, out);
+    case RuleKind::Deadline: return evaluate_deadline(input, index, kNullDay, out);
     case RuleKind::Condition: return evaluate_condition(input, index, out);
     case RuleKind::Aggregate: return evaluate_aggregate(input, index, out);
   }
+}
+
+void evaluate_due_on(const EvaluationInput& input, size_t index, Day day, EvaluationResult& out) {
+  const Rule& rule = input.rules[index];
+  if (!rule.spec.enabled || rule.spec.kind != RuleKind::Deadline || rule.feed >= input.feeds.size() ||
+      !input.feeds[rule.feed] || day == kNullDay)
+    return;
+  EvaluationInput next = input;
+  next.as_of = day + 1;
+  evaluate_deadline(next, index, day, out);
 }
 
 namespace {

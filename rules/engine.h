@@ -86,6 +86,11 @@ struct EvaluationInput {
 // Appends the matches and values of rule `index` to `out` (unsorted).
 void evaluate_rule(const EvaluationInput& input, size_t index, EvaluationResult& out);
 
+// The matches of deadline rule `index` due on `day` as it sees them the day after, when each is
+// overdue: those of evaluate_rule as of day + 1 whose due date is `day`, the others never built.
+// Nothing for a rule of another kind. `input.as_of` is ignored.
+void evaluate_due_on(const EvaluationInput& input, size_t index, Day day, EvaluationResult& out);
+
 // Every enabled rule whose feed has a snapshot, side by side on the machine's cores; results
 // sorted.
 EvaluationResult evaluate(const EvaluationInput& input);

@@ -3,28 +3,28 @@
 #include <map>
 #include <tuple>
 
+#include "rules/parallel.h"
+
 namespace casewatch {
 
 std::vector<ForecastCount> forecast(const EvaluationInput& input, Day from, Day to) {
+  // The deadline windows are worked out once for all the days (kept in the caller's cache when
+  // it has one).
+  EvaluationCache local(input.rules.size());
+  EvaluationInput with_cache = input;
+  if (!with_cache.cache) with_cache.cache = &local;
+  std::vector<EvaluationResult> each(input.rules.size());
+  parallel_for_each(evaluation_order(input), [&](size_t r) {
+    for (Day day = from; day <= to; ++day) evaluate_due_on(with_cache, r, day, each[r]);
+  });
   std::map<std::tuple<Day, std::string, std::string, std::string>, size_t> counts;
   auto label = [](const Match& m, const char* name) {
     auto it = m.labels.find(name);
     return it == m.labels.end() ? std::string() : it->second;
   };
-  for (Day day = from; day <= to; ++day) {
-    // Evaluated the day after: a deadline due on `day` and not done is then overdue, whatever
-    // its warning window (a rule without warn_before says nothing on the due day itself).
-    EvaluationInput next = input;
-    next.as_of = day + 1;
-    EvaluationResult result;
-    for (size_t r = 0; r < input.rules.size(); ++r) {
-      const Rule& rule = input.rules[r];
-      if (rule.spec.kind != RuleKind::Deadline || !rule.spec.enabled || !input.feeds[rule.feed]) continue;
-      evaluate_rule(next, r, result);
-    }
+  for (const EvaluationResult& result : each)
     for (const Match& m : result.matches)
-      if (m.due_date == day) ++counts[{day, label(m, "team"), label(m, "worker"), input.rules[m.rule].spec.name}];
-  }
+      ++counts[{m.due_date, label(m, "team"), label(m, "worker"), input.rules[m.rule].spec.name}];
   std::vector<ForecastCount> out;
   out.reserve(counts.size());
   for (const auto& [k, n] : counts) out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), n});

@@ -19,7 +19,7 @@ struct ForecastCount {
 
 // For every day of [from, to]: the deadline matches due that day and not done, as the rules see
 // them the day after (each would then be overdue by a day). `input.as_of` is ignored. Sorted by
-// day, team, worker, rule. One evaluation of the deadline rules per day.
+// day, team, worker, rule. Only the matches due on one of the days are built (evaluate_due_on).
 std::vector<ForecastCount> forecast(const EvaluationInput& input, Day from, Day to);
 
 }  // namespace casewatch

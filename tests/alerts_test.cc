@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+#include <tuple>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,9 +39,7 @@ class AlertBookTest : public testing::Test {
                                     const std::set<std::string>& present) {
     std::vector<Match> matches;
     for (const auto& key : matched) matches.push_back(match(key));
-    std::vector<const Match*> pointers;
-    for (const Match& m : matches) pointers.push_back(&m);
-    return book_.apply(rule_, pointers, now, [&](std::string_view key) { return present.count(std::string(key)) > 0; },
+    return book_.apply(rule_, matches, now, [&](std::string_view key) { return present.count(std::string(key)) > 0; },
                        kGrace);
   }
   std::set<std::string> keys() const {
@@ -104,9 +105,75 @@ TEST_F(AlertBookTest, AMissingRecordWhoseConditionLaterFailsStillWaits) {
 TEST_F(AlertBookTest, WithoutPresenceEveryUnmatchedAlertResolves) {
   // The built-in feed_unhealthy alert: no records behind it.
   std::vector<Match> matches = {match("A")};
-  std::vector<const Match*> pointers = {&matches[0]};
-  book_.apply(rule_, pointers, 0);
+  book_.apply(rule_, matches, 0);
   EXPECT_EQ(count(book_.apply(rule_, {}, 60), AlertChange::Kind::Resolved), 1u);
+}
+
+bool same_alert(const Alert& a, const Alert& b) {
+  return a.fingerprint == b.fingerprint && a.rule == b.rule && a.key == b.key && a.severity == b.severity &&
+         a.state == b.state && a.active_since == b.active_since && a.fired_at == b.fired_at && a.labels == b.labels &&
+         a.annotations == b.annotations && a.due_date == b.due_date && a.value == b.value &&
+         a.missing_since == b.missing_since;
+}
+
+// advance() is the fast twin of apply() given the same matches and presence again: two books see
+// the same random evaluations, one re-applying the matches at every step, the other advancing
+// whenever the matches and presence are those it last applied, and they must agree on every
+// change and every alert.
+TEST(AlertBookAdvance, AgreesWithApplyingTheSameMatchesAgain) {
+  std::mt19937 random(20261202);
+  const std::vector<std::string> keys = {"A", "B", "C", "D", "E", "F"};
+  for (int scenario = 0; scenario < 2000; ++scenario) {
+    Rule rule = rule_named("r");
+    rule.spec.for_seconds = std::vector<int64_t>{0, 600, 3600}[random() % 3];
+    const int64_t grace = std::vector<int64_t>{0, 600, 3600}[random() % 3];
+    AlertBook applied, advanced;
+    std::set<std::string> matched, present;
+    int64_t now = 0;
+    for (int step = 0; step < 12; ++step) {
+      now += std::vector<int64_t>{300, 600, 3600}[random() % 3];  // often exactly at a `for` or grace
+      const bool same = step > 0 && random() % 3 != 0;
+      if (!same) {
+        matched.clear();
+        present.clear();
+        for (const std::string& key : keys) {
+          if (random() % 2) matched.insert(key);
+          if (matched.count(key) || random() % 2) present.insert(key);
+        }
+      }
+      auto presence = [&](std::string_view key) { return present.count(std::string(key)) > 0; };
+      auto matches = [&] {
+        std::vector<Match> out;
+        for (const std::string& key : matched) {
+          out.push_back(match(key));
+          out.back().annotations["summary"] = "step " + std::to_string(step / 4);  // changes now and then
+        }
+        return out;
+      };
+      // The annotation changes every 4 steps: the same matches only within a run of 4.
+      const bool unchanged = same && step % 4 != 0;
+      std::vector<Match> first = matches(), second = matches();
+      auto expected = applied.apply(rule, first, now, presence, grace);
+      auto got = unchanged ? advanced.advance(rule, now, grace) : advanced.apply(rule, second, now, presence, grace);
+      // The same changes; their order within one evaluation carries no meaning.
+      for (auto* changes : {&expected, &got})
+        std::sort(changes->begin(), changes->end(), [](const AlertChange& a, const AlertChange& b) {
+          return std::tie(a.alert.fingerprint, a.kind) < std::tie(b.alert.fingerprint, b.kind);
+        });
+      ASSERT_EQ(got.size(), expected.size()) << "scenario " << scenario << " step " << step;
+      for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].kind, expected[i].kind) << "scenario " << scenario << " step " << step;
+        EXPECT_TRUE(same_alert(got[i].alert, expected[i].alert)) << "scenario " << scenario << " step " << step;
+      }
+      ASSERT_EQ(advanced.alerts().size(), applied.alerts().size()) << "scenario " << scenario << " step " << step;
+      for (const auto& [fingerprint, alert] : applied.alerts()) {
+        auto it = advanced.alerts().find(fingerprint);
+        ASSERT_NE(it, advanced.alerts().end());
+        EXPECT_TRUE(same_alert(it->second, alert)) << "scenario " << scenario << " step " << step;
+      }
+      EXPECT_EQ(advanced.version() != 0, applied.version() != 0);
+    }
+  }
 }
 
 }  // namespace

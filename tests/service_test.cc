@@ -101,7 +101,7 @@ TEST_F(ServiceTest, AStateThatCannotBeWrittenShowsInTheSnapshotAndMetrics) {
   ASSERT_TRUE(service.restore().ok());
   service.evaluate();
   auto snapshot = service.snapshot();
-  ASSERT_EQ(snapshot->alerts.size(), 1u);
+  ASSERT_EQ(snapshot->alerts->size(), 1u);
   EXPECT_TRUE(snapshot->state_error.empty());
   EXPECT_EQ(snapshot->rules[0].health, RuleHealth::Ok);
 

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include "rules/calendar.h"
 #include "rules/engine.h"
+#include "rules/forecast.h"
 #include "rules/rule.h"
 #include "rules/table.h"
 
@@ -106,6 +109,12 @@ std::string difference(std::vector<std::string> engine, std::vector<std::string>
   list("reference only: ", only_reference);
   if (out.empty()) out = "  the same lines, but not equally often\n";
   return out;
+}
+
+std::string forecast_line(Day day, const std::string& team, const std::string& worker, const std::string& rule,
+                          size_t count) {
+  return "forecast " + format_iso(day) + " team=\"" + team + "\" worker=\"" + worker + "\" rule=" + rule +
+         " count=" + std::to_string(count);
 }
 
 std::optional<RuleKind> kind_of(const std::string& kind) {
@@ -215,6 +224,24 @@ std::string run_case(const Case& c) {
       return "engine (no cache) and reference disagree as of " + as_of + ":\n" + diff + describe(c, s);
     if (auto diff = difference(lines_of(cached, rules), lines_of(expected)); !diff.empty())
       return "engine (cache kept across steps) and reference disagree as of " + as_of + ":\n" + diff + describe(c, s);
+
+    // The forecast builds only the matches due on each day: against the reference evaluated the
+    // day after, its alerts due that day counted.
+    std::vector<std::string> forecast_lines, expected_forecast;
+    for (const ForecastCount& f : forecast(input, step.as_of - 1, step.as_of + 1))
+      forecast_lines.push_back(forecast_line(f.day, f.team, f.worker, f.rule, f.count));
+    for (Day day = step.as_of - 1; day <= step.as_of + 1; ++day) {
+      std::map<std::tuple<std::string, std::string, std::string>, size_t> counts;
+      for (const reference::Alert& a : reference::evaluate(c.rules, data, day + 1, environment).alerts) {
+        if (a.due_date != day) continue;
+        auto label = [&](const char* name) { return a.labels.count(name) ? a.labels.at(name) : std::string(); };
+        ++counts[{label("team"), label("worker"), a.rule}];
+      }
+      for (const auto& [k, n] : counts)
+        expected_forecast.push_back(forecast_line(day, std::get<0>(k), std::get<1>(k), std::get<2>(k), n));
+    }
+    if (auto diff = difference(forecast_lines, expected_forecast); !diff.empty())
+      return "the forecast and the reference disagree around " + as_of + ":\n" + diff + describe(c, s);
   }
   return "";
 }
