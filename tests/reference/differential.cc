@@ -228,9 +228,9 @@ std::string run_case(const Case& c) {
     // The forecast builds only the matches due on each day: against the reference evaluated the
     // day after, its alerts due that day counted.
     std::vector<std::string> forecast_lines, expected_forecast;
-    for (const ForecastCount& f : forecast(input, step.as_of - 1, step.as_of + 1))
+    for (const ForecastCount& f : forecast(input, step.as_of, step.as_of + 1))
       forecast_lines.push_back(forecast_line(f.day, f.team, f.worker, f.rule, f.count));
-    for (Day day = step.as_of - 1; day <= step.as_of + 1; ++day) {
+    for (Day day = step.as_of; day <= step.as_of + 1; ++day) {
       std::map<std::tuple<std::string, std::string, std::string>, size_t> counts;
       for (const reference::Alert& a : reference::evaluate(c.rules, data, day + 1, environment).alerts) {
         if (a.due_date != day) continue;
