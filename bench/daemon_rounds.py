@@ -68,7 +68,7 @@ def main():
         with open(os.path.join(work, "casewatch.toml")) as f:
             text = f.read()
         text = text.replace('state_dir = "state"', 'state_dir = "%s"' % os.path.join(state, "state"))
-        text = re.sub(r'"(data|rules)/', lambda m: '"%s/%s/' % (work, m.group(1)), text)
+        text = re.sub(r'"(data|rules|secrets)/', lambda m: '"%s/%s/' % (work, m.group(1)), text)
         with open(config, "w") as f:
             f.write(text)
         started = time.monotonic()

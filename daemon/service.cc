@@ -205,8 +205,12 @@ void Service::set_listening(std::string address) {
 
 void Service::dispatch(bool after_evaluation) {
   const int64_t now = clock_.now();
-  std::vector<const Alert*> alerts;
-  for (const auto& [fp, alert] : book_.alerts()) alerts.push_back(&alert);
+  if (alert_pointers_version_ != book_.version()) {
+    alert_pointers_.clear();
+    for (const auto& [fp, alert] : book_.alerts()) alert_pointers_.push_back(&alert);
+    alert_pointers_version_ = book_.version();
+  }
+  const std::vector<const Alert*>& alerts = alert_pointers_;
   silenced_ = silences_.apply(alerts, now);
   if (config_->routes.empty()) {
     resolved_since_dispatch_.clear();

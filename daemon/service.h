@@ -162,6 +162,8 @@ class Service {
   std::shared_ptr<const prometheus::MetricFamily> alerts_family_, values_family_;
   uint64_t alerts_family_version_ = UINT64_MAX, values_family_version_ = UINT64_MAX;
   std::set<std::string> alerts_family_silenced_;
+  std::vector<const Alert*> alert_pointers_;  // into book_, at alert_pointers_version_
+  uint64_t alert_pointers_version_ = UINT64_MAX;
   // Label sets of casewatch_alerts seen since start: each stays, at 0, once its alerts are gone,
   // so a panel or rate() sees 0 rather than a series that vanished.
   std::set<std::vector<prometheus::ClientMetric::Label>> alert_series_seen_;
