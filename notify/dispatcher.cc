@@ -1,6 +1,8 @@
 #include "notify/dispatcher.h"
 
+#include <optional>
 #include <random>
+#include <unordered_set>
 
 #include "config/as_of.h"
 
@@ -126,6 +128,7 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
     out.changed_groups.push_back(groups_[id]);
   }
 
+  std::optional<std::unordered_set<std::string_view>> live;  // the current alerts' fingerprints
   for (auto it = groups_.begin(); it != groups_.end();) {
     GroupState& g = it->second;
     const RouteConfig& route = routes[g.route];
@@ -179,12 +182,14 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
         g.last_sent = in.now;
       }
       // An alert sent firing and then silenced stays known, so that its resolve is still sent.
-      std::set<std::string> live;
-      for (const Alert* a : in.alerts) live.insert(a->fingerprint);
+      if (!live) {  // once per tick, for every group that asks
+        live.emplace();
+        for (const Alert* a : in.alerts) live->insert(a->fingerprint);
+      }
       std::map<std::string, Alert> sent;
       for (const auto& [fp, alert] : alerts) sent[fp] = *alert;
       for (const auto& [fp, alert] : g.sent)
-        if (!sent.count(fp) && live.count(fp) && !in.resolved.count(fp)) sent[fp] = alert;
+        if (!sent.count(fp) && live->count(fp) && !in.resolved.count(fp)) sent[fp] = alert;
       g.sent = std::move(sent);
       if (g.sent.empty() && g.recently_resolved.empty()) {
         out.deleted_groups.push_back(g.id);
