@@ -23,7 +23,10 @@
 #   (f) the rules again in DuckDB at DATE+1 after a first evaluation at DATE, in one process that
 #       times that second evaluation (the counterpart of (b));
 #   (g) the floor (build/casewatch-floor, bench/floor.cc): memory-map the CSVs casewatch reads, split
-#       every field, turn every date into a day number, on one core; skipped, said so, if not built.
+#       every field, turn every date into a day number, on one core; skipped, said so, if not built;
+#   (h) the daemon (bench/daemon_rounds.py): `casewatch run` on the same config and a test clock, 20
+#       evaluation rounds 5 minutes apart with the feeds unchanged and then the next day's round, each
+#       timed by the daemon's own casewatch_evaluation_duration_seconds, and its resident memory.
 # It checks that casewatch, SQLite and DuckDB give the same matches (rule, key, severity, due date,
 # value), the same aggregate values and the same feed counts, as of DATE and as of DATE+1, and exits
 # 1 with the first differences when they do not. Then it prints wall time and peak RSS (GNU time -v)
@@ -230,5 +233,12 @@ if [ "$status" != 0 ]; then
   exit 1
 fi
 
-# 5. The report.
+# 5. (h) The daemon's evaluation round, from its own histogram (bench/daemon_rounds.py): 20 rounds
+# with the feeds unchanged, then the next day's round, and its resident memory.
+echo "(h) casewatch run: 20 evaluation rounds with the feeds unchanged, then the next day"
+rm -f "$work/daemon-rounds.json"
+$python bench/daemon_rounds.py "$work" --as-of "$as_of" --rounds 20 \
+  || { echo "macro.sh: bench/daemon_rounds.py failed" >&2; exit 1; }
+
+# 6. The report.
 $helper report "$work" "$profile" "$as_of" "$seed" "$work/data"
