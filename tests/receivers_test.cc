@@ -635,6 +635,39 @@ TEST(ReceiversHttp, AlertmanagerPostsToEachPeerOnItsOwn) {
   }
 }
 
+// A large group goes in batches, as Prometheus sends them: every alert once, in order.
+TEST(ReceiversHttp, AlertmanagerSendsALargeGroupInBatches) {
+  TestServer server;
+  ReceiverConfig r;
+  r.name = "am";
+  r.type = ReceiverType::Alertmanager;
+  r.urls = {server.url("/")};
+  r.timeout_seconds = 5;
+  Receivers receivers = make_receivers({r}, nullptr);
+  Notification n = sample();
+  n.receiver = "am";
+  const NotifiedAlert model = n.alerts[0];
+  n.alerts.clear();
+  const size_t total = 2 * kAlertmanagerBatchSize + 7;
+  for (size_t i = 0; i < total; ++i) {
+    NotifiedAlert a = model;
+    a.alert.key = "C" + std::to_string(i);
+    a.alert.labels["key"] = a.alert.key;
+    n.alerts.push_back(a);
+  }
+  EXPECT_TRUE(deliver(receivers, n, r.urls[0]).ok);
+  auto got = server.captured();
+  ASSERT_EQ(got.size(), 3u);
+  std::vector<std::string> keys;
+  for (const auto& c : got) {
+    json body = json::parse(c.body);
+    EXPECT_LE(body.size(), kAlertmanagerBatchSize);
+    for (const auto& alert : body) keys.push_back(alert["labels"]["key"]);
+  }
+  ASSERT_EQ(keys.size(), total);
+  for (size_t i = 0; i < total; ++i) EXPECT_EQ(keys[i], "C" + std::to_string(i));
+}
+
 // ---------------------------------------------------------------------------------------------
 // SMTP, against a scripted plain-text server in this process (no STARTTLS offered, no AUTH)
 

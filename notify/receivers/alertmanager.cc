@@ -1,5 +1,7 @@
 #include "notify/receivers/alertmanager.h"
 
+#include <algorithm>
+
 #include "integrations/json_text.h"
 #include "notify/receivers/common.h"
 #include "notify/receivers/receiver.h"
@@ -9,9 +11,11 @@ namespace casewatch {
 using json = nlohmann::json;
 using namespace receiver_text;
 
-json alertmanager_api_alerts(const Notification& n) {
+json alertmanager_api_alerts(const Notification& n, size_t first, size_t count) {
   json out = json::array();
-  for (const auto& na : n.alerts) {
+  const size_t end = first + std::min(count, n.alerts.size() - std::min(first, n.alerts.size()));
+  for (size_t i = first; i < end; ++i) {
+    const NotifiedAlert& na = n.alerts[i];
     const Alert& a = na.alert;
     json alert = {{"labels", a.labels}, {"annotations", a.annotations}, {"startsAt", rfc3339_utc(starts_at(a))}};
     if (na.resolved) alert["endsAt"] = rfc3339_utc(na.ends_at != 0 ? na.ends_at : n.created_at);
@@ -42,10 +46,15 @@ class AlertmanagerReceiver final : public Receiver {
     if (!r.bearer_token_file.empty() && !read_secret(r.bearer_token_file, true, request.bearer_token, error))
       return {false, false, "receiver '" + r.name + "': bearer_token_file: " + error};
     request.url = without_trailing_slash(target) + "/api/v2/alerts";
-    request.body = json_text(alertmanager_api_alerts(n));
-    HttpPostResult result = http_->post(request);
-    if (result.ok) return {true, false, ""};
-    return {false, is_permanent_http(result.status), "receiver '" + r.name + "': " + request.url + ": " + result.error};
+    // A batch that fails fails the whole notification: sent again, the batches before it only
+    // tell Alertmanager what it knows.
+    for (size_t first = 0; first == 0 || first < n.alerts.size(); first += kAlertmanagerBatchSize) {
+      request.body = json_text(alertmanager_api_alerts(n, first, kAlertmanagerBatchSize));
+      HttpPostResult result = http_->post(request);
+      if (!result.ok)
+        return {false, is_permanent_http(result.status), "receiver '" + r.name + "': " + request.url + ": " + result.error};
+    }
+    return {true, false, ""};
   }
 
  private:

@@ -5,13 +5,20 @@
 // casewatch stops); resolved ones their end.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+
 #include <nlohmann/json.hpp>
 
 #include "notify/notification.h"
 
 namespace casewatch {
 
-// The body for an Alertmanager's POST /api/v2/alerts.
-nlohmann::json alertmanager_api_alerts(const Notification& n);
+// Alerts per POST, as Prometheus' notifier batches them: a group of a hundred thousand alerts is
+// many small requests, not one of a hundred megabytes.
+inline constexpr size_t kAlertmanagerBatchSize = 256;
+
+// The body for an Alertmanager's POST /api/v2/alerts: `count` of the alerts from `first`.
+nlohmann::json alertmanager_api_alerts(const Notification& n, size_t first = 0, size_t count = SIZE_MAX);
 
 }  // namespace casewatch
