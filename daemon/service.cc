@@ -229,23 +229,30 @@ void Service::dispatch(bool after_evaluation) {
   input.after_evaluation = after_evaluation;
   input.alertmanager_ends_in = 4 * std::max<int64_t>(60, config_->engine.evaluation_interval_seconds);
   DispatchOutput output = dispatcher_->tick(input);
+  // What is logged once they are committed: the notifications themselves move into the outbox.
+  struct Queued {
+    std::string id, receiver, group_key;
+    size_t alerts;
+  };
+  std::vector<Queued> queued;
   std::vector<OutboxEntry> entries;
-  for (const Notification& n : output.notifications) {
+  for (Notification& n : output.notifications) {
+    queued.push_back({n.id, n.receiver, n.group_key, n.alerts.size()});
     std::vector<std::string> targets = {""};
     for (const ReceiverConfig& r : config_->receivers)
       if (r.name == n.receiver) targets = receiver_targets(r);
-    auto more = outbox_entries(n, targets);
+    auto more = outbox_entries(std::move(n), targets);
     entries.insert(entries.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
   }
-  Status committed = outbox_->commit(output.changed_groups, output.deleted_groups, entries);
-  state_written(committed, "could not commit " + std::to_string(output.notifications.size()) + " notifications");
+  Status committed = outbox_->commit(output.changed_groups, output.deleted_groups, std::move(entries));
+  state_written(committed, "could not commit " + std::to_string(queued.size()) + " notifications");
   if (!committed.ok()) return;
-  for (const Notification& n : output.notifications) {
+  for (const Queued& n : queued) {
     LogContext context{{"notification", n.id}, {"receiver", n.receiver}};
-    spdlog::info("notification queued: {} alerts", n.alerts.size());
+    spdlog::info("notification queued: {} alerts", n.alerts);
     spdlog::debug("notification group: {}", n.group_key);  // group labels may name a child
   }
-  if (!output.notifications.empty() && on_enqueued_) on_enqueued_();
+  if (!queued.empty() && on_enqueued_) on_enqueued_();
 }
 
 Status Service::acknowledge(const std::string& fingerprint, const std::string& created_by, const std::string& comment) {

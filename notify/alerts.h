@@ -38,6 +38,8 @@ struct Alert {
   // When its record (or group) was first found gone from the feed; 0 while present. A missing
   // record is not a done one: the alert stays until the record is back or the grace has passed.
   int64_t missing_since = 0;
+
+  bool operator==(const Alert&) const = default;
 };
 
 struct AlertChange {

@@ -195,6 +195,7 @@ size_t Delivery::deliver_due(const std::string& name) {
         copy.id = n.id + "-fallback";
         copy.receiver = n.fallback_receiver;
         copy.fallback_receiver.clear();
+        copy.whole_state = false;  // a message in its own right, not a state to be replaced
         copy.created_at = now;
         replacements = outbox_entries(copy, receiver_targets(fallback->config()));
         spdlog::info("goes to the fallback receiver {}", n.fallback_receiver);

@@ -38,7 +38,7 @@ GroupState GroupState::from_json(const nlohmann::json& j) {
   Notification carrier = notification_from_json({{"alerts", j.value("sent", nlohmann::json::array())}});
   for (auto& a : carrier.alerts) g.sent[a.alert.fingerprint] = a.alert;
   g.last_digest_day = j.value("last_digest_day", kNullDay);
-  g.last_digest = j.value("last_digest", std::set<std::string>{});
+  g.last_digest = j.value("last_digest", std::set<std::string, std::less<>>{});
   Notification resolved = notification_from_json({{"alerts", j.value("recently_resolved", nlohmann::json::array())}});
   for (auto& a : resolved.alerts) g.recently_resolved[a.alert.fingerprint] = {a.alert, a.ends_at};
   return g;
@@ -92,8 +92,9 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
   DispatchOutput out;
   const auto& routes = config_->routes;
   // Route every firing, unsilenced alert: first matching route wins unless it says continue.
-  std::map<std::string, std::map<std::string, const Alert*>> current;  // group id -> alerts
-  std::map<std::string, std::pair<size_t, std::map<std::string, std::string>>> group_info;
+  // Keyed by views of the alerts' fingerprints: the alerts outlive the tick.
+  std::map<std::string, std::map<std::string_view, const Alert*>> current;  // group id -> alerts
+  std::string key;
   for (const Alert* alert : in.alerts) {
     if (alert->state != AlertState::Firing || in.silenced.count(alert->fingerprint)) continue;
     for (size_t r = 0; r < routes.size(); ++r) {
@@ -101,38 +102,44 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
       bool matched = std::all_of(route.match.begin(), route.match.end(),
                                  [&](const LabelMatcher& m) { return m.matches(alert->labels); });
       if (!matched || !escalated(route, *alert, in)) continue;
-      std::map<std::string, std::string> labels;
-      std::string key = "{";
-      for (const std::string& name : route.group_by) {
+      key.assign(route.name).append(":{");
+      for (size_t i = 0; i < route.group_by.size(); ++i) {
+        const std::string& name = route.group_by[i];
         auto it = alert->labels.find(name);
-        std::string value = it == alert->labels.end() ? "" : it->second;
-        labels[name] = value;
-        key += (key.size() > 1 ? "," : "") + name + "=\"" + value + "\"";
+        key.append(i ? "," : "").append(name).append("=\"");
+        if (it != alert->labels.end()) key.append(it->second);
+        key.append("\"");
       }
-      key += "}";
-      std::string id = route.name + ":" + key;
-      current[id][alert->fingerprint] = alert;
-      group_info[id] = {r, labels};
+      key.append("}");
+      auto group = current.find(key);
+      if (group == current.end()) {
+        group = current.try_emplace(key).first;
+        if (!groups_.count(key)) {
+          GroupState g;
+          g.id = key;
+          g.route = r;
+          for (const std::string& name : route.group_by) {
+            auto it = alert->labels.find(name);
+            g.group_labels[name] = it == alert->labels.end() ? "" : it->second;
+          }
+          g.group_key = key.substr(key.find(':') + 1);
+          g.first_seen = in.now;
+          out.changed_groups.push_back(g);
+          groups_.emplace(key, std::move(g));
+        }
+      }
+      group->second.emplace(alert->fingerprint, alert);
       if (!route.continue_matching) break;
     }
-  }
-  for (const auto& [id, info] : group_info) {
-    if (groups_.count(id)) continue;
-    GroupState g;
-    g.id = id;
-    g.route = info.first;
-    g.group_labels = info.second;
-    g.group_key = id.substr(id.find(':') + 1);
-    g.first_seen = in.now;
-    groups_[id] = std::move(g);
-    out.changed_groups.push_back(groups_[id]);
   }
 
   std::optional<std::unordered_set<std::string_view>> live;  // the current alerts' fingerprints
   for (auto it = groups_.begin(); it != groups_.end();) {
     GroupState& g = it->second;
     const RouteConfig& route = routes[g.route];
-    const auto& alerts = current[g.id];
+    static const std::map<std::string_view, const Alert*> kNone;
+    auto found = current.find(g.id);
+    const auto& alerts = found == current.end() ? kNone : found->second;
     std::vector<const Alert*> resolved;
     for (const auto& [fp, alert] : g.sent)
       if (!alerts.count(fp) && in.resolved.count(fp)) resolved.push_back(&alert);
@@ -143,17 +150,17 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
       if (due) {
         Notification n = make(g, route, in.now);
         n.digest = true;
-        std::set<std::string> fingerprints;
+        std::set<std::string, std::less<>> fingerprints;
         for (const auto& [fp, alert] : alerts) {
           n.alerts.push_back({*alert, false, 0, !g.last_digest.count(fp)});
-          fingerprints.insert(fp);
+          fingerprints.insert(alert->fingerprint);
         }
         out.notifications.push_back(std::move(n));
         g.last_digest = std::move(fingerprints);
         g.last_digest_day = in.today;
         g.last_sent = in.now;
         g.sent.clear();
-        for (const auto& [fp, alert] : alerts) g.sent[fp] = *alert;
+        for (const auto& [fp, alert] : alerts) g.sent[alert->fingerprint] = *alert;
         out.changed_groups.push_back(g);
       }
       if (alerts.empty() && g.last_digest_day != in.today && g.last_digest_day != kNullDay) {
@@ -171,13 +178,28 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
     if (receiver && receiver->type == ReceiverType::Alertmanager) {
       // Alertmanager does its own grouping and dedup. As Prometheus does: every firing alert at
       // every evaluation, with endsAt ahead; each resolved one, with its end, for 15 minutes.
-      for (const Alert* alert : resolved) g.recently_resolved[alert->fingerprint] = {*alert, in.now};
-      for (auto r = g.recently_resolved.begin(); r != g.recently_resolved.end();)
-        r = in.now - r->second.second >= kResolvedRetentionSeconds ? g.recently_resolved.erase(r) : std::next(r);
+      // The group's state is saved only when it changes, not at every evaluation.
+      bool changed = false;
+      std::unordered_set<std::string_view> newly_resolved;
+      for (const Alert* alert : resolved) {
+        g.recently_resolved.insert_or_assign(alert->fingerprint, std::pair{*alert, in.now});
+        newly_resolved.insert(alert->fingerprint);
+        changed = true;
+      }
+      for (auto r = g.recently_resolved.begin(); r != g.recently_resolved.end();) {
+        // One that fires again is firing, not resolved.
+        const bool gone = in.now - r->second.second >= kResolvedRetentionSeconds || alerts.count(r->first);
+        changed = changed || gone;
+        r = gone ? g.recently_resolved.erase(r) : std::next(r);
+      }
       if (in.after_evaluation && (!alerts.empty() || !g.recently_resolved.empty())) {
         Notification n = make(g, route, in.now);
-        for (const auto& [fp, alert] : alerts) n.alerts.push_back({*alert, false, in.now + in.alertmanager_ends_in, false});
-        for (const auto& [fp, entry] : g.recently_resolved) n.alerts.push_back({entry.first, true, entry.second, false});
+        n.whole_state = true;
+        n.alerts.reserve(alerts.size() + g.recently_resolved.size());
+        for (const auto& [fp, alert] : alerts)
+          n.alerts.push_back({*alert, false, in.now + in.alertmanager_ends_in, !g.sent.count(fp)});
+        for (const auto& [fp, entry] : g.recently_resolved)
+          n.alerts.push_back({entry.first, true, entry.second, newly_resolved.count(fp) > 0});
         out.notifications.push_back(std::move(n));
         g.last_sent = in.now;
       }
@@ -186,16 +208,22 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
         live.emplace();
         for (const Alert* a : in.alerts) live->insert(a->fingerprint);
       }
-      std::map<std::string, Alert> sent;
-      for (const auto& [fp, alert] : alerts) sent[fp] = *alert;
-      for (const auto& [fp, alert] : g.sent)
-        if (!sent.count(fp) && live->count(fp) && !in.resolved.count(fp)) sent[fp] = alert;
-      g.sent = std::move(sent);
+      for (auto s = g.sent.begin(); s != g.sent.end();) {
+        const bool kept = alerts.count(s->first) || (live->count(s->first) && !in.resolved.count(s->first));
+        changed = changed || !kept;
+        s = kept ? std::next(s) : g.sent.erase(s);
+      }
+      for (const auto& [fp, alert] : alerts) {
+        auto [s, inserted] = g.sent.try_emplace(alert->fingerprint, *alert);
+        if (!inserted && s->second != *alert) s->second = *alert;
+        else if (!inserted) continue;
+        changed = true;
+      }
       if (g.sent.empty() && g.recently_resolved.empty()) {
         out.deleted_groups.push_back(g.id);
         it = groups_.erase(it);
       } else {
-        out.changed_groups.push_back(g);
+        if (changed) out.changed_groups.push_back(g);
         ++it;
       }
       continue;
@@ -229,7 +257,7 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
     out.notifications.push_back(std::move(n));
     g.last_sent = in.now;
     g.sent.clear();
-    for (const auto& [fp, alert] : alerts) g.sent[fp] = *alert;
+    for (const auto& [fp, alert] : alerts) g.sent[alert->fingerprint] = *alert;
     if (alerts.empty()) {
       out.deleted_groups.push_back(g.id);
       it = groups_.erase(it);

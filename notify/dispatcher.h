@@ -26,12 +26,12 @@ struct GroupState {
   std::map<std::string, std::string> group_labels;
   int64_t first_seen = 0;
   int64_t last_sent = 0;                       // 0: nothing sent yet
-  std::map<std::string, Alert> sent;           // firing alerts as last notified, by fingerprint
+  std::map<std::string, Alert, std::less<>> sent;  // firing alerts as last notified, by fingerprint
   Day last_digest_day = kNullDay;
-  std::set<std::string> last_digest;           // fingerprints in the previous digest
+  std::set<std::string, std::less<>> last_digest;  // fingerprints in the previous digest
   // Alertmanager routes: alerts resolved in the last 15 minutes, sent again at every evaluation
   // (as Prometheus does) so that a peer that missed one still learns of it; by fingerprint.
-  std::map<std::string, std::pair<Alert, int64_t>> recently_resolved;  // alert, when it resolved
+  std::map<std::string, std::pair<Alert, int64_t>, std::less<>> recently_resolved;  // alert, when it resolved
 
   nlohmann::json to_json() const;
   static GroupState from_json(const nlohmann::json& json);

@@ -59,7 +59,15 @@ nlohmann::json notification_to_json(const Notification& n) {
   }
   return {{"id", n.id}, {"receiver", n.receiver}, {"route", n.route}, {"group_key", n.group_key},
           {"group_labels", n.group_labels}, {"digest", n.digest}, {"created_at", n.created_at},
-          {"external_url", n.external_url}, {"fallback_receiver", n.fallback_receiver}, {"alerts", alerts}};
+          {"external_url", n.external_url}, {"fallback_receiver", n.fallback_receiver}, {"whole_state", n.whole_state},
+          {"alerts", alerts}};
+}
+
+DeliveryHistory delivery_history_of(const Notification& n) {
+  DeliveryHistory out;
+  for (const NotifiedAlert& a : n.alerts)
+    if (!n.whole_state || a.is_new) out.emplace_back(a.alert.fingerprint, a.resolved);
+  return out;
 }
 
 Notification notification_from_json(const nlohmann::json& j) {
@@ -73,6 +81,7 @@ Notification notification_from_json(const nlohmann::json& j) {
   n.created_at = j.value("created_at", int64_t{0});
   n.external_url = j.value("external_url", "");
   n.fallback_receiver = j.value("fallback_receiver", "");
+  n.whole_state = j.value("whole_state", false);
   for (const auto& a : j.value("alerts", nlohmann::json::array())) {
     NotifiedAlert na;
     Alert& x = na.alert;

@@ -22,7 +22,9 @@ struct NotifiedAlert {
   // When it resolved (resolved alerts); for firing alerts sent to Alertmanager, when Alertmanager
   // may consider it resolved if no update arrives (as Prometheus sets endsAt); 0 otherwise.
   int64_t ends_at = 0;
-  bool is_new = false;   // digests: not in the previous digest
+  // Digests: not in the previous digest. Other notifications: not in the group's last one. For
+  // Alertmanager: the first time it is told of the alert firing, or of its resolution.
+  bool is_new = false;
 };
 
 struct Notification {
@@ -36,6 +38,10 @@ struct Notification {
   std::string external_url;       // the status page, for links
   std::string fallback_receiver;  // where it goes when `receiver` gives up; may be empty
   std::vector<NotifiedAlert> alerts;
+  // Alertmanager: the group's whole state (every firing alert, every recently resolved one), sent
+  // at every evaluation. A newer one for the same group replaces it while it is undelivered, and
+  // only its new alerts go into the delivery history: a resend is not news.
+  bool whole_state = false;
 
   // Firing when any alert is firing, else resolved.
   NotificationStatus status() const;
@@ -44,6 +50,10 @@ struct Notification {
 };
 
 nlohmann::json notification_to_json(const Notification& notification);
+// What is recorded in its alerts' delivery history when it is delivered: (fingerprint, resolved)
+// for each alert, or for a whole-state notification only each new one.
+using DeliveryHistory = std::vector<std::pair<std::string, bool>>;
+DeliveryHistory delivery_history_of(const Notification& notification);
 Notification notification_from_json(const nlohmann::json& json);
 
 // RFC 3339 in UTC: "2017-06-14T08:00:00Z"; "0001-01-01T00:00:00Z" for 0 (Alertmanager's zero time).

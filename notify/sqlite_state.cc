@@ -277,6 +277,7 @@ class SqliteAlertStore final : public AlertStore {
 
 class SqliteOutbox final : public Outbox {
  public:
+  explicit SqliteOutbox(std::shared_ptr<LockedHeldEntries> held) : held_(std::move(held)) {}
   Connection c;
 
   Result<std::vector<GroupState>> load_groups() override {
@@ -295,7 +296,7 @@ class SqliteOutbox final : public Outbox {
   }
 
   Status commit(const std::vector<GroupState>& changed, const std::vector<std::string>& deleted,
-                const std::vector<OutboxEntry>& entries) override {
+                std::vector<OutboxEntry> entries) override {
     if (changed.empty() && deleted.empty() && entries.empty()) return {};
     std::lock_guard lock(mutex_);
     Transaction tx(c);
@@ -314,8 +315,13 @@ class SqliteOutbox final : public Outbox {
       if (Status st = c.done(s); !st.ok()) return st;
     }
     for (const OutboxEntry& e : entries)
-      if (Status st = enqueue(e); !st.ok()) return st;
-    return tx.commit();
+      if (!e.notification.whole_state)
+        if (Status st = enqueue(e); !st.ok()) return st;
+    if (Status st = tx.commit(); !st.ok()) return st;
+    std::lock_guard held(held_->mutex);
+    for (OutboxEntry& e : entries)
+      if (e.notification.whole_state) held_->entries.add(std::move(e));
+    return {};
   }
 
   Result<std::vector<OutboxEntry>> due(const std::string& receiver, int64_t now, size_t limit) override {
@@ -343,6 +349,8 @@ class SqliteOutbox final : public Outbox {
       entries.push_back(std::move(e));
     }
     if (rc != SQLITE_DONE) return db_error(c.db, "read the outbox");
+    std::lock_guard held(held_->mutex);
+    held_->entries.due(receiver, now, limit, entries);
     return entries;
   }
 
@@ -350,25 +358,19 @@ class SqliteOutbox final : public Outbox {
     std::lock_guard lock(mutex_);
     Transaction tx(c);
     if (Status s = tx.begin(); !s.ok()) return s;
-    Statement read;
-    if (Status st = c.prepare("SELECT notification, receiver, target FROM outbox WHERE id = ?", read); !st.ok()) return st;
-    if (Status st = c.bind(read, 1, entry_id); !st.ok()) return st;
-    if (sqlite3_step(read.stmt) == SQLITE_ROW) {
-      auto json = nlohmann::json::parse(column_text(read.stmt, 0), nullptr, false);
-      std::string receiver = column_text(read.stmt, 1), target = column_text(read.stmt, 2);
-      if (!json.is_discarded()) {
-        Notification n = notification_from_json(json);
-        for (const NotifiedAlert& a : n.alerts) {
-          Statement s;
-          if (Status st = c.prepare("INSERT INTO deliveries (fingerprint, notification_id, receiver, target, delivered_at,"
-                                    " resolved) VALUES (?, ?, ?, ?, ?, ?)",
-                                    s);
-              !st.ok())
-            return st;
-          for (Status st : {c.bind(s, 1, a.alert.fingerprint), c.bind(s, 2, n.id), c.bind(s, 3, receiver),
-                            c.bind(s, 4, target), c.bind(s, 5, at), c.bind(s, 6, int64_t{a.resolved ? 1 : 0})})
-            if (!st.ok()) return st;
-          if (Status st = c.done(s); !st.ok()) return st;
+    if (auto taken = take_held(entry_id)) {
+      const OutboxEntry& e = taken->entry;
+      if (Status st = record(taken->history, e.notification.id, e.receiver, e.target, at); !st.ok()) return st;
+    } else {
+      Statement read;
+      if (Status st = c.prepare("SELECT notification, receiver, target FROM outbox WHERE id = ?", read); !st.ok()) return st;
+      if (Status st = c.bind(read, 1, entry_id); !st.ok()) return st;
+      if (sqlite3_step(read.stmt) == SQLITE_ROW) {
+        auto json = nlohmann::json::parse(column_text(read.stmt, 0), nullptr, false);
+        if (!json.is_discarded()) {
+          Notification n = notification_from_json(json);
+          Status st = record(delivery_history_of(n), n.id, column_text(read.stmt, 1), column_text(read.stmt, 2), at);
+          if (!st.ok()) return st;
         }
       }
     }
@@ -402,6 +404,10 @@ class SqliteOutbox final : public Outbox {
                      const std::string& last_error) override {
     std::lock_guard lock(mutex_);
     Statement s;
+    {
+      std::lock_guard held(held_->mutex);
+      if (held_->entries.retry_later(entry_id, attempts, next_attempt)) return {};
+    }
     if (Status st = c.prepare("UPDATE outbox SET attempts = ?, next_attempt = ?, last_error = ? WHERE id = ?", s); !st.ok())
       return st;
     for (Status st : {c.bind(s, 1, int64_t{attempts}), c.bind(s, 2, next_attempt), c.bind(s, 3, last_error),
@@ -414,10 +420,16 @@ class SqliteOutbox final : public Outbox {
     std::lock_guard lock(mutex_);
     Transaction tx(c);
     if (Status s = tx.begin(); !s.ok()) return s;
+    take_held(entry_id);
     if (Status s = remove(entry_id); !s.ok()) return s;
     for (const OutboxEntry& e : replacements)
-      if (Status s = enqueue(e); !s.ok()) return s;
-    return tx.commit();
+      if (!e.notification.whole_state)
+        if (Status s = enqueue(e); !s.ok()) return s;
+    if (Status s = tx.commit(); !s.ok()) return s;
+    std::lock_guard held(held_->mutex);
+    for (const OutboxEntry& e : replacements)
+      if (e.notification.whole_state) held_->entries.add(e);
+    return {};
   }
 
   Result<std::map<std::string, int64_t>> queue_sizes() override {
@@ -428,6 +440,8 @@ class SqliteOutbox final : public Outbox {
     int rc;
     while ((rc = sqlite3_step(s.stmt)) == SQLITE_ROW) sizes[column_text(s.stmt, 0)] = sqlite3_column_int64(s.stmt, 1);
     if (rc != SQLITE_DONE) return db_error(c.db, "read the outbox");
+    std::lock_guard held(held_->mutex);
+    held_->entries.count(sizes);
     return sizes;
   }
 
@@ -446,6 +460,24 @@ class SqliteOutbox final : public Outbox {
       if (!st.ok()) return st;
     return c.done(s);
   }
+  // One row per alert of a delivered notification, for the alert page.
+  Status record(const DeliveryHistory& history, const std::string& notification_id, const std::string& receiver,
+                const std::string& target, int64_t at) {
+    Statement s;
+    if (Status st = c.prepare("INSERT INTO deliveries (fingerprint, notification_id, receiver, target, delivered_at,"
+                              " resolved) VALUES (?, ?, ?, ?, ?, ?)",
+                              s);
+        !st.ok())
+      return st;
+    for (const auto& [fingerprint, resolved] : history) {
+      sqlite3_reset(s.stmt);
+      for (Status st : {c.bind(s, 1, fingerprint), c.bind(s, 2, notification_id), c.bind(s, 3, receiver),
+                        c.bind(s, 4, target), c.bind(s, 5, at), c.bind(s, 6, int64_t{resolved ? 1 : 0})})
+        if (!st.ok()) return st;
+      if (Status st = c.done(s); !st.ok()) return st;
+    }
+    return {};
+  }
   Status remove(const std::string& entry_id) {
     Statement s;
     if (Status st = c.prepare("DELETE FROM outbox WHERE id = ?", s); !st.ok()) return st;
@@ -453,7 +485,13 @@ class SqliteOutbox final : public Outbox {
     return c.done(s);
   }
 
-  std::mutex mutex_;
+  std::optional<HeldEntries::Held> take_held(const std::string& entry_id) {
+    std::lock_guard held(held_->mutex);
+    return held_->entries.take(entry_id);
+  }
+
+  std::mutex mutex_;  // then held_->mutex, never the other way round
+  std::shared_ptr<LockedHeldEntries> held_;
 };
 
 // The first problem quick_check reports, or "" when the file is sound.
@@ -573,7 +611,7 @@ Result<std::unique_ptr<AlertStore>> SqliteState::alert_store() {
 }
 
 Result<std::unique_ptr<Outbox>> SqliteState::outbox() {
-  auto outbox = std::make_unique<SqliteOutbox>();
+  auto outbox = std::make_unique<SqliteOutbox>(held_);
   if (Status s = connect(path_, outbox->c); !s.ok()) return s;
   return std::unique_ptr<Outbox>(std::move(outbox));
 }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "notify/state.h"
@@ -22,6 +23,11 @@
 namespace casewatch {
 
 inline constexpr int kStateSchemaVersion = 2;
+
+struct LockedHeldEntries {
+  std::mutex mutex;
+  HeldEntries entries;
+};
 
 struct StateOptions {
   bool move_damaged_aside = false;  // casewatch run --state-recover
@@ -54,6 +60,8 @@ class SqliteState {
   std::string path_;
   std::string moved_aside_;
   int lock_fd_ = -1;
+  // The whole-state entries (see HeldEntries), shared by every outbox connection of this state.
+  std::shared_ptr<LockedHeldEntries> held_ = std::make_shared<LockedHeldEntries>();
 };
 
 }  // namespace casewatch

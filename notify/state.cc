@@ -1,20 +1,82 @@
 #include "notify/state.h"
 
 #include <algorithm>
+#include <set>
 
 namespace casewatch {
 
-std::vector<OutboxEntry> outbox_entries(const Notification& n, const std::vector<std::string>& targets) {
-  std::vector<OutboxEntry> out;
+std::vector<OutboxEntry> outbox_entries(Notification n, const std::vector<std::string>& targets) {
+  std::vector<OutboxEntry> out(targets.size());
   for (size_t i = 0; i < targets.size(); ++i) {
-    OutboxEntry e;
+    OutboxEntry& e = out[i];
     e.id = targets.size() == 1 ? n.id : n.id + "@" + std::to_string(i + 1);
     e.receiver = n.receiver;
     e.target = targets[i];
-    e.notification = n;
     e.next_attempt = n.created_at;
-    out.push_back(std::move(e));
   }
+  for (size_t i = 0; i < targets.size(); ++i)  // the last one takes it: a large group is not copied again
+    out[i].notification = i + 1 == targets.size() ? std::move(n) : n;
+  return out;
+}
+
+namespace {
+
+// The key whole-state entries of one group share ("" for other notifications).
+std::string whole_state_key(const Notification& n) { return n.whole_state ? n.route + "\n" + n.group_key : ""; }
+
+}  // namespace
+
+void HeldEntries::add(OutboxEntry entry) {
+  if (std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return h.entry.id == entry.id; })) return;
+  DeliveryHistory history = delivery_history_of(entry.notification);
+  const std::string key = whole_state_key(entry.notification);
+  std::set<std::pair<std::string, bool>> recorded(history.begin(), history.end()), carried;
+  for (auto it = held_.begin(); !key.empty() && it != held_.end();) {
+    const OutboxEntry& old = it->entry;
+    if (old.receiver != entry.receiver || old.target != entry.target || whole_state_key(old.notification) != key) {
+      ++it;
+      continue;
+    }
+    entry.attempts = std::max(entry.attempts, old.attempts);
+    if (carried.empty() && !it->history.empty())
+      for (const NotifiedAlert& a : entry.notification.alerts) carried.emplace(a.alert.fingerprint, a.resolved);
+    for (auto& item : it->history)  // an alert first told in the replaced entry is told now
+      if (carried.count(item) && recorded.insert(item).second) history.push_back(std::move(item));
+    it = held_.erase(it);
+  }
+  held_.push_back({std::move(entry), std::move(history)});
+}
+
+void HeldEntries::due(const std::string& receiver, int64_t now, size_t limit, std::vector<OutboxEntry>& out) const {
+  for (const Held& h : held_)
+    if (h.entry.receiver == receiver && h.entry.next_attempt <= now && out.size() < limit) out.push_back(h.entry);
+}
+
+std::optional<HeldEntries::Held> HeldEntries::take(const std::string& entry_id) {
+  auto it = std::find_if(held_.begin(), held_.end(), [&](const Held& h) { return h.entry.id == entry_id; });
+  if (it == held_.end()) return std::nullopt;
+  Held taken = std::move(*it);
+  held_.erase(it);
+  return taken;
+}
+
+bool HeldEntries::retry_later(const std::string& entry_id, int attempts, int64_t next_attempt) {
+  for (Held& h : held_)
+    if (h.entry.id == entry_id) {
+      h.entry.attempts = attempts;
+      h.entry.next_attempt = next_attempt;
+      return true;
+    }
+  return false;
+}
+
+void HeldEntries::count(std::map<std::string, int64_t>& sizes) const {
+  for (const Held& h : held_) ++sizes[h.entry.receiver];
+}
+
+std::vector<OutboxEntry> HeldEntries::entries() const {
+  std::vector<OutboxEntry> out;
+  for (const Held& h : held_) out.push_back(h.entry);
   return out;
 }
 
@@ -61,36 +123,28 @@ Result<std::vector<GroupState>> MemoryOutbox::load_groups() {
 }
 
 Status MemoryOutbox::commit(const std::vector<GroupState>& changed_groups, const std::vector<std::string>& deleted_groups,
-                            const std::vector<OutboxEntry>& entries) {
+                            std::vector<OutboxEntry> entries) {
   std::lock_guard lock(mutex_);
   for (const GroupState& g : changed_groups) groups_[g.id] = g;
   for (const std::string& id : deleted_groups) groups_.erase(id);
-  for (const OutboxEntry& e : entries)
-    if (std::none_of(entries_.begin(), entries_.end(), [&](const OutboxEntry& x) { return x.id == e.id; }))
-      entries_.push_back(e);
+  for (OutboxEntry& e : entries) entries_.add(std::move(e));
   return {};
 }
 
 Result<std::vector<OutboxEntry>> MemoryOutbox::due(const std::string& receiver, int64_t now, size_t limit) {
   std::lock_guard lock(mutex_);
   std::vector<OutboxEntry> out;
-  for (const OutboxEntry& e : entries_)
-    if (e.receiver == receiver && e.next_attempt <= now && out.size() < limit) out.push_back(e);
+  entries_.due(receiver, now, limit, out);
   return out;
-}
-
-void MemoryOutbox::remove(const std::string& entry_id) {
-  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [&](const OutboxEntry& e) { return e.id == entry_id; }),
-                 entries_.end());
 }
 
 Status MemoryOutbox::delivered(const std::string& entry_id, int64_t at) {
   std::lock_guard lock(mutex_);
-  for (const OutboxEntry& e : entries_)
-    if (e.id == entry_id)
-      for (const NotifiedAlert& a : e.notification.alerts)
-        deliveries_.emplace(a.alert.fingerprint, DeliveryRecord{e.notification.id, e.receiver, e.target, at, a.resolved});
-  remove(entry_id);
+  if (auto taken = entries_.take(entry_id)) {
+    const OutboxEntry& e = taken->entry;
+    for (const auto& [fingerprint, resolved] : taken->history)
+      deliveries_.emplace(fingerprint, DeliveryRecord{e.notification.id, e.receiver, e.target, at, resolved});
+  }
   return {};
 }
 
@@ -104,31 +158,27 @@ Result<std::vector<DeliveryRecord>> MemoryOutbox::deliveries_of(const std::strin
 
 Status MemoryOutbox::retry_later(const std::string& entry_id, int attempts, int64_t next_attempt, const std::string&) {
   std::lock_guard lock(mutex_);
-  for (OutboxEntry& e : entries_)
-    if (e.id == entry_id) {
-      e.attempts = attempts;
-      e.next_attempt = next_attempt;
-    }
+  entries_.retry_later(entry_id, attempts, next_attempt);
   return {};
 }
 
 Status MemoryOutbox::give_up(const std::string& entry_id, const std::vector<OutboxEntry>& replacements) {
   std::lock_guard lock(mutex_);
-  remove(entry_id);
-  for (const OutboxEntry& e : replacements) entries_.push_back(e);
+  entries_.take(entry_id);
+  for (const OutboxEntry& e : replacements) entries_.add(e);
   return {};
 }
 
 Result<std::map<std::string, int64_t>> MemoryOutbox::queue_sizes() {
   std::lock_guard lock(mutex_);
   std::map<std::string, int64_t> out;
-  for (const OutboxEntry& e : entries_) ++out[e.receiver];
+  entries_.count(out);
   return out;
 }
 
 std::vector<OutboxEntry> MemoryOutbox::entries() const {
   std::lock_guard lock(mutex_);
-  return entries_;
+  return entries_.entries();
 }
 
 }  // namespace casewatch

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,7 +63,7 @@ class Outbox {
   virtual ~Outbox() = default;
   virtual Result<std::vector<GroupState>> load_groups() = 0;
   virtual Status commit(const std::vector<GroupState>& changed_groups, const std::vector<std::string>& deleted_groups,
-                        const std::vector<OutboxEntry>& entries) = 0;
+                        std::vector<OutboxEntry> entries) = 0;
   // The receiver's entries due at `now`, oldest first. Thread-safe.
   virtual Result<std::vector<OutboxEntry>> due(const std::string& receiver, int64_t now, size_t limit) = 0;
   // The entry reached its receiver at `at`: removed, and remembered for its alerts' history.
@@ -77,7 +78,29 @@ class Outbox {
 };
 
 // A notification's entries: one per target of its receiver.
-std::vector<OutboxEntry> outbox_entries(const Notification& n, const std::vector<std::string>& targets);
+std::vector<OutboxEntry> outbox_entries(Notification n, const std::vector<std::string>& targets);
+
+// Outbox entries held in memory, in the order added: all of them in MemoryOutbox, and in the
+// SQLite outbox the whole-state ones (Alertmanager's). Those need not be written down: each is
+// made again at the next evaluation from the group state, which is saved, and the alerts. A
+// whole-state entry replaces the undelivered ones of its group, receiver and target, taking over
+// their attempts and the news of theirs that it still carries. Not thread-safe: the outbox locks.
+class HeldEntries {
+ public:
+  struct Held {
+    OutboxEntry entry;
+    DeliveryHistory history;  // what its delivery records
+  };
+  void add(OutboxEntry entry);  // ignored when one with its id is held
+  void due(const std::string& receiver, int64_t now, size_t limit, std::vector<OutboxEntry>& out) const;
+  std::optional<Held> take(const std::string& entry_id);  // removes it; nullopt when not held
+  bool retry_later(const std::string& entry_id, int attempts, int64_t next_attempt);  // false when not held
+  void count(std::map<std::string, int64_t>& sizes) const;  // adds each receiver's entries
+  std::vector<OutboxEntry> entries() const;
+
+ private:
+  std::vector<Held> held_;
+};
 
 class MemoryAlertStore final : public AlertStore {
  public:
@@ -100,7 +123,7 @@ class MemoryOutbox final : public Outbox {
  public:
   Result<std::vector<GroupState>> load_groups() override;
   Status commit(const std::vector<GroupState>& changed_groups, const std::vector<std::string>& deleted_groups,
-                const std::vector<OutboxEntry>& entries) override;
+                std::vector<OutboxEntry> entries) override;
   Result<std::vector<OutboxEntry>> due(const std::string& receiver, int64_t now, size_t limit) override;
   Status delivered(const std::string& entry_id, int64_t at) override;
   Result<std::vector<DeliveryRecord>> deliveries_of(const std::string& fingerprint) override;
@@ -111,12 +134,10 @@ class MemoryOutbox final : public Outbox {
   std::vector<OutboxEntry> entries() const;
 
  private:
-  void remove(const std::string& entry_id);  // with mutex_ held
-
   mutable std::mutex mutex_;
   std::map<std::string, GroupState> groups_;
   std::multimap<std::string, DeliveryRecord> deliveries_;  // by fingerprint
-  std::vector<OutboxEntry> entries_;  // in the order added
+  HeldEntries entries_;
 };
 
 }  // namespace casewatch

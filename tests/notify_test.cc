@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -220,6 +221,52 @@ TEST_F(DispatcherTest, AlertmanagerLikePrometheus) {
   EXPECT_EQ(out.notifications[0].alerts[0].alert.key, "A1");
 }
 
+// At England scale an Alertmanager group holds a hundred thousand alerts: its state is written
+// when it changes, not at every evaluation; each alert is news once when it fires and once when
+// it resolves, so that a resend does not enter the delivery history.
+TEST_F(DispatcherTest, AlertmanagerGroupStateIsSavedOnlyWhenItChanges) {
+  make(config_with({route("am")}, {receiver("am", ReceiverType::Alertmanager)}));
+  auto news = [](const DispatchOutput& out) {
+    std::vector<std::string> keys;
+    for (const auto& na : out.notifications.at(0).alerts)
+      if (na.is_new) keys.push_back(na.alert.key + (na.resolved ? " resolved" : ""));
+    return keys;
+  };
+  auto out = tick({alert("A1"), alert("A2")});
+  ASSERT_EQ(out.notifications.size(), 1u);
+  EXPECT_TRUE(out.notifications[0].whole_state);
+  EXPECT_EQ(news(out), (std::vector<std::string>{"A1", "A2"}));
+  EXPECT_FALSE(out.changed_groups.empty());
+  now_ += 300;
+  out = tick({alert("A1"), alert("A2")});  // the same alerts: sent again, nothing saved, no news
+  ASSERT_EQ(out.notifications.size(), 1u);
+  EXPECT_EQ(out.notifications[0].alerts.size(), 2u);
+  EXPECT_TRUE(news(out).empty());
+  EXPECT_TRUE(out.changed_groups.empty());
+  now_ += 300;
+  Alert changed = alert("A2");
+  changed.annotations["summary"] = "now overdue";
+  out = tick({alert("A1"), changed});  // an alert that changed is saved as it now is
+  ASSERT_EQ(out.changed_groups.size(), 1u);
+  EXPECT_EQ(out.changed_groups[0].sent.at(changed.fingerprint).annotations.at("summary"), "now overdue");
+  EXPECT_TRUE(news(out).empty());
+  now_ += 300;
+  out = tick({alert("A1")}, {changed.fingerprint});  // A2 resolves: news once
+  EXPECT_EQ(news(out), (std::vector<std::string>{"A2 resolved"}));
+  EXPECT_EQ(out.changed_groups.size(), 1u);
+  now_ += 300;
+  out = tick({alert("A1")});
+  EXPECT_EQ(out.notifications[0].alerts.size(), 2u);  // still told it resolved
+  EXPECT_TRUE(news(out).empty());
+  EXPECT_TRUE(out.changed_groups.empty());
+  now_ += 60;
+  out = tick({alert("A1"), alert("A2")});  // A2 fires again: firing, no longer resolved
+  ASSERT_EQ(out.notifications[0].alerts.size(), 2u);
+  for (const auto& na : out.notifications[0].alerts) EXPECT_FALSE(na.resolved) << na.alert.key;
+  EXPECT_EQ(news(out), (std::vector<std::string>{"A2"}));
+  EXPECT_EQ(out.changed_groups.size(), 1u);
+}
+
 TEST_F(DispatcherTest, GroupStateSurvivesJson) {
   make(config_with({route("am")}, {receiver("am", ReceiverType::Alertmanager)}));
   tick({alert("A1"), alert("A2")});
@@ -357,6 +404,60 @@ TEST_F(StateTest, DeliveriesAreKeptForEachAlertAndPrunedAfterNinetyDays) {
       ASSERT_EQ(outbox->deliveries_of(alert("A1").fingerprint)->size(), 1u);
       EXPECT_TRUE(outbox->deliveries_of(alert("A2").fingerprint)->empty());
     }
+  }
+}
+
+// An Alertmanager notification carries its group's whole state: while Alertmanager is down, each
+// evaluation's replaces the last one instead of piling up behind it, keeps counting its attempts,
+// and what was news in the one it replaced is still recorded when it is delivered.
+TEST_F(StateTest, AWholeStateNotificationReplacesTheUndeliveredOneOfItsGroup) {
+  auto state = SqliteState::open(dir_);
+  ASSERT_TRUE(state.ok()) << state.message();
+  // The daemon's evaluation and its delivery workers each have their own SQLite outbox connection:
+  // what one holds in memory the other sees.
+  std::unique_ptr<Outbox> sqlite = std::move(*(*state)->outbox());
+  std::unique_ptr<Outbox> sqlite_delivery = std::move(*(*state)->outbox());
+  MemoryOutbox memory;
+  for (auto [outbox, delivery] : {std::pair<Outbox*, Outbox*>{sqlite.get(), sqlite_delivery.get()}, {&memory, &memory}}) {
+    auto notification = [](const std::string& id, const std::string& group, std::vector<std::pair<std::string, bool>> keys) {
+      Notification n;
+      n.id = id;
+      n.receiver = "am";
+      n.route = "route 1";
+      n.group_key = group;
+      n.created_at = kStart;
+      n.whole_state = true;
+      for (const auto& [key, is_new] : keys) n.alerts.push_back({alert(key), false, kStart + 1200, is_new});
+      return n;
+    };
+    const std::vector<std::string> peers = {"http://am1", "http://am2"};
+    ASSERT_TRUE(outbox->commit({}, {}, outbox_entries(notification("n1", "{}", {{"A1", true}, {"A2", true}}), peers)).ok());
+    ASSERT_TRUE(outbox->commit({}, {}, outbox_entries(notification("o1", "{team=\"X\"}", {{"B1", true}}), peers)).ok());
+    ASSERT_TRUE(delivery->retry_later("n1@1", 3, kStart + 60, "HTTP 503").ok());
+    ASSERT_TRUE(delivery->delivered("n1@2", kStart).ok());  // the second peer had it
+    // The next evaluation: A1 still firing, A2 gone, A3 new.
+    ASSERT_TRUE(outbox->commit({}, {}, outbox_entries(notification("n2", "{}", {{"A1", false}, {"A3", true}}), peers)).ok());
+    auto due = delivery->due("am", kStart + 3600, 10);
+    ASSERT_TRUE(due.ok());
+    std::vector<std::string> ids;
+    for (const OutboxEntry& e : *due) ids.push_back(e.id + " " + std::to_string(e.attempts));
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, (std::vector<std::string>{"n2@1 3", "n2@2 0", "o1@1 0", "o1@2 0"}));  // the other group stays
+    EXPECT_EQ((*delivery->queue_sizes())["am"], 4);
+    ASSERT_TRUE(delivery->delivered("n2@1", kStart + 300).ok());
+    ASSERT_TRUE(delivery->delivered("n2@2", kStart + 300).ok());
+    auto told = [&](const std::string& key) {
+      std::vector<std::string> out;
+      auto records = outbox->deliveries_of(alert(key).fingerprint);
+      for (const DeliveryRecord& r : *records) out.push_back(r.notification_id + " " + r.target);
+      std::sort(out.begin(), out.end());
+      return out;
+    };
+    // A1 was news in n1: the first peer learnt of it from n2, the second from n1; n2's resend of
+    // A1 to the second peer is not news.
+    EXPECT_EQ(told("A1"), (std::vector<std::string>{"n1 http://am2", "n2 http://am1"}));
+    EXPECT_EQ(told("A2"), (std::vector<std::string>{"n1 http://am2"}));  // not carried by n2
+    EXPECT_EQ(told("A3"), (std::vector<std::string>{"n2 http://am1", "n2 http://am2"}));
   }
 }
 
