@@ -1,5 +1,6 @@
 #include "notify/dispatcher.h"
 
+#include <algorithm>
 #include <optional>
 #include <random>
 #include <unordered_set>
@@ -91,11 +92,21 @@ Notification Dispatcher::make(const GroupState& group, const RouteConfig& route,
 DispatchOutput Dispatcher::tick(const DispatchInput& in) {
   DispatchOutput out;
   const auto& routes = config_->routes;
+  // Every list of alerts here is in fingerprint order, as each group's `sent` is: they are walked
+  // side by side, not looked up one by one (an Alertmanager group may hold 100,000 alerts).
+  auto by_fingerprint = [](const Alert* a, const Alert* b) { return a->fingerprint < b->fingerprint; };
+  std::vector<const Alert*> all = in.alerts;
+  if (!std::is_sorted(all.begin(), all.end(), by_fingerprint)) std::sort(all.begin(), all.end(), by_fingerprint);
+  auto is_in = [](const std::vector<const Alert*>& alerts, std::string_view fingerprint) {
+    auto it = std::lower_bound(alerts.begin(), alerts.end(), fingerprint,
+                               [](const Alert* a, std::string_view fp) { return a->fingerprint < fp; });
+    return it != alerts.end() && (*it)->fingerprint == fingerprint;
+  };
+
   // Route every firing, unsilenced alert: first matching route wins unless it says continue.
-  // Keyed by views of the alerts' fingerprints: the alerts outlive the tick.
-  std::map<std::string, std::map<std::string_view, const Alert*>> current;  // group id -> alerts
+  std::map<std::string, std::vector<const Alert*>> current;  // group id -> alerts
   std::string key;
-  for (const Alert* alert : in.alerts) {
+  for (const Alert* alert : all) {
     if (alert->state != AlertState::Firing || in.silenced.count(alert->fingerprint)) continue;
     for (size_t r = 0; r < routes.size(); ++r) {
       const RouteConfig& route = routes[r];
@@ -128,21 +139,29 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
           groups_.emplace(key, std::move(g));
         }
       }
-      group->second.emplace(alert->fingerprint, alert);
+      group->second.push_back(alert);
       if (!route.continue_matching) break;
     }
   }
 
-  std::optional<std::unordered_set<std::string_view>> live;  // the current alerts' fingerprints
   for (auto it = groups_.begin(); it != groups_.end();) {
     GroupState& g = it->second;
     const RouteConfig& route = routes[g.route];
-    static const std::map<std::string_view, const Alert*> kNone;
+    static const std::vector<const Alert*> kNone;
     auto found = current.find(g.id);
-    const auto& alerts = found == current.end() ? kNone : found->second;
+    const std::vector<const Alert*>& alerts = found == current.end() ? kNone : found->second;
+    // Side by side: each current alert as last sent (null when it was not), and what was sent and
+    // has since resolved.
+    std::vector<Alert*> previous(alerts.size(), nullptr);
     std::vector<const Alert*> resolved;
-    for (const auto& [fp, alert] : g.sent)
-      if (!alerts.count(fp) && in.resolved.count(fp)) resolved.push_back(&alert);
+    {
+      size_t i = 0;
+      for (auto& [fp, alert] : g.sent) {
+        while (i < alerts.size() && alerts[i]->fingerprint < fp) ++i;
+        if (i < alerts.size() && alerts[i]->fingerprint == fp) previous[i] = &alert;
+        else if (in.resolved.count(fp)) resolved.push_back(&alert);
+      }
+    }
 
     if (route.digest) {
       bool due = route.digest->days.includes(in.today, *config_->calendar) && in.minute_of_day >= route.digest->minute &&
@@ -151,16 +170,16 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
         Notification n = make(g, route, in.now);
         n.digest = true;
         std::set<std::string, std::less<>> fingerprints;
-        for (const auto& [fp, alert] : alerts) {
-          n.alerts.push_back({*alert, false, 0, !g.last_digest.count(fp)});
-          fingerprints.insert(alert->fingerprint);
+        for (const Alert* alert : alerts) {
+          n.alerts.push_back({*alert, false, 0, !g.last_digest.count(alert->fingerprint)});
+          fingerprints.insert(fingerprints.end(), alert->fingerprint);
         }
         out.notifications.push_back(std::move(n));
         g.last_digest = std::move(fingerprints);
         g.last_digest_day = in.today;
         g.last_sent = in.now;
         g.sent.clear();
-        for (const auto& [fp, alert] : alerts) g.sent[alert->fingerprint] = *alert;
+        for (const Alert* alert : alerts) g.sent.emplace_hint(g.sent.end(), alert->fingerprint, *alert);
         out.changed_groups.push_back(g);
       }
       if (alerts.empty() && g.last_digest_day != in.today && g.last_digest_day != kNullDay) {
@@ -188,7 +207,7 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
       }
       for (auto r = g.recently_resolved.begin(); r != g.recently_resolved.end();) {
         // One that fires again is firing, not resolved.
-        const bool gone = in.now - r->second.second >= kResolvedRetentionSeconds || alerts.count(r->first);
+        const bool gone = in.now - r->second.second >= kResolvedRetentionSeconds || is_in(alerts, r->first);
         changed = changed || gone;
         r = gone ? g.recently_resolved.erase(r) : std::next(r);
       }
@@ -196,29 +215,30 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
         Notification n = make(g, route, in.now);
         n.whole_state = true;
         n.alerts.reserve(alerts.size() + g.recently_resolved.size());
-        for (const auto& [fp, alert] : alerts)
-          n.alerts.push_back({*alert, false, in.now + in.alertmanager_ends_in, !g.sent.count(fp)});
+        for (size_t i = 0; i < alerts.size(); ++i)
+          n.alerts.push_back({*alerts[i], false, in.now + in.alertmanager_ends_in, previous[i] == nullptr});
         for (const auto& [fp, entry] : g.recently_resolved)
           n.alerts.push_back({entry.first, true, entry.second, newly_resolved.count(fp) > 0});
         out.notifications.push_back(std::move(n));
         g.last_sent = in.now;
       }
-      // An alert sent firing and then silenced stays known, so that its resolve is still sent.
-      if (!live) {  // once per tick, for every group that asks
-        live.emplace();
-        for (const Alert* a : in.alerts) live->insert(a->fingerprint);
+      // What was sent stays as it is, or is updated, or is added; what is no longer current goes,
+      // unless it is only silenced (still an alert, not resolved): its resolve is still to be sent.
+      for (size_t i = 0; i < alerts.size(); ++i) {
+        if (!previous[i]) {
+          g.sent.emplace(alerts[i]->fingerprint, *alerts[i]);
+          changed = true;
+        } else if (*previous[i] != *alerts[i]) {
+          *previous[i] = *alerts[i];
+          changed = true;
+        }
       }
-      for (auto s = g.sent.begin(); s != g.sent.end();) {
-        const bool kept = alerts.count(s->first) || (live->count(s->first) && !in.resolved.count(s->first));
-        changed = changed || !kept;
-        s = kept ? std::next(s) : g.sent.erase(s);
-      }
-      for (const auto& [fp, alert] : alerts) {
-        auto [s, inserted] = g.sent.try_emplace(alert->fingerprint, *alert);
-        if (!inserted && s->second != *alert) s->second = *alert;
-        else if (!inserted) continue;
-        changed = true;
-      }
+      if (g.sent.size() != alerts.size())
+        for (auto s = g.sent.begin(); s != g.sent.end();) {
+          const bool kept = is_in(alerts, s->first) || (is_in(all, s->first) && !in.resolved.count(s->first));
+          changed = changed || !kept;
+          s = kept ? std::next(s) : g.sent.erase(s);
+        }
       if (g.sent.empty() && g.recently_resolved.empty()) {
         out.deleted_groups.push_back(g.id);
         it = groups_.erase(it);
@@ -231,10 +251,8 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
 
     bool report_resolved = route.send_resolved && !resolved.empty();
     bool changed = report_resolved || alerts.size() != g.sent.size();
-    for (const auto& [fp, alert] : alerts) {
-      auto sent = g.sent.find(fp);
-      if (sent == g.sent.end() || sent->second.severity != alert->severity) changed = true;
-    }
+    for (size_t i = 0; i < alerts.size() && !changed; ++i)
+      changed = !previous[i] || previous[i]->severity != alerts[i]->severity;
     if (alerts.empty() && !report_resolved) {  // nothing left to say
       out.deleted_groups.push_back(g.id);
       it = groups_.erase(it);
@@ -251,13 +269,13 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
       continue;
     }
     Notification n = make(g, route, in.now);
-    for (const auto& [fp, alert] : alerts) n.alerts.push_back({*alert, false, 0, !g.sent.count(fp)});
+    for (size_t i = 0; i < alerts.size(); ++i) n.alerts.push_back({*alerts[i], false, 0, previous[i] == nullptr});
     if (route.send_resolved)
       for (const Alert* alert : resolved) n.alerts.push_back({*alert, true, in.now, false});
     out.notifications.push_back(std::move(n));
     g.last_sent = in.now;
     g.sent.clear();
-    for (const auto& [fp, alert] : alerts) g.sent[alert->fingerprint] = *alert;
+    for (const Alert* alert : alerts) g.sent.emplace_hint(g.sent.end(), alert->fingerprint, *alert);
     if (alerts.empty()) {
       out.deleted_groups.push_back(g.id);
       it = groups_.erase(it);
