@@ -17,7 +17,10 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
+#include <random>
 #include <thread>
+#include <tuple>
 
 #include "config/as_of.h"
 #include "notify/delivery.h"
@@ -265,6 +268,168 @@ TEST_F(DispatcherTest, AlertmanagerGroupStateIsSavedOnlyWhenItChanges) {
   for (const auto& na : out.notifications[0].alerts) EXPECT_FALSE(na.resolved) << na.alert.key;
   EXPECT_EQ(news(out), (std::vector<std::string>{"A2"}));
   EXPECT_EQ(out.changed_groups.size(), 1u);
+}
+
+// The dispatcher's slow twin: what SPEC 6 says an Alertmanager route and an email route grouped
+// by team send, worked out naively from the sets of alerts, over random evaluations (alerts come
+// and go, fire, change severity and team, are silenced), compared with the dispatcher's
+// notifications and group state at every tick.
+TEST_F(DispatcherTest, AgreesWithANaiveTwinOverRandomEvaluations) {
+  RouteConfig to_am = route("am"), to_email = route("email");
+  to_am.continue_matching = true;
+  to_email.group_by = {"team"};
+  to_email.group_wait_seconds = 0;
+  to_email.group_interval_seconds = 0;
+  to_email.repeat_interval_seconds = 86400;
+  using Sent = std::map<std::string, Alert>;
+  // One notification as the twin sees it: each alert's fingerprint, resolved, ends_at and is_new.
+  using Expected = std::vector<std::tuple<std::string, bool, int64_t, bool>>;
+  auto seen = [](const Notification& n) {
+    Expected e;
+    for (const auto& na : n.alerts) e.emplace_back(na.alert.fingerprint, na.resolved, na.ends_at, na.is_new);
+    return e;
+  };
+  size_t notifications = 0;
+  for (uint32_t seed = 1; seed <= 300; ++seed) {
+    std::mt19937 random(seed);
+    auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(random) < p; };
+    make(config_with({to_am, to_email}, {receiver("am", ReceiverType::Alertmanager), receiver("email")}));
+    now_ = kStart;
+    // The twin's state: the Alertmanager group, and each email group by team.
+    bool am_exists = false;
+    Sent am_sent;
+    std::map<std::string, std::pair<Alert, int64_t>> am_resolved;
+    struct EmailGroup {
+      Sent sent;
+      int64_t first_seen = 0, last_sent = 0;
+    };
+    std::map<std::string, EmailGroup> email;
+    std::set<std::string> live_before;
+    for (int tick_number = 0; tick_number < 30; ++tick_number) {
+      now_ += std::vector<int64_t>{60, 300, 900}[random() % 3];
+      std::vector<Alert> alerts;
+      std::set<std::string> silenced, live;
+      for (int k = 0; k < 10; ++k) {
+        if (!chance(0.7)) continue;
+        Alert a = alert("K" + std::to_string(k), chance(0.5) ? Severity::Critical : Severity::Warning,
+                        chance(0.85) ? (k % 2 ? "A" : "B") : "C");
+        a.state = chance(0.85) ? AlertState::Firing : AlertState::Pending;
+        a.annotations["summary"] = chance(0.8) ? "due" : "overdue";
+        if (chance(0.15)) silenced.insert(a.fingerprint);
+        live.insert(a.fingerprint);
+        alerts.push_back(a);
+      }
+      std::shuffle(alerts.begin(), alerts.end(), random);
+      std::set<std::string> resolved;
+      for (const std::string& fp : live_before)
+        if (!live.count(fp)) resolved.insert(fp);
+      live_before = live;
+      const bool after_evaluation = chance(0.9);
+      std::map<std::string, const Alert*> current;  // firing and not silenced, by fingerprint
+      for (const Alert& a : alerts)
+        if (a.state == AlertState::Firing && !silenced.count(a.fingerprint)) current[a.fingerprint] = &a;
+
+      // The twin, Alertmanager: every firing alert; each resolved one for 15 minutes.
+      std::optional<Expected> am_expected;
+      bool am_changed = !am_exists && !current.empty();
+      if (!current.empty()) am_exists = true;
+      if (am_exists) {
+        std::set<std::string> newly;
+        for (const auto& [fp, a] : am_sent)
+          if (!current.count(fp) && resolved.count(fp)) {
+            am_resolved[fp] = {a, now_};
+            newly.insert(fp);
+            am_changed = true;
+          }
+        for (auto r = am_resolved.begin(); r != am_resolved.end();) {
+          bool gone = now_ - r->second.second >= 900 || current.count(r->first);
+          am_changed = am_changed || gone;
+          r = gone ? am_resolved.erase(r) : std::next(r);
+        }
+        if (after_evaluation && (!current.empty() || !am_resolved.empty())) {
+          Expected e;
+          for (const auto& [fp, a] : current) e.emplace_back(fp, false, now_ + 1200, !am_sent.count(fp));
+          for (const auto& [fp, r] : am_resolved) e.emplace_back(fp, true, r.second, newly.count(fp) > 0);
+          am_expected = e;
+        }
+        Sent next;
+        for (const auto& [fp, a] : current) next[fp] = *a;
+        for (const auto& [fp, a] : am_sent)
+          if (!current.count(fp) && live.count(fp) && !resolved.count(fp)) next[fp] = a;
+        am_changed = am_changed || next != am_sent;
+        am_sent = std::move(next);
+        if (am_sent.empty() && am_resolved.empty()) am_exists = false;
+      }
+
+      // The twin, email by team: at once when first or changed, else once a day; resolves reported.
+      std::map<std::string, Expected> email_expected;
+      std::map<std::string, std::map<std::string, const Alert*>> by_team;
+      for (const auto& [fp, a] : current) by_team[a->labels.at("team")][fp] = a;
+      for (const auto& [team, members] : by_team)
+        if (!email.count(team)) email[team].first_seen = now_;
+      for (auto g = email.begin(); g != email.end();) {
+        const auto& members = by_team[g->first];
+        EmailGroup& group = g->second;
+        std::vector<std::string> gone;
+        for (const auto& [fp, a] : group.sent)
+          if (!members.count(fp) && resolved.count(fp)) gone.push_back(fp);
+        bool changed = !gone.empty() || members.size() != group.sent.size();
+        for (const auto& [fp, a] : members)
+          changed = changed || !group.sent.count(fp) || group.sent.at(fp).severity != a->severity;
+        if (members.empty() && gone.empty()) {
+          g = email.erase(g);
+          continue;
+        }
+        bool send = group.last_sent == 0 ? !members.empty() : changed || now_ - group.last_sent >= 86400;
+        if (send) {
+          Expected e;
+          for (const auto& [fp, a] : members) e.emplace_back(fp, false, 0, !group.sent.count(fp));
+          for (const std::string& fp : gone) e.emplace_back(fp, true, now_, false);
+          email_expected["{team=\"" + g->first + "\"}"] = e;
+          group.last_sent = now_;
+          group.sent.clear();
+          for (const auto& [fp, a] : members) group.sent[fp] = *a;
+          if (members.empty()) {
+            g = email.erase(g);
+            continue;
+          }
+        }
+        ++g;
+      }
+
+      DispatchOutput out = tick(alerts, resolved, after_evaluation, silenced);
+      const std::string where = "seed " + std::to_string(seed) + ", tick " + std::to_string(tick_number);
+      std::optional<Expected> am_got;
+      std::map<std::string, Expected> email_got;
+      for (const Notification& n : out.notifications) {
+        ++notifications;
+        if (n.receiver == "am") am_got = seen(n);
+        else email_got[n.group_key] = seen(n);
+      }
+      ASSERT_EQ(am_got, am_expected) << where;
+      ASSERT_EQ(email_got, email_expected) << where;
+      const auto& groups = dispatcher_->groups();
+      auto am_group = groups.find("route 1:{}");
+      ASSERT_EQ(am_group != groups.end(), am_exists) << where;
+      if (am_exists) {
+        ASSERT_EQ(Sent(am_group->second.sent.begin(), am_group->second.sent.end()), am_sent) << where;
+        std::set<std::string> got, want;
+        for (const auto& [fp, r] : am_group->second.recently_resolved) got.insert(fp);
+        for (const auto& [fp, r] : am_resolved) want.insert(fp);
+        ASSERT_EQ(got, want) << where;
+      }
+      const bool saved = std::any_of(out.changed_groups.begin(), out.changed_groups.end(),
+                                     [](const GroupState& g) { return g.id == "route 1:{}"; });
+      ASSERT_EQ(saved, am_changed && am_exists) << where;
+      for (const auto& [team, group] : email) {
+        auto got = groups.find("route 2:{team=\"" + team + "\"}");
+        ASSERT_NE(got, groups.end()) << where << ", team " << team;
+        ASSERT_EQ(Sent(got->second.sent.begin(), got->second.sent.end()), group.sent) << where << ", team " << team;
+      }
+      ASSERT_EQ(groups.size(), email.size() + (am_exists ? 1 : 0)) << where;
+    }
+  }
+  EXPECT_GT(notifications, 5000u);  // the scenarios did send
 }
 
 TEST_F(DispatcherTest, GroupStateSurvivesJson) {
