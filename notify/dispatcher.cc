@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "config/as_of.h"
+#include "integrations/json_text.h"
 
 namespace casewatch {
 
@@ -17,15 +18,37 @@ std::string random_id() {
   return buffer;
 }
 
-nlohmann::json GroupState::to_json() const {
-  Notification carrier;  // reuse the alert encoding of notifications
-  for (const auto& [fp, alert] : sent) carrier.alerts.push_back({alert});
-  Notification resolved;
-  for (const auto& [fp, entry] : recently_resolved) resolved.alerts.push_back({entry.first, true, entry.second});
-  return {{"id", id}, {"route", route}, {"group_key", group_key}, {"group_labels", group_labels},
-          {"first_seen", first_seen}, {"last_sent", last_sent}, {"sent", notification_to_json(carrier)["alerts"]},
-          {"last_digest_day", last_digest_day}, {"last_digest", last_digest},
-          {"recently_resolved", notification_to_json(resolved)["alerts"]}};
+std::string GroupState::to_text() const {
+  // Keys sorted, as from a JSON tree; the alerts written as a notification's are.
+  std::string out = "{\"first_seen\":" + std::to_string(first_seen) + ",\"group_key\":";
+  append_json_string(out, group_key);
+  out += ",\"group_labels\":{";
+  for (const auto& [name, value] : group_labels) {
+    if (out.back() != '{') out += ',';
+    append_json_string(out, name);
+    out += ':';
+    append_json_string(out, value);
+  }
+  out += "},\"id\":";
+  append_json_string(out, id);
+  out += ",\"last_digest\":[";
+  for (const std::string& fp : last_digest) {
+    if (out.back() != '[') out += ',';
+    append_json_string(out, fp);
+  }
+  out += "],\"last_digest_day\":" + std::to_string(last_digest_day) + ",\"last_sent\":" + std::to_string(last_sent);
+  out += ",\"recently_resolved\":[";
+  for (const auto& [fp, entry] : recently_resolved) {
+    if (out.back() != '[') out += ',';
+    append_notified_alert_json(out, entry.first, true, entry.second, false);
+  }
+  out += "],\"route\":" + std::to_string(route) + ",\"sent\":[";
+  for (const auto& [fp, alert] : sent) {
+    if (out.back() != '[') out += ',';
+    append_notified_alert_json(out, alert, false, 0, false);
+  }
+  out += "]}";
+  return out;
 }
 
 GroupState GroupState::from_json(const nlohmann::json& j) {

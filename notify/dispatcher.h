@@ -33,7 +33,7 @@ struct GroupState {
   // (as Prometheus does) so that a peer that missed one still learns of it; by fingerprint.
   std::map<std::string, std::pair<Alert, int64_t>, std::less<>> recently_resolved;  // alert, when it resolved
 
-  nlohmann::json to_json() const;
+  std::string to_text() const;  // JSON, as saved; from_json reads it back
   static GroupState from_json(const nlohmann::json& json);
 };
 

@@ -1,5 +1,7 @@
 #include "notify/notification.h"
 
+#include "integrations/json_text.h"
+
 #include <ctime>
 
 namespace casewatch {
@@ -46,21 +48,78 @@ std::map<std::string, std::string> common(const std::vector<NotifiedAlert>& aler
 std::map<std::string, std::string> Notification::common_labels() const { return common(alerts, &Alert::labels); }
 std::map<std::string, std::string> Notification::common_annotations() const { return common(alerts, &Alert::annotations); }
 
-nlohmann::json notification_to_json(const Notification& n) {
-  nlohmann::json alerts = nlohmann::json::array();
-  for (const auto& a : n.alerts) {
-    const Alert& x = a.alert;
-    alerts.push_back({{"fingerprint", x.fingerprint}, {"rule", x.rule}, {"key", x.key},
-                      {"severity", static_cast<int>(x.severity)}, {"state", static_cast<int>(x.state)},
-                      {"active_since", x.active_since}, {"fired_at", x.fired_at}, {"labels", x.labels},
-                      {"annotations", x.annotations}, {"due_date", x.due_date},
-                      {"value", x.value ? nlohmann::json(*x.value) : nlohmann::json(nullptr)},
-                      {"resolved", a.resolved}, {"ends_at", a.ends_at}, {"is_new", a.is_new}});
+namespace {
+
+void append_int(std::string& out, int64_t number) { out += std::to_string(number); }
+
+void append_map(std::string& out, const std::map<std::string, std::string>& map) {
+  out += '{';
+  for (const auto& [name, value] : map) {
+    if (out.back() != '{') out += ',';
+    append_json_string(out, name);
+    out += ':';
+    append_json_string(out, value);
   }
-  return {{"id", n.id}, {"receiver", n.receiver}, {"route", n.route}, {"group_key", n.group_key},
-          {"group_labels", n.group_labels}, {"digest", n.digest}, {"created_at", n.created_at},
-          {"external_url", n.external_url}, {"fallback_receiver", n.fallback_receiver}, {"whole_state", n.whole_state},
-          {"alerts", alerts}};
+  out += '}';
+}
+
+}  // namespace
+
+// Keys in nlohmann's order (sorted), so the text is what a JSON tree of the same would dump.
+void append_notified_alert_json(std::string& out, const Alert& x, bool resolved, int64_t ends_at, bool is_new) {
+  out += "{\"active_since\":";
+  append_int(out, x.active_since);
+  out += ",\"annotations\":";
+  append_map(out, x.annotations);
+  out += ",\"due_date\":";
+  append_int(out, x.due_date);
+  out += ",\"ends_at\":";
+  append_int(out, ends_at);
+  out += ",\"fingerprint\":";
+  append_json_string(out, x.fingerprint);
+  out += ",\"fired_at\":";
+  append_int(out, x.fired_at);
+  out += is_new ? ",\"is_new\":true,\"key\":" : ",\"is_new\":false,\"key\":";
+  append_json_string(out, x.key);
+  out += ",\"labels\":";
+  append_map(out, x.labels);
+  out += resolved ? ",\"resolved\":true,\"rule\":" : ",\"resolved\":false,\"rule\":";
+  append_json_string(out, x.rule);
+  out += ",\"severity\":";
+  append_int(out, static_cast<int>(x.severity));
+  out += ",\"state\":";
+  append_int(out, static_cast<int>(x.state));
+  out += ",\"value\":";
+  if (x.value) append_json_number(out, *x.value);
+  else out += "null";
+  out += '}';
+}
+
+std::string notification_text(const Notification& n) {
+  std::string out = "{\"alerts\":[";
+  for (const NotifiedAlert& a : n.alerts) {
+    if (out.back() != '[') out += ',';
+    append_notified_alert_json(out, a.alert, a.resolved, a.ends_at, a.is_new);
+  }
+  out += "],\"created_at\":";
+  append_int(out, n.created_at);
+  out += n.digest ? ",\"digest\":true" : ",\"digest\":false";
+  out += ",\"external_url\":";
+  append_json_string(out, n.external_url);
+  out += ",\"fallback_receiver\":";
+  append_json_string(out, n.fallback_receiver);
+  out += ",\"group_key\":";
+  append_json_string(out, n.group_key);
+  out += ",\"group_labels\":";
+  append_map(out, n.group_labels);
+  out += ",\"id\":";
+  append_json_string(out, n.id);
+  out += ",\"receiver\":";
+  append_json_string(out, n.receiver);
+  out += ",\"route\":";
+  append_json_string(out, n.route);
+  out += n.whole_state ? ",\"whole_state\":true}" : ",\"whole_state\":false}";
+  return out;
 }
 
 DeliveryHistory delivery_history_of(const Notification& n) {

@@ -49,7 +49,11 @@ struct Notification {
   std::map<std::string, std::string> common_annotations() const;
 };
 
-nlohmann::json notification_to_json(const Notification& notification);
+// As JSON text (the outbox's), written straight from the notification: a group of a hundred
+// thousand alerts is never built as a JSON tree. notification_from_json reads it back.
+std::string notification_text(const Notification& notification);
+// One alert of it, as notification_text writes each (the group state reuses it).
+void append_notified_alert_json(std::string& out, const Alert& alert, bool resolved, int64_t ends_at, bool is_new);
 // What is recorded in its alerts' delivery history when it is delivered: (fingerprint, resolved)
 // for each alert, or for a whole-state notification only each new one.
 using DeliveryHistory = std::vector<std::pair<std::string, bool>>;

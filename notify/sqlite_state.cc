@@ -305,7 +305,7 @@ class SqliteOutbox final : public Outbox {
       Statement s;
       if (Status st = c.prepare("INSERT OR REPLACE INTO notify_groups (id, state) VALUES (?, ?)", s); !st.ok()) return st;
       if (Status st = c.bind(s, 1, g.id); !st.ok()) return st;
-      if (Status st = c.bind(s, 2, json_text(g.to_json())); !st.ok()) return st;
+      if (Status st = c.bind(s, 2, g.to_text()); !st.ok()) return st;
       if (Status st = c.done(s); !st.ok()) return st;
     }
     for (const std::string& id : deleted) {
@@ -454,7 +454,7 @@ class SqliteOutbox final : public Outbox {
         !st.ok())
       return st;
     for (Status st : {c.bind(s, 1, e.id), c.bind(s, 2, e.receiver), c.bind(s, 3, e.target),
-                      c.bind(s, 4, json_text(notification_to_json(e.notification))),
+                      c.bind(s, 4, notification_text(e.notification)),
                       c.bind(s, 5, e.notification.created_at), c.bind(s, 6, int64_t{e.attempts}),
                       c.bind(s, 7, e.next_attempt)})
       if (!st.ok()) return st;

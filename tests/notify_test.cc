@@ -23,6 +23,7 @@
 #include <tuple>
 
 #include "config/as_of.h"
+#include "integrations/json_text.h"
 #include "notify/delivery.h"
 #include "notify/dispatcher.h"
 #include "notify/silences.h"
@@ -438,10 +439,76 @@ TEST_F(DispatcherTest, GroupStateSurvivesJson) {
   now_ += 60;
   auto out = tick({alert("A1")}, {alert("A2").fingerprint});
   ASSERT_EQ(out.changed_groups.size(), 1u);
-  GroupState back = GroupState::from_json(out.changed_groups[0].to_json());
+  GroupState back = GroupState::from_json(nlohmann::json::parse(out.changed_groups[0].to_text()));
   EXPECT_EQ(back.recently_resolved.size(), 1u);
   EXPECT_EQ(back.recently_resolved.begin()->second.second, now_);
   EXPECT_EQ(back.sent.size(), 1u);
+}
+
+// The outbox's and the group state's JSON are written straight, not through a JSON tree: what
+// they write must read back as it was, whatever the extract's bytes (quotes, control characters,
+// UTF-8, a Windows-1252 byte that is not UTF-8: replaced, as every JSON casewatch writes does).
+TEST(NotificationTextTest, ReadsBackAsItWasWhateverTheBytes) {
+  Alert odd = alert("K\"1\\");
+  odd.labels["worker"] = "Zo\xc3\xab \"Jo\"\n\tSmith";
+  odd.annotations["summary"] = "due in 3 days \x01 caf\xe9";
+  odd.value = 0.1 + 0.2;
+  odd.due_date = 17000;
+  odd.missing_since = 0;
+  Notification n;
+  n.id = "n\"1";
+  n.receiver = "am";
+  n.route = "route 1";
+  n.group_key = "{team=\"A\\B\"}";
+  n.group_labels = {{"team", "A\\B"}};
+  n.created_at = kStart;
+  n.external_url = "http://casewatch.example/";
+  n.fallback_receiver = "duty";
+  n.whole_state = true;
+  n.alerts = {{odd, false, kStart + 1200, true}, {alert("K2"), true, kStart, false}};
+  const std::string text = notification_text(n);
+  auto json = nlohmann::json::parse(text);  // valid JSON
+  EXPECT_EQ(text, json_text(json));          // as a JSON tree would dump it, byte for byte
+  Notification back = notification_from_json(json);
+  EXPECT_EQ(back.id, n.id);
+  EXPECT_EQ(back.group_key, n.group_key);
+  EXPECT_EQ(back.group_labels, n.group_labels);
+  EXPECT_EQ(back.fallback_receiver, "duty");
+  EXPECT_TRUE(back.whole_state);
+  ASSERT_EQ(back.alerts.size(), 2u);
+  Alert expected = odd;
+  expected.annotations["summary"] = "due in 3 days \x01 caf\xef\xbf\xbd";  // the bad byte, replaced
+  EXPECT_EQ(back.alerts[0].alert, expected);
+  EXPECT_EQ(back.alerts[0].ends_at, kStart + 1200);
+  EXPECT_TRUE(back.alerts[0].is_new);
+  EXPECT_EQ(back.alerts[1].alert, alert("K2"));
+  EXPECT_TRUE(back.alerts[1].resolved);
+
+  GroupState g;
+  g.id = "route 1:" + n.group_key;
+  g.route = 0;
+  g.group_key = n.group_key;
+  g.group_labels = n.group_labels;
+  g.first_seen = kStart;
+  g.last_sent = kStart + 60;
+  g.sent.emplace(odd.fingerprint, odd);
+  g.last_digest_day = 17001;
+  g.last_digest = {odd.fingerprint};
+  g.recently_resolved.emplace(alert("K2").fingerprint, std::pair{alert("K2"), kStart});
+  const std::string state = g.to_text();
+  EXPECT_EQ(state, json_text(nlohmann::json::parse(state)));
+  GroupState again = GroupState::from_json(nlohmann::json::parse(state));
+  EXPECT_EQ(again.id, g.id);
+  EXPECT_EQ(again.group_labels, g.group_labels);
+  EXPECT_EQ(again.first_seen, kStart);
+  EXPECT_EQ(again.last_sent, kStart + 60);
+  EXPECT_EQ(again.last_digest_day, 17001);
+  EXPECT_EQ(again.last_digest, g.last_digest);
+  ASSERT_EQ(again.sent.size(), 1u);
+  EXPECT_EQ(again.sent.begin()->second, expected);
+  ASSERT_EQ(again.recently_resolved.size(), 1u);
+  EXPECT_EQ(again.recently_resolved.begin()->second.first, alert("K2"));
+  EXPECT_EQ(again.recently_resolved.begin()->second.second, kStart);
 }
 
 // ---------------------------------------------------------------------------------------------
