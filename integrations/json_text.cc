@@ -21,4 +21,17 @@ void append_json_string(std::string& out, std::string_view text) {
 
 void append_json_number(std::string& out, double number) { out += json_text(nlohmann::json(number)); }
 
+void append_json_object(std::string& out, const std::map<std::string, std::string>& map) {
+  out += '{';
+  bool first = true;
+  for (const auto& [name, value] : map) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, name);
+    out += ':';
+    append_json_string(out, value);
+  }
+  out += '}';
+}
+
 }  // namespace casewatch

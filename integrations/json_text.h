@@ -3,6 +3,7 @@
 // U+FFFD instead of throwing, so one odd cell can never break an answer or a delivery.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -19,5 +20,7 @@ std::string json_text(const Json& json, int indent = -1) {
 // json_text would write for one string or number, byte for byte, without a JSON value.
 void append_json_string(std::string& out, std::string_view text);
 void append_json_number(std::string& out, double number);
+// A map of strings as a JSON object (a label set), keys in the map's order, as a tree would be.
+void append_json_object(std::string& out, const std::map<std::string, std::string>& map);
 
 }  // namespace casewatch

@@ -22,14 +22,9 @@ std::string GroupState::to_text() const {
   // Keys sorted, as from a JSON tree; the alerts written as a notification's are.
   std::string out = "{\"first_seen\":" + std::to_string(first_seen) + ",\"group_key\":";
   append_json_string(out, group_key);
-  out += ",\"group_labels\":{";
-  for (const auto& [name, value] : group_labels) {
-    if (out.back() != '{') out += ',';
-    append_json_string(out, name);
-    out += ':';
-    append_json_string(out, value);
-  }
-  out += "},\"id\":";
+  out += ",\"group_labels\":";
+  append_json_object(out, group_labels);
+  out += ",\"id\":";
   append_json_string(out, id);
   out += ",\"last_digest\":[";
   for (const std::string& fp : last_digest) {

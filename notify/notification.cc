@@ -52,17 +52,6 @@ namespace {
 
 void append_int(std::string& out, int64_t number) { out += std::to_string(number); }
 
-void append_map(std::string& out, const std::map<std::string, std::string>& map) {
-  out += '{';
-  for (const auto& [name, value] : map) {
-    if (out.back() != '{') out += ',';
-    append_json_string(out, name);
-    out += ':';
-    append_json_string(out, value);
-  }
-  out += '}';
-}
-
 }  // namespace
 
 // Keys in nlohmann's order (sorted), so the text is what a JSON tree of the same would dump.
@@ -70,7 +59,7 @@ void append_notified_alert_json(std::string& out, const Alert& x, bool resolved,
   out += "{\"active_since\":";
   append_int(out, x.active_since);
   out += ",\"annotations\":";
-  append_map(out, x.annotations);
+  append_json_object(out, x.annotations);
   out += ",\"due_date\":";
   append_int(out, x.due_date);
   out += ",\"ends_at\":";
@@ -82,7 +71,7 @@ void append_notified_alert_json(std::string& out, const Alert& x, bool resolved,
   out += is_new ? ",\"is_new\":true,\"key\":" : ",\"is_new\":false,\"key\":";
   append_json_string(out, x.key);
   out += ",\"labels\":";
-  append_map(out, x.labels);
+  append_json_object(out, x.labels);
   out += resolved ? ",\"resolved\":true,\"rule\":" : ",\"resolved\":false,\"rule\":";
   append_json_string(out, x.rule);
   out += ",\"severity\":";
@@ -111,7 +100,7 @@ std::string notification_text(const Notification& n) {
   out += ",\"group_key\":";
   append_json_string(out, n.group_key);
   out += ",\"group_labels\":";
-  append_map(out, n.group_labels);
+  append_json_object(out, n.group_labels);
   out += ",\"id\":";
   append_json_string(out, n.id);
   out += ",\"receiver\":";

@@ -172,6 +172,12 @@ Status copy_database(sqlite3* source, const std::string& destination) {
   return {};
 }
 
+std::string object_text(const std::map<std::string, std::string>& map) {
+  std::string out;
+  append_json_object(out, map);
+  return out;
+}
+
 class SqliteAlertStore final : public AlertStore {
  public:
   Connection c;
@@ -231,8 +237,8 @@ class SqliteAlertStore final : public AlertStore {
       if (change.kind != AlertChange::Kind::Resolved) {
         for (Status b : {c.bind(st, 2, a.rule), c.bind(st, 3, a.key), c.bind(st, 4, static_cast<int64_t>(a.severity)),
                          c.bind(st, 5, static_cast<int64_t>(a.state)), c.bind(st, 6, a.active_since),
-                         c.bind(st, 7, a.fired_at), c.bind(st, 8, json_text(nlohmann::json(a.labels))),
-                         c.bind(st, 9, json_text(nlohmann::json(a.annotations))),
+                         c.bind(st, 7, a.fired_at), c.bind(st, 8, object_text(a.labels)),
+                         c.bind(st, 9, object_text(a.annotations)),
                          a.due_date == kNullDay ? c.bind_null(st, 10) : c.bind(st, 10, int64_t{a.due_date}),
                          a.value ? (sqlite3_bind_double(st.stmt, 11, *a.value) == SQLITE_OK ? Status()
                                                                                              : db_error(c.db, "bind"))
