@@ -11,7 +11,9 @@ growth of `casewatch_evaluation_duration_seconds_sum` across it, so the figures 
 (feeds, rules, alert book, dispatch). Prints p50 and the range of the same-day rounds, the next-day
 round, and the daemon's resident memory after them (VmRSS) and at its peak (VmHWM), and writes the
 same as JSON to WORK/daemon-rounds.json. With --phases, each round's
-phases from the debug log; with --perf FILE, a perf profile of the same-day rounds.
+phases from the debug log; with --perf FILE, a perf profile of the same-day rounds; with
+--stand-ins, scripts/stand-ins.py catches the example deployment's emails and webhooks (SMTP on
+2525, HTTP on 9798), so that its notifications are delivered rather than retried.
 """
 import argparse
 import json
@@ -58,6 +60,8 @@ def main():
     parser.add_argument("--phases", action="store_true",
                         help="run at --log-level debug and print each round's phases from the log")
     parser.add_argument("--perf", help="record a perf profile of the same-day rounds into this file")
+    parser.add_argument("--stand-ins", action="store_true",
+                        help="run scripts/stand-ins.py for the example deployment's receivers")
     args = parser.parse_args()
     work = os.path.abspath(args.work)
     binary = os.path.join(REPO, "build", "casewatch")
@@ -71,6 +75,14 @@ def main():
         text = re.sub(r'"(data|rules|secrets)/', lambda m: '"%s/%s/' % (work, m.group(1)), text)
         with open(config, "w") as f:
             f.write(text)
+        stand_ins = None
+        if args.stand_ins:
+            stand_ins = subprocess.Popen(
+                ["/usr/bin/python3", os.path.join(REPO, "scripts", "stand-ins.py"), os.path.join(state, "inbox")],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            if not stand_ins.stdout.readline().startswith("stand-ins:"):
+                sys.exit("daemon_rounds.py: the stand-ins did not start")
+            stand_ins.stdout.close()
         started = time.monotonic()
         process = subprocess.Popen(
             [binary, "run", "-c", config, "--listen", "127.0.0.1:0", "--test-clock", args.as_of + "T09:00:00Z",
@@ -114,6 +126,11 @@ def main():
         after_next_day = memory(process.pid)
         process.terminate()
         process.wait(timeout=60)
+        received = None
+        if stand_ins:
+            stand_ins.terminate()
+            stand_ins.wait(timeout=60)
+            received = {kind: len(os.listdir(os.path.join(state, "inbox", kind))) for kind in ("mail", "webhooks")}
         result = {
             "cold_round_seconds": cold,
             "ready_seconds": ready_seconds,
@@ -123,6 +140,7 @@ def main():
             "steady_rss_bytes": steady["VmRSS"],
             "rss_after_next_day_bytes": after_next_day["VmRSS"],
             "peak_rss_bytes": after_next_day["VmHWM"],
+            "stand_ins_received": received,
         }
         with open(os.path.join(work, "daemon-rounds.json"), "w") as f:
             json.dump(result, f, indent=2)
@@ -133,6 +151,8 @@ def main():
         print("daemon: the next day's round: %.3f s" % next_day)
         print("daemon: RSS %d MiB steady, %d MiB after the next day, %d MiB peak" %
               (steady["VmRSS"] / mib, after_next_day["VmRSS"] / mib, after_next_day["VmHWM"] / mib))
+        if received is not None:
+            print("stand-ins: %d emails and %d webhook requests received" % (received["mail"], received["webhooks"]))
         if args.phases:
             with open(os.path.join(state, "stderr.log")) as f:
                 for line in f:
