@@ -163,7 +163,7 @@ size_t Delivery::deliver_due(const std::string& name) {
   const Receiver* receiver = receivers ? receivers->find(name) : nullptr;
   for (const OutboxEntry& entry : *due) {
     if (cancel_) break;
-    const Notification& n = entry.notification;
+    const Notification& n = *entry.notification;
     LogContext context{{"receiver", name}, {"notification", entry.id}};
     DeliveryResult result;
     if (!receiver) {

@@ -321,12 +321,12 @@ class SqliteOutbox final : public Outbox {
       if (Status st = c.done(s); !st.ok()) return st;
     }
     for (const OutboxEntry& e : entries)
-      if (!e.notification.whole_state)
+      if (!e.notification->whole_state)
         if (Status st = enqueue(e); !st.ok()) return st;
     if (Status st = tx.commit(); !st.ok()) return st;
     std::lock_guard held(held_->mutex);
     for (OutboxEntry& e : entries)
-      if (e.notification.whole_state) held_->entries.add(std::move(e));
+      if (e.notification->whole_state) held_->entries.add(std::move(e));
     return {};
   }
 
@@ -349,7 +349,7 @@ class SqliteOutbox final : public Outbox {
       e.id = column_text(s.stmt, 0);
       e.receiver = receiver;
       e.target = column_text(s.stmt, 1);
-      e.notification = notification_from_json(json);
+      e.notification = std::make_shared<const Notification>(notification_from_json(json));
       e.attempts = sqlite3_column_int(s.stmt, 3);
       e.next_attempt = sqlite3_column_int64(s.stmt, 4);
       entries.push_back(std::move(e));
@@ -366,7 +366,7 @@ class SqliteOutbox final : public Outbox {
     if (Status s = tx.begin(); !s.ok()) return s;
     if (auto taken = take_held(entry_id)) {
       const OutboxEntry& e = taken->entry;
-      if (Status st = record(taken->history, e.notification.id, e.receiver, e.target, at); !st.ok()) return st;
+      if (Status st = record(taken->history, e.notification->id, e.receiver, e.target, at); !st.ok()) return st;
     } else {
       Statement read;
       if (Status st = c.prepare("SELECT notification, receiver, target FROM outbox WHERE id = ?", read); !st.ok()) return st;
@@ -429,12 +429,12 @@ class SqliteOutbox final : public Outbox {
     take_held(entry_id);
     if (Status s = remove(entry_id); !s.ok()) return s;
     for (const OutboxEntry& e : replacements)
-      if (!e.notification.whole_state)
+      if (!e.notification->whole_state)
         if (Status s = enqueue(e); !s.ok()) return s;
     if (Status s = tx.commit(); !s.ok()) return s;
     std::lock_guard held(held_->mutex);
     for (const OutboxEntry& e : replacements)
-      if (e.notification.whole_state) held_->entries.add(e);
+      if (e.notification->whole_state) held_->entries.add(e);
     return {};
   }
 
@@ -460,8 +460,8 @@ class SqliteOutbox final : public Outbox {
         !st.ok())
       return st;
     for (Status st : {c.bind(s, 1, e.id), c.bind(s, 2, e.receiver), c.bind(s, 3, e.target),
-                      c.bind(s, 4, notification_text(e.notification)),
-                      c.bind(s, 5, e.notification.created_at), c.bind(s, 6, int64_t{e.attempts}),
+                      c.bind(s, 4, notification_text(*e.notification)),
+                      c.bind(s, 5, e.notification->created_at), c.bind(s, 6, int64_t{e.attempts}),
                       c.bind(s, 7, e.next_attempt)})
       if (!st.ok()) return st;
     return c.done(s);

@@ -7,15 +7,15 @@ namespace casewatch {
 
 std::vector<OutboxEntry> outbox_entries(Notification n, const std::vector<std::string>& targets) {
   std::vector<OutboxEntry> out(targets.size());
+  auto shared = std::make_shared<const Notification>(std::move(n));
   for (size_t i = 0; i < targets.size(); ++i) {
     OutboxEntry& e = out[i];
-    e.id = targets.size() == 1 ? n.id : n.id + "@" + std::to_string(i + 1);
-    e.receiver = n.receiver;
+    e.id = targets.size() == 1 ? shared->id : shared->id + "@" + std::to_string(i + 1);
+    e.receiver = shared->receiver;
     e.target = targets[i];
-    e.next_attempt = n.created_at;
+    e.next_attempt = shared->created_at;
+    e.notification = shared;
   }
-  for (size_t i = 0; i < targets.size(); ++i)  // the last one takes it: a large group is not copied again
-    out[i].notification = i + 1 == targets.size() ? std::move(n) : n;
   return out;
 }
 
@@ -28,18 +28,18 @@ std::string whole_state_key(const Notification& n) { return n.whole_state ? n.ro
 
 void HeldEntries::add(OutboxEntry entry) {
   if (std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return h.entry.id == entry.id; })) return;
-  DeliveryHistory history = delivery_history_of(entry.notification);
-  const std::string key = whole_state_key(entry.notification);
+  DeliveryHistory history = delivery_history_of(*entry.notification);
+  const std::string key = whole_state_key(*entry.notification);
   std::set<std::pair<std::string, bool>> recorded(history.begin(), history.end()), carried;
   for (auto it = held_.begin(); !key.empty() && it != held_.end();) {
     const OutboxEntry& old = it->entry;
-    if (old.receiver != entry.receiver || old.target != entry.target || whole_state_key(old.notification) != key) {
+    if (old.receiver != entry.receiver || old.target != entry.target || whole_state_key(*old.notification) != key) {
       ++it;
       continue;
     }
     entry.attempts = std::max(entry.attempts, old.attempts);
     if (carried.empty() && !it->history.empty())
-      for (const NotifiedAlert& a : entry.notification.alerts) carried.emplace(a.alert.fingerprint, a.resolved);
+      for (const NotifiedAlert& a : entry.notification->alerts) carried.emplace(a.alert.fingerprint, a.resolved);
     for (auto& item : it->history)  // an alert first told in the replaced entry is told now
       if (carried.count(item) && recorded.insert(item).second) history.push_back(std::move(item));
     it = held_.erase(it);
@@ -143,7 +143,7 @@ Status MemoryOutbox::delivered(const std::string& entry_id, int64_t at) {
   if (auto taken = entries_.take(entry_id)) {
     const OutboxEntry& e = taken->entry;
     for (const auto& [fingerprint, resolved] : taken->history)
-      deliveries_.emplace(fingerprint, DeliveryRecord{e.notification.id, e.receiver, e.target, at, resolved});
+      deliveries_.emplace(fingerprint, DeliveryRecord{e.notification->id, e.receiver, e.target, at, resolved});
   }
   return {};
 }

@@ -42,7 +42,9 @@ struct OutboxEntry {
   std::string id;      // the notification's id, with "@N" for the N-th of several targets
   std::string receiver;
   std::string target;  // "" for a receiver with one place to send to
-  Notification notification;
+  // Shared, never changed: every peer's entry, and every copy handed to a delivery worker, is
+  // the one notification (an Alertmanager one may hold 100,000 alerts).
+  std::shared_ptr<const Notification> notification;
   int attempts = 0;
   int64_t next_attempt = 0;
 };
