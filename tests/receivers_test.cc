@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "integrations/http_post.h"
+#include "integrations/json_text.h"
 #include "integrations/smtp_send.h"
 #include "rules/date.h"
 #include "rules/template.h"
@@ -275,7 +276,9 @@ TEST(ReceiversPayload, AlertmanagerApiAlerts) {
      "endsAt": "2024-06-13T17:33:20Z",
      "generatorURL": "http://casewatch.example:9797/#rule-visit_overdue"}
   ])");
-  EXPECT_EQ(alertmanager_api_alerts(sample()), expected);
+  const std::string body = alertmanager_api_alerts(sample());
+  EXPECT_EQ(json::parse(body), expected);
+  EXPECT_EQ(body, json_text(expected));  // as a JSON tree would dump it, byte for byte
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -629,7 +632,7 @@ TEST(ReceiversHttp, AlertmanagerPostsToEachPeerOnItsOwn) {
     EXPECT_EQ(c.path, "/api/v2/alerts");
     EXPECT_EQ(c.notification_id, "n-1");
     json body = json::parse(c.body);
-    EXPECT_EQ(body, alertmanager_api_alerts(n));
+    EXPECT_EQ(body, json::parse(alertmanager_api_alerts(n)));
     EXPECT_EQ(body[0]["endsAt"], "2024-06-14T08:20:00Z");  // firing, with endsAt ahead
     EXPECT_EQ(body[1]["endsAt"], "2024-06-13T17:33:20Z");  // resolved, with its end
   }

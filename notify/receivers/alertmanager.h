@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include <nlohmann/json.hpp>
+#include <string>
 
 #include "notify/notification.h"
 
@@ -18,7 +18,8 @@ namespace casewatch {
 // many small requests, not one of a hundred megabytes.
 inline constexpr size_t kAlertmanagerBatchSize = 256;
 
-// The body for an Alertmanager's POST /api/v2/alerts: `count` of the alerts from `first`.
-nlohmann::json alertmanager_api_alerts(const Notification& n, size_t first = 0, size_t count = SIZE_MAX);
+// The body for an Alertmanager's POST /api/v2/alerts: `count` of the alerts from `first`, as
+// JSON text.
+std::string alertmanager_api_alerts(const Notification& n, size_t first = 0, size_t count = SIZE_MAX);
 
 }  // namespace casewatch
