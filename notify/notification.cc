@@ -90,23 +90,21 @@ std::string notification_text(const Notification& n) {
     if (out.back() != '[') out += ',';
     append_notified_alert_json(out, a.alert, a.resolved, a.ends_at, a.is_new);
   }
+  auto text_field = [&out](std::string_view name, std::string_view value) {
+    out.append(",\"").append(name).append("\":");
+    append_json_string(out, value);
+  };
   out += "],\"created_at\":";
   append_int(out, n.created_at);
   out += n.digest ? ",\"digest\":true" : ",\"digest\":false";
-  out += ",\"external_url\":";
-  append_json_string(out, n.external_url);
-  out += ",\"fallback_receiver\":";
-  append_json_string(out, n.fallback_receiver);
-  out += ",\"group_key\":";
-  append_json_string(out, n.group_key);
+  text_field("external_url", n.external_url);
+  text_field("fallback_receiver", n.fallback_receiver);
+  text_field("group_key", n.group_key);
   out += ",\"group_labels\":";
   append_json_object(out, n.group_labels);
-  out += ",\"id\":";
-  append_json_string(out, n.id);
-  out += ",\"receiver\":";
-  append_json_string(out, n.receiver);
-  out += ",\"route\":";
-  append_json_string(out, n.route);
+  text_field("id", n.id);
+  text_field("receiver", n.receiver);
+  text_field("route", n.route);
   out += n.whole_state ? ",\"whole_state\":true}" : ",\"whole_state\":false}";
   return out;
 }

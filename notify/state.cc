@@ -30,7 +30,9 @@ void HeldEntries::add(OutboxEntry entry) {
   if (std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return h.entry.id == entry.id; })) return;
   DeliveryHistory history = delivery_history_of(*entry.notification);
   const std::string key = whole_state_key(*entry.notification);
-  std::set<std::pair<std::string, bool>> recorded(history.begin(), history.end()), carried;
+  // Built only when a replaced entry has news to carry over: the first entry of a large group is
+  // all news, and usually replaces nothing.
+  std::set<std::pair<std::string, bool>> recorded, carried;
   for (auto it = held_.begin(); !key.empty() && it != held_.end();) {
     const OutboxEntry& old = it->entry;
     if (old.receiver != entry.receiver || old.target != entry.target || whole_state_key(*old.notification) != key) {
@@ -38,8 +40,10 @@ void HeldEntries::add(OutboxEntry entry) {
       continue;
     }
     entry.attempts = std::max(entry.attempts, old.attempts);
-    if (carried.empty() && !it->history.empty())
+    if (carried.empty() && !it->history.empty()) {
       for (const NotifiedAlert& a : entry.notification->alerts) carried.emplace(a.alert.fingerprint, a.resolved);
+      recorded.insert(history.begin(), history.end());
+    }
     for (auto& item : it->history)  // an alert first told in the replaced entry is told now
       if (carried.count(item) && recorded.insert(item).second) history.push_back(std::move(item));
     it = held_.erase(it);
