@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -26,11 +27,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-long peak_rss_kb() {
+long status_kb(const char* field) {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(field, 0) == 0) return std::stol(line.substr(std::strlen(field)));
   return 0;
 }
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   auto start = std::chrono::steady_clock::now();
   std::vector<FeedLoad> loads = load_feeds(config->feeds);
   double load_seconds = seconds_since(start);
+  const long loaded_rss_kb = status_kb("VmRSS:");
   std::vector<const Table*> tables;
   size_t records = 0;
   for (const FeedLoad& load : loads) {
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
   start = std::chrono::steady_clock::now();
   EvaluationResult first = evaluate(input);
   double eval_seconds = seconds_since(start);
+  const long evaluated_rss_kb = status_kb("VmRSS:");
 
   input.as_of = as_of->day + 1;
   start = std::chrono::steady_clock::now();
@@ -89,8 +92,9 @@ int main(int argc, char** argv) {
   double render_seconds = seconds_since(start);
 
   std::printf("{\"records\": %zu, \"load_seconds\": %.4f, \"eval_seconds\": %.4f, \"warm_eval_seconds\": %.4f, "
-              "\"render_seconds\": %.4f, \"alerts\": %zu, \"values\": %zu, \"output_bytes\": %zu, \"peak_rss_kb\": %ld}\n",
+              "\"render_seconds\": %.4f, \"alerts\": %zu, \"values\": %zu, \"output_bytes\": %zu, \"loaded_rss_kb\": %ld, "
+              "\"evaluated_rss_kb\": %ld, \"peak_rss_kb\": %ld}\n",
               records, load_seconds, eval_seconds, warm_seconds, render_seconds, first.matches.size(), first.values.size(),
-              json.str().size(), peak_rss_kb());
+              json.str().size(), loaded_rss_kb, evaluated_rss_kb, status_kb("VmHWM:"));
   return 0;
 }

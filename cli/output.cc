@@ -37,7 +37,7 @@ void append_member(std::string& out, std::string_view indent, std::string_view n
   out += ": ";
 }
 
-void append_string_map(std::string& out, const std::map<std::string, std::string>& map) {
+void append_string_map(std::string& out, const StringMap& map) {
   if (map.empty()) {
     out += "{}";
     return;
@@ -200,10 +200,9 @@ void print_eval_table(const Config& config, const EvaluationResult& result, cons
   std::vector<std::vector<std::string>> rows = {{"RULE", "KEY", "SEVERITY", "DUE", "VALUE", "SUMMARY"}};
   for (const Match& m : result.matches) {
     ++counts[static_cast<int>(m.severity)];
-    auto summary = m.annotations.find("summary");
     rows.push_back({config.rules[m.rule].spec.name, m.key, std::string(severity_name(m.severity)),
                     m.due_date == kNullDay ? "" : format_iso(m.due_date), m.value ? number_to_text(*m.value) : "",
-                    summary == m.annotations.end() ? "" : summary->second});
+                    std::string(m.annotations.value_or_empty("summary"))});
   }
   out << "Alerts as of " << evaluated_at << ": " << result.matches.size() << " (" << counts[2] << " critical, "
       << counts[1] << " warning, " << counts[0] << " info)\n\n";

@@ -24,9 +24,9 @@ std::string describe(const Identity& id) {
   return std::get<0>(id) + " key=" + std::get<1>(id) + " severity=" + std::string(severity_name(std::get<2>(id)));
 }
 
-std::string group_text(const std::map<std::string, std::string>& group) {
+std::string group_text(const StringMap& group) {
   std::string out = "{";
-  for (const auto& [name, value] : group) out += (out.size() > 1 ? ", " : "") + name + " = \"" + value + "\"";
+  for (const auto& [name, value] : group) out.append(out.size() > 1 ? ", " : "").append(name).append(" = \"").append(value).append("\"");
   return out + "}";
 }
 
@@ -122,18 +122,20 @@ bool run_case(const RuleTestFile& file, const RuleTestCase& c, const Config& con
     for (const auto& [name, value] : e.labels) {
       auto label = m.labels.find(name);
       if (label == m.labels.end() || label->second != value)
-        problems.push_back(describe(id) + ": label " + name + " is \"" + (label == m.labels.end() ? "(absent)" : label->second) +
-                           "\", expected \"" + value + "\"");
+        problems.push_back(describe(id) + ": label " + std::string(name) + " is \"" +
+                           std::string(label == m.labels.end() ? "(absent)" : label->second) + "\", expected \"" +
+                           std::string(value) + "\"");
     }
     if (e.annotations && *e.annotations != m.annotations) {
       for (const auto& [name, value] : *e.annotations) {
         auto a = m.annotations.find(name);
         if (a == m.annotations.end() || a->second != value)
-          problems.push_back(describe(id) + ": annotation " + name + " is \"" +
-                             (a == m.annotations.end() ? "(absent)" : a->second) + "\", expected \"" + value + "\"");
+          problems.push_back(describe(id) + ": annotation " + std::string(name) + " is \"" +
+                             std::string(a == m.annotations.end() ? "(absent)" : a->second) + "\", expected \"" +
+                             std::string(value) + "\"");
       }
       for (const auto& [name, value] : m.annotations)
-        if (!e.annotations->count(name)) problems.push_back(describe(id) + ": unexpected annotation " + name);
+        if (!e.annotations->contains(name)) problems.push_back(describe(id) + ": unexpected annotation " + std::string(name));
     }
   }
   for (const auto& [id, match] : actual)
@@ -212,7 +214,7 @@ int run_tests(const std::vector<std::string>& files, std::ostream& out, std::ost
           diagnostics.error(path, v.position.line, v.position.column, "rule '" + v.rule + "' is not an aggregate: it has no value");
         } else {
           std::set<std::string> expected(rule->spec.group_by.begin(), rule->spec.group_by.end()), given;
-          for (const auto& [field, value] : v.group) given.insert(field);
+          for (const auto& [field, value] : v.group) given.emplace(field);
           if (given != expected) {
             std::string fields;
             for (const std::string& f : rule->spec.group_by) fields += (fields.empty() ? "" : ", ") + f;

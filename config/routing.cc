@@ -6,9 +6,8 @@
 
 namespace casewatch {
 
-bool LabelMatcher::matches(const std::map<std::string, std::string>& labels) const {
-  auto it = labels.find(label);
-  const std::string& actual = it == labels.end() ? std::string() : it->second;
+bool LabelMatcher::matches(const StringMap& labels) const {
+  const std::string_view actual = labels.value_or_empty(label);
   if (regex) return RE2::FullMatch(actual, *regex);
   return actual == value;
 }

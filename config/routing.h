@@ -12,6 +12,7 @@
 
 #include "rules/calendar.h"
 #include "rules/rule.h"
+#include "rules/string_map.h"
 #include "rules/template.h"
 
 namespace casewatch {
@@ -21,7 +22,7 @@ struct LabelMatcher {
   std::string value;                    // exact match, or
   std::shared_ptr<const RE2> regex;  // the whole value must match (RE2: linear time)
   std::string pattern;                  // the regex as written
-  bool matches(const std::map<std::string, std::string>& labels) const;
+  bool matches(const StringMap& labels) const;
 };
 
 // Days a window or schedule applies: a set of weekdays, or working days (Monday to Friday less

@@ -29,13 +29,13 @@ std::optional<std::string> cell_text(const toml::node& node) {
   return std::nullopt;
 }
 
-std::optional<std::map<std::string, std::string>> string_map(const TomlFile& file, const toml::table& table,
+std::optional<StringMap> string_map(const TomlFile& file, const toml::table& table,
                                                              std::string_view key, Diagnostics& d) {
   const toml::table* t = file.get_table(table, key, d);
   if (!t) return std::nullopt;
-  std::map<std::string, std::string> out;
+  StringMap out;
   for (const auto& [k, v] : *t) {
-    if (v.is_string()) out[std::string(k.str())] = v.as_string()->get();
+    if (v.is_string()) out.set(k.str(), v.as_string()->get());
     else file.error(v, std::string(key) + " values must be strings", d);
   }
   return out;
@@ -171,7 +171,7 @@ std::optional<RuleTestFile> load_rule_test_file(const std::string& path, Diagnos
           const toml::table* fields = group->as_table();
           if (!fields) file->error(*group, "'group' must be a table of field = value", d);
           for (const auto& [field, cell] : fields ? *fields : toml::table{}) {
-            if (auto text = cell_text(cell)) v.group[std::string(field.str())] = *text;
+            if (auto text = cell_text(cell)) v.group.set(field.str(), *text);
             else file->error(cell, "a group value must be a string, number, bool or date", d);
           }
         }

@@ -8,6 +8,7 @@
 
 #include "config/diagnostics.h"
 #include "rules/rule.h"
+#include "rules/string_map.h"
 
 namespace casewatch {
 
@@ -32,8 +33,8 @@ struct RuleTestExpect {
   std::string rule;
   std::string key;
   Severity severity = Severity::Warning;
-  std::map<std::string, std::string> labels;                      // a subset
-  std::optional<std::map<std::string, std::string>> annotations;  // exact when given
+  StringMap labels;                      // a subset
+  std::optional<StringMap> annotations;  // exact when given
   SourcePosition position;
 };
 
@@ -41,7 +42,7 @@ struct RuleTestExpect {
 // record in it).
 struct RuleTestValue {
   std::string rule;
-  std::map<std::string, std::string> group;  // every group_by field, as text
+  StringMap group;  // every group_by field, as text
   std::optional<double> value;
   double tolerance = 1e-9;  // absolute
   SourcePosition position;

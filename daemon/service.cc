@@ -475,7 +475,7 @@ void Service::publish(std::vector<RuleStatus> rules) {
     for (const auto& [fingerprint, alert] : book_.alerts()) {
       alerts->push_back(alert);
       auto team = alert.labels.find("team");
-      if (team != alert.labels.end()) teams.insert(team->second);
+      if (team != alert.labels.end()) teams.emplace(team->second);
     }
     published_alerts_ = std::move(alerts);
     published_teams_.assign(teams.begin(), teams.end());

@@ -93,8 +93,8 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
   for (const Alert& a : *s.alerts) {
     ++counts[static_cast<int>(a.severity)];
     by_rule[a.rule].push_back(&a);
-    auto team = a.labels.find("team");
-    ++by_team[team == a.labels.end() || team->second.empty() ? "(no team)" : team->second];
+    const std::string_view team = a.labels.value_or_empty("team");
+    ++by_team[team.empty() ? "(no team)" : std::string(team)];
   }
   html << page_head("casewatch", can_acknowledge);
   html << "<h1>casewatch</h1><div class=\"meta\">"
@@ -123,13 +123,11 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
          << "<div class=\"table-wrap\"><table><tr><th>Severity</th><th>Key</th><th>Team</th><th>Due</th><th>State</th><th>Summary</th>"
          << (can_acknowledge ? "<th></th>" : "") << "</tr>";
     for (const Alert* a : alerts) {
-      auto team = a->labels.find("team");
-      auto summary = a->annotations.find("summary");
       std::string severity(severity_name(a->severity));
       html << "<tr><td><span class=\"sev " << severity << "\">" << severity << "</span></td><td><a href=\"/alerts/" << html_escape(a->fingerprint) << "\">"
-           << html_escape(a->key) << "</a></td><td>" << (team == a->labels.end() ? "" : html_escape(team->second)) << "</td><td class=\"date\">"
+           << html_escape(a->key) << "</a></td><td>" << html_escape(a->labels.value_or_empty("team")) << "</td><td class=\"date\">"
            << (a->due_date == kNullDay ? "" : format_iso(a->due_date)) << "</td><td>" << alert_state_name(a->state)
-           << "</td><td>" << (summary == a->annotations.end() ? "" : html_escape(summary->second)) << "</td>";
+           << "</td><td>" << html_escape(a->annotations.value_or_empty("summary")) << "</td>";
       if (can_acknowledge) {
         bool silenced = s.silenced.count(a->fingerprint) > 0;
         html << "<td>" << (silenced ? std::string("silenced")

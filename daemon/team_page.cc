@@ -18,8 +18,7 @@ constexpr Day kThisWeekDays = 7;     // "due this week": within the next 7 days
 constexpr Day kSparklineDays = 30;
 
 std::string label_of(const Alert& a, const char* name) {
-  auto it = a.labels.find(name);
-  return it == a.labels.end() ? std::string() : it->second;
+  return std::string(a.labels.value_or_empty(name));
 }
 
 // "kpi_assessments_on_time" -> "Assessments on time"; "cp_visit" -> "Cp visit".
@@ -77,7 +76,7 @@ std::string alert_row(const ServiceSnapshot& s, const Alert& a, const std::strin
       << (bucket == "overdue" ? "overdue" : bucket == "today" ? "today" : "") << "\">"
       << (a.due_date == kNullDay ? "" : due_wording(a.due_date, s.today, calendar)) << "</td><td><span class=\"sev "
       << severity << "\">" << severity << "</span> "
-      << html_escape(summary == a.annotations.end() ? a.rule + " " + a.key : summary->second) << "</td><td>"
+      << (summary == a.annotations.end() ? html_escape(a.rule + " " + a.key) : html_escape(summary->second)) << "</td><td>"
       << html_escape(a.rule) << "</td><td><a href=\"/alerts/" << html_escape(a.fingerprint) << "\">details</a></td>";
   if (can_act) {
     row << "<td>";
@@ -313,7 +312,7 @@ std::string render_alert_page(const ServiceSnapshot& s, const Alert& a, const Al
          << "</li>";
   html << "</ul>";
 
-  auto pairs = [&](const char* id, const std::map<std::string, std::string>& values) {
+  auto pairs = [&](const char* id, const StringMap& values) {
     html << "<div class=\"table-wrap\"><table id=\"" << id << "\">";
     for (const auto& [name, value] : values)
       html << "<tr><th>" << html_escape(name) << "</th><td>" << html_escape(value) << "</td></tr>";

@@ -21,7 +21,7 @@ void append_json_string(std::string& out, std::string_view text) {
 
 void append_json_number(std::string& out, double number) { out += json_text(nlohmann::json(number)); }
 
-void append_json_object(std::string& out, const std::map<std::string, std::string>& map) {
+void append_json_object(std::string& out, const StringMap& map) {
   out += '{';
   bool first = true;
   for (const auto& [name, value] : map) {

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rules/string_map.h"
+
 namespace casewatch {
 
 template <class Json>
@@ -21,6 +23,6 @@ std::string json_text(const Json& json, int indent = -1) {
 void append_json_string(std::string& out, std::string_view text);
 void append_json_number(std::string& out, double number);
 // A map of strings as a JSON object (a label set), keys in the map's order, as a tree would be.
-void append_json_object(std::string& out, const std::map<std::string, std::string>& map);
+void append_json_object(std::string& out, const StringMap& map);
 
 }  // namespace casewatch

@@ -31,8 +31,8 @@ struct Alert {
   AlertState state = AlertState::Pending;
   int64_t active_since = 0;  // when it first matched
   int64_t fired_at = 0;      // when it started firing; 0 while pending
-  std::map<std::string, std::string> labels;
-  std::map<std::string, std::string> annotations;
+  StringMap labels;
+  StringMap annotations;
   Day due_date = kNullDay;
   std::optional<double> value;
   // When its record (or group) was first found gone from the feed; 0 while present. A missing

@@ -51,7 +51,7 @@ GroupState GroupState::from_json(const nlohmann::json& j) {
   g.id = j.value("id", "");
   g.route = j.value("route", size_t{0});
   g.group_key = j.value("group_key", "");
-  g.group_labels = j.value("group_labels", std::map<std::string, std::string>{});
+  g.group_labels = j.value("group_labels", StringMap{});
   g.first_seen = j.value("first_seen", int64_t{0});
   g.last_sent = j.value("last_sent", int64_t{0});
   Notification carrier = notification_from_json({{"alerts", j.value("sent", nlohmann::json::array())}});
@@ -134,9 +134,8 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
       key.assign(route.name).append(":{");
       for (size_t i = 0; i < route.group_by.size(); ++i) {
         const std::string& name = route.group_by[i];
-        auto it = alert->labels.find(name);
         key.append(i ? "," : "").append(name).append("=\"");
-        if (it != alert->labels.end()) key.append(it->second);
+        key.append(alert->labels.value_or_empty(name));
         key.append("\"");
       }
       key.append("}");
@@ -147,10 +146,7 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
           GroupState g;
           g.id = key;
           g.route = r;
-          for (const std::string& name : route.group_by) {
-            auto it = alert->labels.find(name);
-            g.group_labels[name] = it == alert->labels.end() ? "" : it->second;
-          }
+          for (const std::string& name : route.group_by) g.group_labels.set(name, alert->labels.value_or_empty(name));
           g.group_key = key.substr(key.find(':') + 1);
           g.first_seen = in.now;
           out.changed_groups.push_back(g);

@@ -23,7 +23,7 @@ struct GroupState {
   std::string id;  // route name + group key: the persistence key
   size_t route = 0;
   std::string group_key;
-  std::map<std::string, std::string> group_labels;
+  StringMap group_labels;
   int64_t first_seen = 0;
   int64_t last_sent = 0;                       // 0: nothing sent yet
   std::map<std::string, Alert, std::less<>> sent;  // firing alerts as last notified, by fingerprint

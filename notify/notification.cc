@@ -1,8 +1,9 @@
 #include "notify/notification.h"
 
-#include "integrations/json_text.h"
-
+#include <algorithm>
 #include <ctime>
+
+#include "integrations/json_text.h"
 
 namespace casewatch {
 
@@ -28,25 +29,22 @@ NotificationStatus Notification::status() const {
 
 namespace {
 
-std::map<std::string, std::string> common(const std::vector<NotifiedAlert>& alerts,
-                                          std::map<std::string, std::string> Alert::*member) {
+StringMap common(const std::vector<NotifiedAlert>& alerts, StringMap Alert::*member) {
   if (alerts.empty()) return {};
-  std::map<std::string, std::string> out = alerts.front().alert.*member;
-  for (const auto& a : alerts) {
-    const auto& map = a.alert.*member;
-    for (auto it = out.begin(); it != out.end();) {
-      auto other = map.find(it->first);
-      if (other == map.end() || other->second != it->second) it = out.erase(it);
-      else ++it;
-    }
-  }
-  return out;
+  std::vector<std::pair<std::string, std::string>> shared;
+  for (const auto& [name, value] : alerts.front().alert.*member)
+    if (std::all_of(alerts.begin(), alerts.end(), [&](const NotifiedAlert& a) {
+          auto other = (a.alert.*member).find(name);
+          return other != (a.alert.*member).end() && other->second == value;
+        }))
+      shared.emplace_back(name, value);
+  return StringMap(std::move(shared));
 }
 
 }  // namespace
 
-std::map<std::string, std::string> Notification::common_labels() const { return common(alerts, &Alert::labels); }
-std::map<std::string, std::string> Notification::common_annotations() const { return common(alerts, &Alert::annotations); }
+StringMap Notification::common_labels() const { return common(alerts, &Alert::labels); }
+StringMap Notification::common_annotations() const { return common(alerts, &Alert::annotations); }
 
 namespace {
 
@@ -122,7 +120,7 @@ Notification notification_from_json(const nlohmann::json& j) {
   n.receiver = j.value("receiver", "");
   n.route = j.value("route", "");
   n.group_key = j.value("group_key", "");
-  n.group_labels = j.value("group_labels", std::map<std::string, std::string>{});
+  n.group_labels = j.value("group_labels", StringMap{});
   n.digest = j.value("digest", false);
   n.created_at = j.value("created_at", int64_t{0});
   n.external_url = j.value("external_url", "");
@@ -138,8 +136,8 @@ Notification notification_from_json(const nlohmann::json& j) {
     x.state = static_cast<AlertState>(a.value("state", 1));
     x.active_since = a.value("active_since", int64_t{0});
     x.fired_at = a.value("fired_at", int64_t{0});
-    x.labels = a.value("labels", std::map<std::string, std::string>{});
-    x.annotations = a.value("annotations", std::map<std::string, std::string>{});
+    x.labels = a.value("labels", StringMap{});
+    x.annotations = a.value("annotations", StringMap{});
     x.due_date = a.value("due_date", kNullDay);
     if (a.contains("value") && a["value"].is_number()) x.value = a["value"].get<double>();
     na.resolved = a.value("resolved", false);

@@ -32,7 +32,7 @@ struct Notification {
   std::string receiver;
   std::string route;              // the route's position, e.g. "route 2"
   std::string group_key;          // e.g. {team="Assessment"}
-  std::map<std::string, std::string> group_labels;
+  StringMap group_labels;
   bool digest = false;
   int64_t created_at = 0;
   std::string external_url;       // the status page, for links
@@ -45,8 +45,8 @@ struct Notification {
 
   // Firing when any alert is firing, else resolved.
   NotificationStatus status() const;
-  std::map<std::string, std::string> common_labels() const;
-  std::map<std::string, std::string> common_annotations() const;
+  StringMap common_labels() const;
+  StringMap common_annotations() const;
 };
 
 // As JSON text (the outbox's), written straight from the notification: a group of a hundred

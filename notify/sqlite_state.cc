@@ -172,7 +172,7 @@ Status copy_database(sqlite3* source, const std::string& destination) {
   return {};
 }
 
-std::string object_text(const std::map<std::string, std::string>& map) {
+std::string object_text(const StringMap& map) {
   std::string out;
   append_json_object(out, map);
   return out;
@@ -204,8 +204,8 @@ class SqliteAlertStore final : public AlertStore {
       auto annotations = nlohmann::json::parse(column_text(s.stmt, 8), nullptr, false);
       if (!labels.is_object() || !annotations.is_object())
         return Status::error("alert " + a.fingerprint + ": labels or annotations are not JSON objects");
-      a.labels = labels.get<std::map<std::string, std::string>>();
-      a.annotations = annotations.get<std::map<std::string, std::string>>();
+      a.labels = labels.get<StringMap>();
+      a.annotations = annotations.get<StringMap>();
       a.due_date = sqlite3_column_type(s.stmt, 9) == SQLITE_NULL ? kNullDay : sqlite3_column_int(s.stmt, 9);
       if (sqlite3_column_type(s.stmt, 10) != SQLITE_NULL) a.value = sqlite3_column_double(s.stmt, 10);
       a.missing_since = sqlite3_column_int64(s.stmt, 11);

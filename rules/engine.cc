@@ -34,12 +34,17 @@ Value OwnedValue::view() const {
 namespace {
 
 void render_labels(const Rule& rule, const EvalContext& context, Match& match) {
-  for (const auto& [name, tmpl] : rule.labels) match.labels[name] = tmpl.render(context);
-  for (const auto& [name, tmpl] : rule.annotations) match.annotations[name] = tmpl.render(context);
-  // Set last so that nothing can override the identity labels.
-  match.labels["alertname"] = rule.spec.name;
-  match.labels["key"] = match.key;
-  match.labels["severity"] = std::string(severity_name(match.severity));
+  std::vector<std::pair<std::string, std::string>> entries;
+  entries.reserve(rule.labels.size() + 3);
+  for (const auto& [name, tmpl] : rule.labels) entries.emplace_back(name, tmpl.render(context));
+  // Last, so that nothing can override the identity labels (a StringMap keeps the last of a key).
+  entries.emplace_back("alertname", rule.spec.name);
+  entries.emplace_back("key", match.key);
+  entries.emplace_back("severity", severity_name(match.severity));
+  match.labels = StringMap(std::move(entries));
+  entries.clear();
+  for (const auto& [name, tmpl] : rule.annotations) entries.emplace_back(name, tmpl.render(context));
+  match.annotations = StringMap(std::move(entries));
 }
 
 Severity deadline_severity(Day today, Day due) { return today > due ? Severity::Critical : Severity::Warning; }

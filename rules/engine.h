@@ -10,6 +10,7 @@
 
 #include "rules/calendar.h"
 #include "rules/rule.h"
+#include "rules/string_map.h"
 #include "rules/table.h"
 
 namespace casewatch {
@@ -30,8 +31,8 @@ struct Match {
   size_t rule = 0;  // index into the rule list evaluated
   std::string key;
   Severity severity = Severity::Warning;
-  std::map<std::string, std::string> labels;  // alertname, key, severity and the rule's labels
-  std::map<std::string, std::string> annotations;
+  StringMap labels;  // alertname, key, severity and the rule's labels
+  StringMap annotations;
   Day due_date = kNullDay;          // deadline rules
   std::optional<double> value;      // aggregate rules
 };

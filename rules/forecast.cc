@@ -18,10 +18,7 @@ std::vector<ForecastCount> forecast(const EvaluationInput& input, Day from, Day 
     for (Day day = from; day <= to; ++day) evaluate_due_on(with_cache, r, day, each[r]);
   });
   std::map<std::tuple<Day, std::string, std::string, std::string>, size_t> counts;
-  auto label = [](const Match& m, const char* name) {
-    auto it = m.labels.find(name);
-    return it == m.labels.end() ? std::string() : it->second;
-  };
+  auto label = [](const Match& m, const char* name) { return std::string(m.labels.value_or_empty(name)); };
   for (const EvaluationResult& result : each)
     for (const Match& m : result.matches)
       ++counts[{m.due_date, label(m, "team"), label(m, "worker"), input.rules[m.rule].spec.name}];

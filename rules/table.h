@@ -49,6 +49,10 @@ class StringDictionary {
     ends_.push_back(bytes_.size());
     return static_cast<uint32_t>(ends_.size() - 1);
   }
+  void shrink_to_fit() {
+    bytes_.shrink_to_fit();
+    ends_.shrink_to_fit();
+  }
 
  private:
   std::vector<char> bytes_;

@@ -146,7 +146,7 @@ TEST(AlertBookAdvance, AgreesWithApplyingTheSameMatchesAgain) {
         std::vector<Match> out;
         for (const std::string& key : matched) {
           out.push_back(match(key));
-          out.back().annotations["summary"] = "step " + std::to_string(step / 4);  // changes now and then
+          out.back().annotations.set("summary", "step " + std::to_string(step / 4));  // changes now and then
         }
         return out;
       };

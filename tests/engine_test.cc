@@ -27,7 +27,7 @@ Period period(const char* text) {
   return p.value_or(Period{});
 }
 
-using Labels = std::map<std::string, std::string>;
+using Labels = StringMap;
 
 // A row of the cases feed, by field name; unset fields are empty (null).
 struct Row {
@@ -228,8 +228,8 @@ TEST_F(EngineDeadline, DatesSolvedOncePerSnapshotAgreeDayByDayWithDatesEvaluated
         std::string text;
         for (const Match& m : r.matches) {
           text += m.key + " " + std::string(severity_name(m.severity)) + " " + format_iso(m.due_date);
-          for (const auto& [name, value] : m.labels) text += " " + name + "=" + value;
-          for (const auto& [name, value] : m.annotations) text += " " + name + "=" + value;
+          for (const auto& [name, value] : m.labels) text.append(" ").append(name).append("=").append(value);
+          for (const auto& [name, value] : m.annotations) text.append(" ").append(name).append("=").append(value);
           text += "\n";
         }
         return text;
@@ -445,7 +445,7 @@ TEST_F(EngineDeadline, TemplateVariables) {
   Rule rule = compile(spec);
   auto summary_at = [&](Day d) {
     auto result = evaluate_at(rule, d);
-    return result.matches.size() == 1 ? result.matches[0].annotations["summary"] : std::string("no match");
+    return result.matches.size() == 1 ? std::string(result.matches[0].annotations.at("summary")) : std::string("no match");
   };
   EXPECT_EQ(summary_at(ymd(2017, 8, 31)), "C1 due 2017-09-04: 4 days, 2 working days");
   EXPECT_EQ(summary_at(ymd(2017, 8, 25)), "C1 due 2017-09-04: 10 days, 5 working days");
@@ -518,7 +518,7 @@ TEST_F(EngineCondition, NullIsFalse) {
   Rule d = compile(condition("d", "!open"));
   auto result = evaluate_at(std::vector<Rule>{a, b, c, d}, ymd(2017, 6, 14));
   std::vector<std::string> got;
-  for (const Match& m : result.matches) got.push_back(m.labels.at("alertname") + ":" + m.key);
+  for (const Match& m : result.matches) got.push_back(std::string(m.labels.at("alertname")) + ":" + m.key);
   EXPECT_EQ(got, (std::vector<std::string>{"a:C2", "b:C2", "c:C2", "d:C1"}));
 }
 
@@ -809,7 +809,7 @@ TEST_F(EngineResults, SortedByRuleNameThenKey) {
                              compile(aggregate("count()", {"status"}, "value > 0"))};
   auto result = evaluate_at(rules, ymd(2017, 6, 14));
   std::vector<std::string> got;
-  for (const Match& m : result.matches) got.push_back(m.labels.at("alertname") + ":" + m.key);
+  for (const Match& m : result.matches) got.push_back(std::string(m.labels.at("alertname")) + ":" + m.key);
   EXPECT_EQ(got, (std::vector<std::string>{"aggregate_rule:Open", "alpha:C10", "alpha:C2", "alpha:C3", "zeta:C10",
                                            "zeta:C2", "zeta:C3"}));
   // Match::rule indexes the rules as given.

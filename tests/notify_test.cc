@@ -249,7 +249,7 @@ TEST_F(DispatcherTest, AlertmanagerGroupStateIsSavedOnlyWhenItChanges) {
   EXPECT_TRUE(out.changed_groups.empty());
   now_ += 300;
   Alert changed = alert("A2");
-  changed.annotations["summary"] = "now overdue";
+  changed.annotations.set("summary", "now overdue");
   out = tick({alert("A1"), changed});  // an alert that changed is saved as it now is
   ASSERT_EQ(out.changed_groups.size(), 1u);
   EXPECT_EQ(out.changed_groups[0].sent.at(changed.fingerprint).annotations.at("summary"), "now overdue");
@@ -315,7 +315,7 @@ TEST_F(DispatcherTest, AgreesWithANaiveTwinOverRandomEvaluations) {
         Alert a = alert("K" + std::to_string(k), chance(0.5) ? Severity::Critical : Severity::Warning,
                         chance(0.85) ? (k % 2 ? "A" : "B") : "C");
         a.state = chance(0.85) ? AlertState::Firing : AlertState::Pending;
-        a.annotations["summary"] = chance(0.8) ? "due" : "overdue";
+        a.annotations.set("summary", chance(0.8) ? "due" : "overdue");
         if (chance(0.15)) silenced.insert(a.fingerprint);
         live.insert(a.fingerprint);
         alerts.push_back(a);
@@ -365,7 +365,7 @@ TEST_F(DispatcherTest, AgreesWithANaiveTwinOverRandomEvaluations) {
       // The twin, email by team: at once when first or changed, else once a day; resolves reported.
       std::map<std::string, Expected> email_expected;
       std::map<std::string, std::map<std::string, const Alert*>> by_team;
-      for (const auto& [fp, a] : current) by_team[a->labels.at("team")][fp] = a;
+      for (const auto& [fp, a] : current) by_team[std::string(a->labels.at("team"))][fp] = a;
       for (const auto& [team, members] : by_team)
         if (!email.count(team)) email[team].first_seen = now_;
       for (auto g = email.begin(); g != email.end();) {
@@ -450,8 +450,8 @@ TEST_F(DispatcherTest, GroupStateSurvivesJson) {
 // UTF-8, a Windows-1252 byte that is not UTF-8: replaced, as every JSON casewatch writes does).
 TEST(NotificationTextTest, ReadsBackAsItWasWhateverTheBytes) {
   Alert odd = alert("K\"1\\");
-  odd.labels["worker"] = "Zo\xc3\xab \"Jo\"\n\tSmith";
-  odd.annotations["summary"] = "due in 3 days \x01 caf\xe9";
+  odd.labels.set("worker", "Zo\xc3\xab \"Jo\"\n\tSmith");
+  odd.annotations.set("summary", "due in 3 days \x01 caf\xe9");
   odd.value = 0.1 + 0.2;
   odd.due_date = 17000;
   odd.missing_since = 0;
@@ -477,7 +477,7 @@ TEST(NotificationTextTest, ReadsBackAsItWasWhateverTheBytes) {
   EXPECT_TRUE(back.whole_state);
   ASSERT_EQ(back.alerts.size(), 2u);
   Alert expected = odd;
-  expected.annotations["summary"] = "due in 3 days \x01 caf\xef\xbf\xbd";  // the bad byte, replaced
+  expected.annotations.set("summary", "due in 3 days \x01 caf\xef\xbf\xbd");  // the bad byte, replaced
   EXPECT_EQ(back.alerts[0].alert, expected);
   EXPECT_EQ(back.alerts[0].ends_at, kStart + 1200);
   EXPECT_TRUE(back.alerts[0].is_new);

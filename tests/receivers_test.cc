@@ -355,7 +355,7 @@ TEST(ReceiversEmail, ToTemplateUsesLookupOverGroupLabels) {
   EXPECT_EQ(m.to, (std::vector<std::string>{"duty@example.org", "Lead@Example.org"}));
 
   // No group label "team", but a common label: used.
-  n.group_labels.clear();
+  n.group_labels = {};
   m = render_email(r, n, *tables, sample_scope(), error);
   EXPECT_EQ(m.to[0], "assessment@example.org");
 }
@@ -655,7 +655,7 @@ TEST(ReceiversHttp, AlertmanagerSendsALargeGroupInBatches) {
   for (size_t i = 0; i < total; ++i) {
     NotifiedAlert a = model;
     a.alert.key = "C" + std::to_string(i);
-    a.alert.labels["key"] = a.alert.key;
+    a.alert.labels.set("key", a.alert.key);
     n.alerts.push_back(a);
   }
   EXPECT_TRUE(deliver(receivers, n, r.urls[0]).ok);
@@ -869,7 +869,7 @@ TEST(ReceiversFile, AppendsOneJsonLinePerNotification) {
   n.receiver = "log";
   ASSERT_TRUE(deliver(receivers, n).ok);
   n.id = "n-2";
-  n.alerts[0].alert.annotations["summary"] = "line\nbreak and invalid UTF-8 \xff";
+  n.alerts[0].alert.annotations.set("summary", "line\nbreak and invalid UTF-8 \xff");
   n.alerts[0].alert.due_date = kNullDay;
   ASSERT_TRUE(deliver(receivers, n).ok);
   EXPECT_EQ(std::filesystem::status(r.path).permissions() & std::filesystem::perms::all,

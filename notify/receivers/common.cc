@@ -30,11 +30,11 @@ std::string one_line(std::string s) {
 
 std::string count_text(size_t n) { return std::to_string(n) + (n == 1 ? " alert" : " alerts"); }
 
-std::string labels_text(const std::map<std::string, std::string>& labels) {
+std::string labels_text(const StringMap& labels) {
   std::string out;
   for (const auto& [name, value] : labels) {
     if (!out.empty()) out += ", ";
-    out += name + "=" + value;
+    out.append(name).append("=").append(value);
   }
   return out;
 }
@@ -63,8 +63,7 @@ int64_t starts_at(const Alert& a) { return a.fired_at != 0 ? a.fired_at : a.acti
 std::string status_of(const NotifiedAlert& a) { return a.resolved ? "resolved" : "firing"; }
 
 std::string summary_of(const Alert& a) {
-  auto it = a.annotations.find("summary");
-  return it == a.annotations.end() ? std::string() : it->second;
+  return std::string(a.annotations.value_or_empty("summary"));
 }
 
 std::string due_of(const Alert& a) { return a.due_date == kNullDay ? std::string() : format_iso(a.due_date); }

@@ -19,7 +19,7 @@ std::string strip(std::string_view s);
 // Line breaks and tabs become spaces: for one-line fields (headers, titles).
 std::string one_line(std::string s);
 std::string count_text(size_t n);  // "1 alert", "2 alerts"
-std::string labels_text(const std::map<std::string, std::string>& labels);  // "team=A, worker=B"
+std::string labels_text(const StringMap& labels);  // "team=A, worker=B"
 size_t count_new(const Notification& n);
 // "2 alerts: team=Assessment", "Digest, 5 alerts (2 new): team=Assessment".
 std::string heading(const Notification& n);

@@ -48,7 +48,7 @@ EmailMessage render_email(const ReceiverConfig& receiver, const Notification& n,
   error.clear();
 
   // The templates' variables, by slot. The Values view into these strings, kept alive here.
-  const std::map<std::string, std::string> common = n.common_labels();
+  const StringMap common = n.common_labels();
   const std::string status(notification_status_name(n.status()));
   std::vector<Value> variables;
   variables.reserve(scope.names.size());

@@ -75,8 +75,9 @@ std::vector<std::string> lines_of(const EvaluationResult& result, const std::vec
     a.rule = rules[m.rule].spec.name;
     a.key = m.key;
     a.severity = std::string(severity_name(m.severity));
-    a.labels = m.labels;
-    a.annotations = m.annotations;
+    // Read into the reference's std::map, so that the engine's compact map is checked too.
+    for (const auto& [name, value] : m.labels) a.labels.emplace(name, value);
+    for (const auto& [name, value] : m.annotations) a.annotations.emplace(name, value);
     if (m.due_date != kNullDay) a.due_date = m.due_date;
     a.value = m.value;
     out.push_back(line_of(a));
