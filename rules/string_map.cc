@@ -45,15 +45,14 @@ template <typename Pair>
 std::string encode(std::vector<Pair>& entries) {
   std::stable_sort(entries.begin(), entries.end(),
                    [](const Pair& a, const Pair& b) { return std::string_view(a.first) < std::string_view(b.first); });
+  auto kept = [&](size_t i) { return i + 1 == entries.size() || entries[i].first != entries[i + 1].first; };
   size_t bytes = 0;
   for (size_t i = 0; i < entries.size(); ++i)
-    if (i + 1 == entries.size() || entries[i].first != entries[i + 1].first)
-      bytes += encoded_size(entries[i].first, entries[i].second);
+    if (kept(i)) bytes += encoded_size(entries[i].first, entries[i].second);
   std::string out;
   out.reserve(bytes);
   for (size_t i = 0; i < entries.size(); ++i)
-    if (i + 1 == entries.size() || entries[i].first != entries[i + 1].first)
-      append_entry(out, entries[i].first, entries[i].second);
+    if (kept(i)) append_entry(out, entries[i].first, entries[i].second);
   return out;
 }
 
