@@ -7,12 +7,13 @@ namespace casewatch {
 
 namespace {
 
-void append_length(std::string& out, size_t n) {
+char* put_length(char* out, size_t n) {
   while (n >= 0x80) {
-    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    *out++ = static_cast<char>((n & 0x7f) | 0x80);
     n >>= 7;
   }
-  out.push_back(static_cast<char>(n));
+  *out++ = static_cast<char>(n);
+  return out;
 }
 
 size_t read_length(const char*& p) {
@@ -33,27 +34,11 @@ size_t encoded_size(std::string_view key, std::string_view value) {
   return length_bytes(key.size()) + length_bytes(value.size()) + key.size() + value.size();
 }
 
-void append_entry(std::string& out, std::string_view key, std::string_view value) {
-  append_length(out, key.size());
-  append_length(out, value.size());
-  out.append(key);
-  out.append(value);
-}
-
-// Sorts by key keeping the last of equal keys, then encodes: one allocation for the whole map.
-template <typename Pair>
-std::string encode(std::vector<Pair>& entries) {
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const Pair& a, const Pair& b) { return std::string_view(a.first) < std::string_view(b.first); });
-  auto kept = [&](size_t i) { return i + 1 == entries.size() || entries[i].first != entries[i + 1].first; };
-  size_t bytes = 0;
-  for (size_t i = 0; i < entries.size(); ++i)
-    if (kept(i)) bytes += encoded_size(entries[i].first, entries[i].second);
-  std::string out;
-  out.reserve(bytes);
-  for (size_t i = 0; i < entries.size(); ++i)
-    if (kept(i)) append_entry(out, entries[i].first, entries[i].second);
-  return out;
+char* put_entry(char* out, std::string_view key, std::string_view value) {
+  out = put_length(out, key.size());
+  out = put_length(out, value.size());
+  out = std::copy(key.begin(), key.end(), out);
+  return std::copy(value.begin(), value.end(), out);
 }
 
 }  // namespace
@@ -67,12 +52,38 @@ void StringMap::const_iterator::decode() {
   next_ = p + key_size + value_size;
 }
 
-StringMap::StringMap(std::initializer_list<value_type> entries) {
-  std::vector<value_type> sorted(entries);
-  bytes_ = encode(sorted);
+// Sorts by key keeping the last of equal keys, then encodes: one allocation for the whole map.
+template <typename Pair>
+void StringMap::encode(std::vector<Pair>& entries) {
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Pair& a, const Pair& b) { return std::string_view(a.first) < std::string_view(b.first); });
+  auto kept = [&](size_t i) { return i + 1 == entries.size() || entries[i].first != entries[i + 1].first; };
+  size_t bytes = 0;
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (kept(i)) bytes += encoded_size(entries[i].first, entries[i].second);
+  char* out = allocate(bytes);
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (kept(i)) out = put_entry(out, entries[i].first, entries[i].second);
 }
 
-StringMap::StringMap(std::vector<std::pair<std::string, std::string>> entries) : bytes_(encode(entries)) {}
+StringMap::StringMap(std::initializer_list<value_type> entries) {
+  std::vector<value_type> sorted(entries);
+  encode(sorted);
+}
+
+StringMap::StringMap(std::vector<std::pair<std::string, std::string>> entries) { encode(entries); }
+
+char* StringMap::allocate(size_t size) {
+  size_ = size;
+  if (size == 0) {
+    bytes_.reset();
+    return nullptr;
+  }
+  auto bytes = std::make_shared_for_overwrite<char[]>(size);
+  char* out = bytes.get();
+  bytes_ = std::move(bytes);
+  return out;
+}
 
 size_t StringMap::size() const {
   size_t n = 0;
@@ -101,25 +112,29 @@ std::string_view StringMap::value_or_empty(std::string_view key) const {
 }
 
 void StringMap::set(std::string_view key, std::string_view value) {
-  std::string out;
-  out.reserve(bytes_.size() + encoded_size(key, value));
+  const StringMap old = *this;  // keeps the bytes read below (and `key` and `value`, if they are in them)
+  const const_iterator replaced = old.find(key);
+  const size_t replaced_size = replaced == old.end() ? 0 : static_cast<size_t>(replaced.next_ - replaced.at_);
+  char* out = allocate(old.size_ - replaced_size + encoded_size(key, value));
   bool placed = false;
-  for (const auto& [k, v] : *this) {
+  for (const auto& [k, v] : old) {
     if (!placed && k >= key) {
-      append_entry(out, key, value);
+      out = put_entry(out, key, value);
       placed = true;
       if (k == key) continue;  // replaced
     }
-    append_entry(out, k, v);
+    out = put_entry(out, k, v);
   }
-  if (!placed) append_entry(out, key, value);
-  bytes_ = std::move(out);
+  if (!placed) put_entry(out, key, value);
 }
 
 bool StringMap::erase(std::string_view key) {
   auto it = find(key);
   if (it == end()) return false;
-  bytes_.erase(static_cast<size_t>(it.at_ - bytes_.data()), static_cast<size_t>(it.next_ - it.at_));
+  const StringMap old = *this;
+  char* out = allocate(old.size_ - static_cast<size_t>(it.next_ - it.at_));
+  out = std::copy(old.bytes_.get(), it.at_, out);
+  std::copy(it.next_, old.bytes_.get() + old.size_, out);
   return true;
 }
 

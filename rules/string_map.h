@@ -3,15 +3,18 @@
 // An alert is copied into the alert book, the published snapshot, each route's group state and
 // each notification: at England scale that is 100,000 alerts several times over. A std::map puts
 // every label in a node of its own (about 110 bytes for "team" -> "Assessment"); here a whole
-// label set is one allocation of its bytes and their lengths, copied with one memcpy and compared
-// with one memcmp. Entries are kept sorted by key (byte order, as std::map<std::string, ...>
-// orders them), so that iterating, comparing and fingerprinting see the same order as before.
+// label set is one allocation of its bytes and their lengths, compared with one memcmp. The bytes
+// are immutable and shared: a copy is a reference count, so every copy of an alert holds the same
+// labels; set() and erase() make a new buffer. Entries are kept sorted by key (byte order, as
+// std::map<std::string, ...> orders them), so that iterating, comparing and fingerprinting see the
+// same order as before.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -65,9 +68,9 @@ class StringMap {
   StringMap(std::initializer_list<value_type> entries);
   explicit StringMap(std::vector<std::pair<std::string, std::string>> entries);
 
-  const_iterator begin() const { return {bytes_.data(), bytes_.data() + bytes_.size()}; }
-  const_iterator end() const { return {bytes_.data() + bytes_.size(), bytes_.data() + bytes_.size()}; }
-  bool empty() const { return bytes_.empty(); }
+  const_iterator begin() const { return {bytes_.get(), bytes_.get() + size_}; }
+  const_iterator end() const { return {bytes_.get() + size_, bytes_.get() + size_}; }
+  bool empty() const { return size_ == 0; }
   size_t size() const;
 
   const_iterator find(std::string_view key) const;
@@ -82,13 +85,20 @@ class StringMap {
   // Removes `key`; returns whether it was there.
   bool erase(std::string_view key);
 
-  bool operator==(const StringMap& other) const { return bytes_ == other.bytes_; }
+  bool operator==(const StringMap& other) const { return encoded() == other.encoded(); }
 
  private:
+  std::string_view encoded() const { return {bytes_.get(), size_}; }
+  template <typename Pair>
+  void encode(std::vector<Pair>& entries);
+  // A new buffer of `size` bytes for this map, to be written through the pointer returned.
+  char* allocate(size_t size);
+
   // Each entry: the key's length and the value's length (LEB128), then the key's bytes and the
   // value's bytes. The encoding is canonical (sorted, no duplicates), so equal maps have equal
-  // bytes.
-  std::string bytes_;
+  // bytes. Null when empty.
+  std::shared_ptr<const char[]> bytes_;
+  size_t size_ = 0;
 };
 
 // JSON objects of strings, for nlohmann::json (found by argument-dependent lookup; templates, so

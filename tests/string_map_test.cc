@@ -38,6 +38,24 @@ TEST(StringMap, HoldsLongAndBinaryValues) {
   EXPECT_EQ(m.size(), 2u);
 }
 
+// Copies share one buffer: a change to one of them must leave the others as they were, including
+// when the new value is read from the map being changed.
+TEST(StringMap, ACopyChangedLeavesTheOriginal) {
+  const StringMap original{{"team", "Assessment"}, {"worker", "Clark, Kwame"}};
+  StringMap copy = original;
+  copy.set("team", copy.at("worker"));
+  copy.set("severity", "critical");
+  EXPECT_TRUE(copy.erase("worker"));
+  EXPECT_EQ(as_std_map(original), (std::map<std::string, std::string>{{"team", "Assessment"}, {"worker", "Clark, Kwame"}}));
+  EXPECT_EQ(as_std_map(copy), (std::map<std::string, std::string>{{"severity", "critical"}, {"team", "Clark, Kwame"}}));
+  StringMap emptied = original;
+  EXPECT_TRUE(emptied.erase("team"));
+  EXPECT_TRUE(emptied.erase("worker"));
+  EXPECT_TRUE(emptied.empty());
+  EXPECT_EQ(emptied, StringMap());
+  EXPECT_EQ(original.size(), 2u);
+}
+
 TEST(StringMap, EqualMapsWhateverTheOrderOfBuilding) {
   StringMap a{{"b", "2"}, {"a", "1"}};
   StringMap b;
