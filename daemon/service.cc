@@ -270,7 +270,16 @@ bool Service::poll_feeds() {
   // A feed that went down shows at once (its alert, /api/v1/feeds, casewatch_feed_up), not at the
   // next evaluation.
   FeedSet::Refreshed refreshed = feeds_->refresh(clock_.now());
-  return refreshed.snapshots || refreshed.status;
+  const bool evaluate_now = refreshed.snapshots || refreshed.status;
+  if (refreshed.loaded && !evaluate_now) give_back_freed_memory();  // the same bytes again, read and dropped
+  return evaluate_now;
+}
+
+void Service::give_back_freed_memory() {
+  // glibc keeps freed pages resident unless asked: asked after a round has dropped a snapshot or a
+  // generation of results and alerts, the resident memory between rounds is what the daemon holds,
+  // not its last peak.
+  ::malloc_trim(0);
 }
 
 Presence Service::presence_of(const Rule& rule, const Table& table, const EvaluationResult& result) {
@@ -304,7 +313,7 @@ void Service::evaluate(bool force_feed_reload) {
   };
   const int64_t now = clock_.now();
   record_keys_.clear();
-  feeds_->refresh(now, force_feed_reload);
+  const bool loaded = feeds_->refresh(now, force_feed_reload).loaded;
   lap("feeds");
   const Config& config = *config_;
   AsOf as_of = as_of_instant(now, config.engine.timezone);
@@ -420,11 +429,8 @@ void Service::evaluate(bool force_feed_reload) {
   lap("dispatch");
   publish(rule_status_);
   lap("publish");
-  if (!order.empty()) {
-    // A round that evaluated has freed a generation of results, alerts and perhaps snapshots;
-    // glibc keeps the freed pages resident unless asked. Asked here, the daemon's resident
-    // memory between rounds is what it holds, not its peak.
-    ::malloc_trim(0);
+  if (loaded || !order.empty()) {
+    give_back_freed_memory();
     lap("trim");
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - round_started).count();

@@ -123,6 +123,8 @@ class Service {
 
  private:
   void publish(std::vector<RuleStatus> rules);
+  // After a feed was read or rules evaluated: returns the freed pages to the system.
+  void give_back_freed_memory();
   // Today's values of the exported aggregates of `rules` into value_history_, stored when they
   // changed.
   void record_values(Day today, const std::vector<size_t>& rules);

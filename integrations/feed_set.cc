@@ -106,6 +106,7 @@ FeedSet::Refreshed FeedSet::refresh(int64_t now, bool force) {
   }
   Refreshed result;
   if (due.empty()) return result;
+  result.loaded = true;
   std::vector<const FeedConfig*> configs;
   std::vector<std::optional<size_t>> last;
   for (size_t i = 0; i < due.size(); ++i) {

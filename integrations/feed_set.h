@@ -36,6 +36,7 @@ class FeedSet {
   struct Refreshed {
     bool snapshots = false;  // a snapshot changed: evaluate
     bool status = false;     // a feed went up or down: publish at once
+    bool loaded = false;     // a feed was read (even if to the same snapshot)
   };
   // Reloads every feed whose source changed (size, modification time, or whether it can be
   // read) or whose refresh interval has passed (all of them when `force`).

@@ -68,6 +68,8 @@ TEST_F(ServiceTest, FeedSetRefreshesCountsOnceAndAgesFromTheSource) {
   touch("data.csv", kStart - 3600);
   auto first = feeds.refresh(kStart);
   EXPECT_TRUE(first.snapshots);
+  EXPECT_TRUE(first.loaded);
+  EXPECT_FALSE(feeds.refresh(kStart + 10).loaded);  // neither changed nor due
   auto status = feeds.status(kStart)[0];
   EXPECT_TRUE(status.up);
   EXPECT_EQ(status.records, 1u);
@@ -77,6 +79,7 @@ TEST_F(ServiceTest, FeedSetRefreshesCountsOnceAndAgesFromTheSource) {
   // The refresh interval passes; the same bytes again: the same snapshot, counted once.
   auto again = feeds.refresh(kStart + 301);
   EXPECT_FALSE(again.snapshots);
+  EXPECT_TRUE(again.loaded);  // read, and dropped: the daemon gives the memory back
   EXPECT_EQ(feeds.snapshot(0), table);
   EXPECT_EQ(feeds.status(kStart + 301)[0].rejected_total, 1u);
   EXPECT_EQ(feeds.status(kStart + 301)[0].last_success, kStart);
