@@ -60,6 +60,16 @@ bool build_feeds(const RuleTestFile& file, const RuleTestCase& c, const Config& 
     }
     TableBuilder builder(feed.schema, DateParser(feed.date_format), feed.valid_dates);
     std::vector<std::string_view> cells(feed.fields.size());
+    std::vector<const RuleTestRow*> accepted;  // the rows the builder took, for a duplicate key
+    // At the cell of `field`; at the row's first cell when it has none (an empty key).
+    auto reject = [&](const RuleTestRow& row, size_t field, std::string_view message) {
+      SourcePosition at = row.positions.empty() ? data.position : row.positions[0];
+      for (size_t i = 0; i < row.cells.size(); ++i)
+        if (feed.schema->field_index(row.cells[i].first) == static_cast<int>(field)) at = row.positions[i];
+      diagnostics.error(file.path, at.line, at.column,
+                        "row rejected: field '" + feed.fields[field].name + "': " + std::string(message));
+      ok = false;
+    };
     for (const RuleTestRow& row : data.rows) {
       std::fill(cells.begin(), cells.end(), std::string_view());
       bool row_ok = true;
@@ -74,16 +84,12 @@ bool build_feeds(const RuleTestFile& file, const RuleTestCase& c, const Config& 
         cells[field] = trim(row.cells[i].second);
       }
       if (!row_ok) { ok = false; continue; }
-      if (auto problem = builder.add_row(cells)) {
-        // At the cell at fault; at the row's first cell when it has none (an empty key).
-        SourcePosition at = row.positions.empty() ? data.position : row.positions[0];
-        for (size_t i = 0; i < row.cells.size(); ++i)
-          if (feed.schema->field_index(row.cells[i].first) == static_cast<int>(problem->field)) at = row.positions[i];
-        diagnostics.error(file.path, at.line, at.column,
-                          "row rejected: field '" + feed.fields[problem->field].name + "': " + problem->message);
-        ok = false;
-      }
+      if (auto problem = builder.add_row(cells))
+        reject(row, problem->field, problem->message);
+      else
+        accepted.push_back(&row);
     }
+    for (size_t row : builder.drop_duplicate_keys()) reject(*accepted[row], feed.schema->key, TableBuilder::kDuplicateKey);
     tables[index] = std::make_shared<const Table>(builder.finish());
   }
   for (size_t i = 0; i < tables.size(); ++i)

@@ -127,6 +127,8 @@ void FeedRows::add_fields(size_t number, std::span<const std::string_view> cells
     ++load_.rejected;
     if (load_.rejected_rows.size() < kMaxRejectedReported)
       load_.rejected_rows.push_back({number, field.name, field.column, problem->message});
+  } else {
+    accepted_numbers_.push_back(number);
   }
 }
 
@@ -143,6 +145,18 @@ void FeedRows::reject(size_t number, const std::string& field, std::string reaso
 size_t FeedRows::rows() const { return static_cast<size_t>(load_.rows_read); }
 
 void FeedRows::finish(std::optional<size_t> last_accepted_records) {
+  const std::vector<size_t> duplicates = builder_.drop_duplicate_keys();
+  if (!duplicates.empty()) {
+    const FieldConfig& key = feed_.fields[feed_.schema->key];
+    for (size_t row : duplicates)
+      load_.rejected_rows.push_back({accepted_numbers_[row], key.name, key.column, std::string(TableBuilder::kDuplicateKey)});
+    load_.rejected += duplicates.size();
+    // Reported in the order of the source, as if each had been rejected when it was read.
+    std::stable_sort(load_.rejected_rows.begin(), load_.rejected_rows.end(),
+                     [](const RejectedRow& a, const RejectedRow& b) { return a.line < b.line; });
+    if (load_.rejected_rows.size() > kMaxRejectedReported) load_.rejected_rows.resize(kMaxRejectedReported);
+  }
+  accepted_numbers_ = {};
   apply_safety(feed_, last_accepted_records, load_, builder_.rows());
   if (load_.accepted) load_.table = std::make_shared<const Table>(builder_.finish());
 }

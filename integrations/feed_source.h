@@ -48,6 +48,7 @@ class FeedRows {
   std::vector<size_t> position_;  // by declared field: its column in the source
   size_t columns_ = 0;
   std::vector<std::string_view> cells_;
+  std::vector<size_t> accepted_numbers_;  // of the rows the builder accepted: where a duplicate key was
 };
 
 // CSV text, header first, into FeedRows: for CSV files and for PostgreSQL's COPY output. Rows

@@ -181,9 +181,6 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
   // there and a newline could forge a log line.
   if (std::any_of(key.begin(), key.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
     return RowError{schema.key, "key contains a control character"};
-  const uint64_t key_hash = StringInterner::hash(key);
-  if (interners_[schema.key].find(key_hash, key, table_.columns_[schema.key].dictionary) != kNullCode)
-    return RowError{schema.key, "duplicate key"};
 
   for (size_t f = 0; f < n; ++f) {
     Column& column = table_.columns_[f];
@@ -193,10 +190,8 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
       case Type::Bool: column.bools.push_back(bools_[f]); break;
       default: {
         std::string_view cell = f < cells.size() ? cells[f] : std::string_view();
-        if (f == schema.key) {  // known to be new: no second lookup
-          uint32_t code = column.dictionary.add(cell);
-          interners_[f].insert(key_hash, code);
-          column.codes.push_back(code);
+        if (f == schema.key) {  // each its own entry: a repeated one is dropped later
+          column.codes.push_back(column.dictionary.add(cell));
         } else if (cell.empty()) {
           column.codes.push_back(kNullCode);
         } else {
@@ -210,7 +205,89 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
   return std::nullopt;
 }
 
+std::vector<size_t> TableBuilder::drop_duplicate_keys() {
+  keys_checked_ = true;
+  const size_t rows = table_.rows_;
+  const Column& keys = table_.columns_[table_.schema().key];
+  // Rows by the top bits of their key's hash, in row order within each part (a counting sort), so
+  // that each part's table of a few thousand keys stays in cache.
+  constexpr size_t kRowsPerPart = 4096;
+  size_t part_bits = 0;
+  while ((rows >> part_bits) > kRowsPerPart && part_bits < 16) ++part_bits;
+  const size_t parts = size_t{1} << part_bits;
+  auto part_of = [&](uint64_t h) { return part_bits == 0 ? 0 : static_cast<size_t>(h >> (64 - part_bits)); };
+  std::vector<uint64_t> hashes(rows);
+  std::vector<uint32_t> starts(parts + 1, 0);
+  for (size_t row = 0; row < rows; ++row) {
+    hashes[row] = StringInterner::hash(keys.dictionary[keys.codes[row]]);
+    ++starts[part_of(hashes[row]) + 1];
+  }
+  for (size_t p = 0; p < parts; ++p) starts[p + 1] += starts[p];
+  std::vector<uint32_t> order(rows);
+  {
+    std::vector<uint32_t> next(starts.begin(), starts.end() - 1);
+    for (size_t row = 0; row < rows; ++row) order[next[part_of(hashes[row])]++] = static_cast<uint32_t>(row);
+  }
+  std::vector<size_t> dropped;
+  std::vector<uint32_t> slots;  // row + 1; 0: empty
+  for (size_t p = 0; p < parts; ++p) {
+    const size_t begin = starts[p], end = starts[p + 1];
+    size_t size = 16;
+    while (size < 2 * (end - begin)) size *= 2;
+    slots.assign(size, 0);
+    const size_t mask = size - 1;
+    for (size_t i = begin; i < end; ++i) {
+      const uint32_t row = order[i];
+      const uint64_t h = hashes[row];
+      size_t slot = h & mask;  // the low bits: the top ones chose the part
+      for (;; slot = (slot + 1) & mask) {
+        if (slots[slot] == 0) {
+          slots[slot] = row + 1;
+          break;
+        }
+        const uint32_t earlier = slots[slot] - 1;
+        if (hashes[earlier] == h && keys.dictionary[keys.codes[earlier]] == keys.dictionary[keys.codes[row]]) {
+          dropped.push_back(row);
+          break;
+        }
+      }
+    }
+  }
+  std::sort(dropped.begin(), dropped.end());
+  if (!dropped.empty()) erase_rows(dropped);
+  return dropped;
+}
+
+void TableBuilder::erase_rows(const std::vector<size_t>& dropped) {
+  auto erase = [&](auto& cells) {
+    if (cells.empty()) return;
+    size_t kept = 0, next = 0;
+    for (size_t row = 0; row < cells.size(); ++row) {
+      if (next < dropped.size() && dropped[next] == row) {
+        ++next;
+        continue;
+      }
+      cells[kept++] = cells[row];
+    }
+    cells.resize(kept);
+  };
+  // A dropped row's strings stay in the other columns' dictionaries, unused: a code is found only
+  // from a row. The key's dictionary is made again, so that it holds each key once.
+  for (Column& column : table_.columns_) {
+    erase(column.numbers);
+    erase(column.days);
+    erase(column.bools);
+    erase(column.codes);
+  }
+  table_.rows_ -= dropped.size();
+  Column& keys = table_.columns_[table_.schema().key];
+  StringDictionary unique;
+  for (uint32_t& code : keys.codes) code = unique.add(keys.dictionary[code]);
+  keys.dictionary = std::move(unique);
+}
+
 Table TableBuilder::finish() {
+  if (!keys_checked_) drop_duplicate_keys();
   static std::atomic<uint64_t> last_id{0};
   table_.id_ = ++last_id;
   interners_.clear();

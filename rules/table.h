@@ -129,29 +129,40 @@ class StringInterner {
 
 // Parses cells into a Table. Cells are the raw texts of one row, one per schema field, already
 // trimmed; an empty cell is null. A row with a cell that does not parse, a date outside
-// `valid_dates`, an empty key, a key with a control character, or a key already seen is
-// rejected alone.
+// `valid_dates`, an empty key or a key with a control character is rejected alone by add_row. A
+// row whose key an earlier row has is dropped once every row is in (drop_duplicate_keys): one
+// pass over the keys in cache-sized parts costs far less than a lookup per row in a table of
+// millions.
 class TableBuilder {
  public:
   TableBuilder(std::shared_ptr<const Schema> schema, DateParser dates, DateRange valid_dates = {});
 
   struct RowError {
     size_t field;         // the schema field at fault
-    std::string message;  // e.g. "not a date", "duplicate key"; never the cell's value
+    std::string message;  // e.g. "not a date"; never the cell's value
   };
+  // Every check but the duplicate key's.
   std::optional<RowError> add_row(std::span<const std::string_view> cells);
   size_t rows() const { return table_.rows_; }
+  // Drops every row whose key an earlier row has, after the last add_row, and returns them by
+  // their places among the rows add_row accepted (0 for the first), in order. Each is rejected
+  // as kDuplicateKey of the key field. finish() does it when it has not been done.
+  std::vector<size_t> drop_duplicate_keys();
+  static constexpr std::string_view kDuplicateKey = "duplicate key";
   Table finish();
 
  private:
   uint32_t intern(size_t field, std::string_view text);
   // Stops interning string columns that turn out to hold mostly distinct values.
   void review_cardinality();
+  // Removes the rows `dropped` (sorted) from every column.
+  void erase_rows(const std::vector<size_t>& dropped);
 
   Table table_;
   DateParser dates_;
   DateRange valid_dates_;
-  std::vector<StringInterner> interners_;
+  std::vector<StringInterner> interners_;  // the key's is unused: its check is drop_duplicate_keys
+  bool keys_checked_ = false;
   // Parsed cells of the row being added, committed only when the whole row is good.
   std::vector<double> numbers_;
   std::vector<Day> days_;

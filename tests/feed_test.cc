@@ -6,6 +6,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -328,6 +330,43 @@ TEST(FeedCsv, SecondRowWithAKeyAlreadySeenIsRejected) {
   EXPECT_EQ(t.value(0, 1).day, day(2017, 6, 2));
   EXPECT_EQ(formatted(load, "f.csv"),
             (std::vector<std::string>{"f.csv:4: row rejected: field 'case_id' (column \"Case ID\"): duplicate key"}));
+}
+
+// Duplicate keys are found after the last row, over the keys in parts by hash: checked here against
+// the rule as written (a row whose key an accepted row before it has is rejected), row by row with
+// a std::set, on extracts big enough to have many parts, where bad rows, duplicates and rows
+// repeating a rejected row's key are mixed, and past the hundred rejections that are reported.
+TEST(FeedCsv, DuplicateKeysAgreeWithARowByRowCheck) {
+  FeedConfig feed = cases_feed();
+  feed.max_rejected_ratio = 1;
+  std::mt19937 random(20261203);
+  for (int scenario = 0; scenario < 6; ++scenario) {
+    const size_t rows = scenario == 0 ? 5 : 3000u << scenario;  // up to 96,000: 32 parts
+    const size_t distinct = rows * (scenario % 2 ? 1 : 3) / 4;  // few or many repeats
+    std::string csv = kHeader;
+    std::set<std::string> seen;
+    std::vector<std::string> expected_keys, expected_rejected;
+    for (size_t row = 0; row < rows; ++row) {
+      const std::string key = "C" + std::to_string(random() % distinct);
+      const bool bad_date = random() % 16 == 0;
+      csv += key + (bad_date ? ",31/02/2017" : ",02/06/2017") + ",1,yes,Team\n";
+      const std::string line = "cases.csv:" + std::to_string(row + 2) + ": row rejected: field ";
+      if (bad_date) {
+        expected_rejected.push_back(line + "'opened' (column \"Date Opened\"): not a date (expected %d/%m/%Y or YYYY-MM-DD)");
+      } else if (!seen.insert(key).second) {
+        expected_rejected.push_back(line + "'case_id' (column \"Case ID\"): duplicate key");
+      } else {
+        expected_keys.push_back(key);
+      }
+    }
+    FeedLoad load = load_csv(feed, csv, "cases.csv", std::nullopt);
+    ASSERT_TRUE(load.accepted) << load.error;
+    EXPECT_EQ(keys(*load.table), expected_keys) << "scenario " << scenario;
+    EXPECT_EQ(load.rejected, expected_rejected.size());
+    if (expected_rejected.size() > kMaxRejectedReported) expected_rejected.resize(kMaxRejectedReported);
+    EXPECT_EQ(formatted(load), expected_rejected) << "scenario " << scenario;
+    for (size_t r = 0; r < load.table->rows(); ++r) ASSERT_EQ(text_of(*load.table, r, 4), "Team");
+  }
 }
 
 TEST(FeedCsv, EmptyKeyIsRejected) {
