@@ -93,6 +93,13 @@ void StringInterner::insert(uint64_t h, uint32_t code) {
   ++used_;
 }
 
+void StringInterner::clear(size_t strings) {
+  size_t size = 1024;
+  while (strings * 4 > size * 3) size *= 2;
+  slots_.assign(std::max(size, slots_.size()), 0);
+  used_ = 0;
+}
+
 void StringInterner::grow() {
   size_t size = slots_.empty() ? 1024 : slots_.size() * 2;
   std::vector<uint64_t> old = std::move(slots_);
@@ -229,28 +236,16 @@ std::vector<size_t> TableBuilder::drop_duplicate_keys() {
     for (size_t row = 0; row < rows; ++row) order[next[part_of(hashes[row])]++] = static_cast<uint32_t>(row);
   }
   std::vector<size_t> dropped;
-  std::vector<uint32_t> slots;  // row + 1; 0: empty
+  StringInterner seen;  // a part's keys; its slots are chosen by hash bits below the part's
   for (size_t p = 0; p < parts; ++p) {
-    const size_t begin = starts[p], end = starts[p + 1];
-    size_t size = 16;
-    while (size < 2 * (end - begin)) size *= 2;
-    slots.assign(size, 0);
-    const size_t mask = size - 1;
-    for (size_t i = begin; i < end; ++i) {
+    seen.clear(starts[p + 1] - starts[p]);
+    for (size_t i = starts[p]; i < starts[p + 1]; ++i) {
       const uint32_t row = order[i];
-      const uint64_t h = hashes[row];
-      size_t slot = h & mask;  // the low bits: the top ones chose the part
-      for (;; slot = (slot + 1) & mask) {
-        if (slots[slot] == 0) {
-          slots[slot] = row + 1;
-          break;
-        }
-        const uint32_t earlier = slots[slot] - 1;
-        if (hashes[earlier] == h && keys.dictionary[keys.codes[earlier]] == keys.dictionary[keys.codes[row]]) {
-          dropped.push_back(row);
-          break;
-        }
-      }
+      const std::string_view key = keys.dictionary[keys.codes[row]];
+      if (seen.find(hashes[row], key, keys.dictionary) != kNullCode)
+        dropped.push_back(row);
+      else
+        seen.insert(hashes[row], keys.codes[row]);
     }
   }
   std::sort(dropped.begin(), dropped.end());

@@ -117,6 +117,8 @@ class StringInterner {
   uint32_t find(uint64_t h, std::string_view text, const StringDictionary& dictionary) const;
   // Records that the string hashed `h` has `code` (it must be absent).
   void insert(uint64_t h, uint32_t code);
+  // Forgets every string, with room for `strings` before it grows (keeping the slots it has).
+  void clear(size_t strings);
 
  private:
   void grow();
