@@ -144,6 +144,16 @@ void FeedRows::reject(size_t number, const std::string& field, std::string reaso
 
 size_t FeedRows::rows() const { return static_cast<size_t>(load_.rows_read); }
 
+void FeedRows::reserve_rows(size_t rows) {
+  // Only a guess: when the room cannot be had, the columns grow as they go instead.
+  try {
+    builder_.reserve_rows(rows);
+    accepted_numbers_.reserve(rows);
+  } catch (const std::bad_alloc&) {
+  } catch (const std::length_error&) {
+  }
+}
+
 void FeedRows::finish(std::optional<size_t> last_accepted_records) {
   const std::vector<size_t> duplicates = builder_.drop_duplicate_keys();
   if (!duplicates.empty()) {

@@ -38,6 +38,8 @@ class FeedRows {
   // A malformed row, rejected whole (`field` names the declared field at fault, or "").
   void reject(size_t number, const std::string& field, std::string reason);
   size_t rows() const;
+  // Room for about `rows` data rows in all (see TableBuilder::reserve_rows).
+  void reserve_rows(size_t rows);
   // Applies the load-safety rules and, when they pass, builds the table.
   void finish(std::optional<size_t> last_accepted_records);
 

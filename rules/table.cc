@@ -212,6 +212,27 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
   return std::nullopt;
 }
 
+void TableBuilder::reserve_rows(size_t rows) {
+  const size_t have = table_.rows_;
+  if (rows <= have) return;
+  const size_t key = table_.schema_->key;
+  for (size_t f = 0; f < table_.columns_.size(); ++f) {
+    Column& column = table_.columns_[f];
+    switch (column.type) {
+      case Type::Number: column.numbers.reserve(rows); break;
+      case Type::Date: column.days.reserve(rows); break;
+      case Type::Bool: column.bools.reserve(rows); break;
+      default:
+        column.codes.reserve(rows);
+        // The key's dictionary holds one entry a row; its bytes go as the rows so far did.
+        if (f == key && have > 0) {
+          const size_t bytes_per_row = column.dictionary.byte_size() / have + 1;
+          column.dictionary.reserve_more(rows - have, (rows - have) * bytes_per_row);
+        }
+    }
+  }
+}
+
 std::vector<size_t> TableBuilder::drop_duplicate_keys() {
   keys_checked_ = true;
   const size_t rows = table_.rows_;
@@ -286,8 +307,8 @@ Table TableBuilder::finish() {
   static std::atomic<uint64_t> last_id{0};
   table_.id_ = ++last_id;
   interners_.clear();
-  // The vectors grew by doubling: up to half of each is spare. A snapshot is kept for hours, so
-  // its columns are given back their slack, one at a time, before it is.
+  // The vectors grew by doubling or from a guess: some of each may be spare. A snapshot is kept
+  // for hours, so its columns are given back their slack, one at a time, before it is.
   for (Column& column : table_.columns_) {
     column.numbers.shrink_to_fit();
     column.days.shrink_to_fit();

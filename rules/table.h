@@ -49,6 +49,14 @@ class StringDictionary {
     ends_.push_back(bytes_.size());
     return static_cast<uint32_t>(ends_.size() - 1);
   }
+  // Room for `strings` more strings of `bytes` in all: one allocation instead of a doubling
+  // series, each step of which touches fresh pages and copies the last.
+  void reserve_more(size_t strings, size_t bytes) {
+    ends_.reserve(ends_.size() + strings);
+    bytes_.reserve(bytes_.size() + bytes);
+  }
+  // The bytes of its strings, together.
+  size_t byte_size() const { return bytes_.size(); }
   void shrink_to_fit() {
     bytes_.shrink_to_fit();
     ends_.shrink_to_fit();
@@ -146,6 +154,9 @@ class TableBuilder {
   // Every check but the duplicate key's.
   std::optional<RowError> add_row(std::span<const std::string_view> cells);
   size_t rows() const { return table_.rows_; }
+  // Room for about `rows` rows in all (a guess from the source's size; a wrong guess costs
+  // only time). Pages reserved but never filled are never touched, so never resident.
+  void reserve_rows(size_t rows);
   // Drops every row whose key an earlier row has, after the last add_row, and returns them by
   // their places among the rows add_row accepted (0 for the first), in order. Each is rejected
   // as kDuplicateKey of the key field. finish() does it when it has not been done.
