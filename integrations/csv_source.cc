@@ -22,7 +22,7 @@ class CsvSource final : public FeedSource {
     ContentHash hash;
     std::string buffer;  // the records not yet parsed, then the next piece read
     size_t line = 1;
-    size_t read_so_far = 0;  // bytes parsed
+    bool reserved = false;
     csv::Record record;
     for (bool last = false; !last;) {
       const size_t before = buffer.size();
@@ -37,9 +37,11 @@ class CsvSource final : public FeedSource {
       }
       line = reader.line();
       // After the first piece, room for the whole file's rows as that piece ran (10% over).
-      if (read_so_far == 0 && !last && rows.rows() > 0)
-        rows.reserve_rows(file.size_hint() / std::max<size_t>(1, reader.consumed() / rows.rows()) / 10 * 11 + 1024);
-      read_so_far += reader.consumed();
+      if (!reserved && !last && rows.rows() > 0) {
+        const size_t bytes_per_row = std::max<size_t>(1, reader.consumed() / rows.rows());
+        rows.reserve_rows(file.size_hint() / bytes_per_row / 10 * 11 + 1024);
+        reserved = true;
+      }
       buffer.erase(0, reader.consumed());
     }
     load.content_hash = hash.value();
