@@ -52,35 +52,38 @@ std::optional<bool> parse_bool_cell(std::string_view text) {
 }
 
 uint64_t StringInterner::hash(std::string_view text) {
-  // FNV-1a over 8-byte words then the tail, finished with a multiply-xorshift: fast for the
-  // short identifiers and names that fill extracts, and well mixed in the low bits we index by.
-  uint64_t h = 0xcbf29ce484222325ull ^ text.size();
-  size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
+  // 8-byte words, the tail read as one more (overlapping) word or as two halves, each folded in
+  // with a multiply-xorshift: no byte-at-a-time loop for the short identifiers and names that fill
+  // extracts, and well mixed in the high bits that choose a slot.
+  const char* p = text.data();
+  const size_t n = text.size();
+  auto load64 = [](const char* at) {
     uint64_t word;
-    std::memcpy(&word, text.data() + i, 8);
-    h = (h ^ word) * 0x100000001b3ull;
-    h ^= h >> 29;
+    std::memcpy(&word, at, 8);
+    return word;
+  };
+  auto load32 = [](const char* at) {
+    uint32_t word;
+    std::memcpy(&word, at, 4);
+    return static_cast<uint64_t>(word);
+  };
+  auto mix = [](uint64_t h, uint64_t word) {
+    h = (h ^ word) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 32);
+  };
+  uint64_t h = 0xcbf29ce484222325ull ^ n;
+  if (n >= 8) {
+    size_t i = 0;
+    for (; i + 8 < n; i += 8) h = mix(h, load64(p + i));
+    h = mix(h, load64(p + n - 8));
+  } else if (n >= 4) {
+    h = mix(h, load32(p) | (load32(p + n - 4) << 32));
+  } else if (n > 0) {
+    const auto byte = [&](size_t i) { return static_cast<uint64_t>(static_cast<unsigned char>(p[i])); };
+    h = mix(h, byte(0) | (byte(n / 2) << 8) | (byte(n - 1) << 16));
   }
-  for (; i < text.size(); ++i) h = (h ^ static_cast<unsigned char>(text[i])) * 0x100000001b3ull;
-  h ^= h >> 32;
   h *= 0xd6e8feb86659fd93ull;
-  h ^= h >> 32;
-  return h;
-}
-
-uint32_t StringInterner::find(uint64_t h, std::string_view text, const StringDictionary& dictionary) const {
-  if (slots_.empty()) return kNullCode;
-  uint64_t tag = h >> 32;
-  size_t mask = slots_.size() - 1;
-  for (size_t i = tag & mask;; i = (i + 1) & mask) {
-    uint64_t slot = slots_[i];
-    if (slot == 0) return kNullCode;
-    if ((slot >> 32) == tag) {
-      uint32_t code = static_cast<uint32_t>(slot) - 1;
-      if (dictionary[code] == text) return code;
-    }
-  }
+  return h ^ (h >> 32);
 }
 
 void StringInterner::insert(uint64_t h, uint32_t code) {
@@ -262,8 +265,10 @@ std::vector<size_t> TableBuilder::drop_duplicate_keys() {
     seen.clear(starts[p + 1] - starts[p]);
     for (size_t i = starts[p]; i < starts[p + 1]; ++i) {
       const uint32_t row = order[i];
-      const std::string_view key = keys.dictionary[keys.codes[row]];
-      if (seen.find(hashes[row], key, keys.dictionary) != kNullCode)
+      // The key's text is read only when a slot's hash bits match: most rows find an empty slot
+      // first, and their text, far off in the dictionary, is never fetched again.
+      const auto same_key = [&](uint32_t code) { return keys.dictionary[code] == keys.dictionary[keys.codes[row]]; };
+      if (seen.find_if(hashes[row], same_key) != kNullCode)
         dropped.push_back(row);
       else
         seen.insert(hashes[row], keys.codes[row]);

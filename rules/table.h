@@ -122,7 +122,22 @@ class StringInterner {
  public:
   static uint64_t hash(std::string_view text);
   // The code of `text` (whose hash is `h`) in `dictionary`, or kNullCode when absent.
-  uint32_t find(uint64_t h, std::string_view text, const StringDictionary& dictionary) const;
+  uint32_t find(uint64_t h, std::string_view text, const StringDictionary& dictionary) const {
+    return find_if(h, [&](uint32_t code) { return dictionary[code] == text; });
+  }
+  // The code whose hash is `h` and for which `same(code)` holds, or kNullCode. `same` is called
+  // only on a slot whose hash bits match, so a string it reads is fetched only then.
+  template <class Same>
+  uint32_t find_if(uint64_t h, Same same) const {
+    if (slots_.empty()) return kNullCode;
+    const uint64_t tag = h >> 32;
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = tag & mask;; i = (i + 1) & mask) {
+      const uint64_t slot = slots_[i];
+      if (slot == 0) return kNullCode;
+      if ((slot >> 32) == tag && same(static_cast<uint32_t>(slot) - 1)) return static_cast<uint32_t>(slot) - 1;
+    }
+  }
   // Records that the string hashed `h` has `code` (it must be absent).
   void insert(uint64_t h, uint32_t code);
   // Forgets every string, with room for `strings` before it grows (keeping the slots it has).
