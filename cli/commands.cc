@@ -48,13 +48,24 @@ struct Snapshots {
   }
 };
 
-// Loads each needed feed once; rejected rows are reported as warnings, a failed load as an error.
-Snapshots load_snapshots(const Config& config, const std::vector<bool>& needed, std::ostream& err) {
+// Loads each needed feed once, keeping only the columns `rules` read; rejected rows are reported
+// as warnings, a failed load as an error.
+Snapshots load_snapshots(const Config& config, const std::vector<bool>& needed, const std::vector<Rule>& rules,
+                         std::ostream& err) {
   Snapshots s;
   s.tables.resize(config.feeds.size());
+  std::vector<FeedConfig> chosen;
+  for (size_t i = 0; i < config.feeds.size(); ++i) {
+    if (!needed[i]) continue;
+    FeedConfig feed = config.feeds[i];
+    feed.stored_fields.assign(feed.fields.size(), false);
+    for (const Rule& rule : rules)
+      if (rule.feed == i)
+        for (size_t field : fields_read(rule)) feed.stored_fields[field] = true;
+    chosen.push_back(std::move(feed));
+  }
   std::vector<const FeedConfig*> feeds;
-  for (size_t i = 0; i < config.feeds.size(); ++i)
-    if (needed[i]) feeds.push_back(&config.feeds[i]);
+  for (const FeedConfig& feed : chosen) feeds.push_back(&feed);
   std::vector<FeedLoad> loads = load_feeds(feeds);
   for (size_t k = 0; k < feeds.size(); ++k) {
     const FeedConfig& feed = *feeds[k];
@@ -163,7 +174,7 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
   std::vector<Rule> rules = select_rules(*config, options.rules);
   std::vector<bool> needed(config->feeds.size(), false);
   for (const Rule& rule : rules) needed[rule.feed] = true;
-  Snapshots snapshots = load_snapshots(*config, needed, err);
+  Snapshots snapshots = load_snapshots(*config, needed, rules, err);
   auto tables = snapshots.pointers();
   EvaluationInput input{rules, tables, as_of.day, config->calendar.get(), config->tables.get()};
   EvaluationResult result = evaluate(input);
@@ -190,7 +201,7 @@ int run_backtest(const BacktestOptions& options, std::ostream& out, std::ostream
     return kExitUsage;
   }
   std::vector<bool> needed(config->feeds.size(), true);
-  Snapshots snapshots = load_snapshots(*config, needed, err);
+  Snapshots snapshots = load_snapshots(*config, needed, config->rules, err);
   auto tables = snapshots.pointers();
 
   struct Row {
@@ -284,7 +295,7 @@ int run_forecast(const ForecastOptions& options, std::ostream& out, std::ostream
   }
   std::vector<bool> needed(config->feeds.size(), false);
   for (const Rule& rule : config->rules) needed[rule.feed] = needed[rule.feed] || rule.spec.kind == RuleKind::Deadline;
-  Snapshots snapshots = load_snapshots(*config, needed, err);
+  Snapshots snapshots = load_snapshots(*config, needed, config->rules, err);
   auto tables = snapshots.pointers();
   EvaluationInput input{config->rules, tables, *from, config->calendar.get(), config->tables.get()};
   std::vector<ForecastCount> counts = forecast(input, *from, *to);

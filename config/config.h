@@ -33,6 +33,10 @@ struct FeedConfig {
   std::string key;
   std::vector<FieldConfig> fields;  // in the schema's order
   std::shared_ptr<const Schema> schema;
+  // Not from the file: the fields a load keeps, by schema index (empty: every one). eval,
+  // backtest and forecast keep only what their rules read (fields_read); the daemon keeps all,
+  // since a reload may bring a rule that reads any field.
+  std::vector<bool> stored_fields;
   int64_t refresh_seconds = 300;
   std::string date_format;          // empty: ISO only
   double max_rejected_ratio = 0.05;

@@ -82,7 +82,9 @@ FeedRows::FeedRows(const FeedConfig& feed, FeedLoad& load)
       load_(load),
       builder_(feed.schema, DateParser(feed.date_format), feed.valid_dates),
       position_(feed.fields.size(), SIZE_MAX),
-      cells_(feed.fields.size()) {}
+      cells_(feed.fields.size()) {
+  if (!feed.stored_fields.empty()) builder_.store_only(feed.stored_fields);
+}
 
 bool FeedRows::map_columns(std::span<const std::string_view> names, bool may_be_data) {
   columns_ = names.size();

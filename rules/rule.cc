@@ -200,6 +200,19 @@ class RuleCompiler {
 
 }  // namespace
 
+std::vector<size_t> fields_read(const Rule& rule) {
+  std::vector<size_t> out{rule.schema->key};
+  auto add = [&](const std::vector<size_t>& fields) { out.insert(out.end(), fields.begin(), fields.end()); };
+  for (const auto* expression : {&rule.where, &rule.when, &rule.start, &rule.done, &rule.due, &rule.value})
+    if (*expression) add((*expression)->fields_read());
+  add(rule.group_by);
+  for (const auto* templates : {&rule.labels, &rule.annotations})
+    for (const auto& [name, tmpl] : *templates) add(tmpl.fields_read());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 std::optional<Rule> compile_rule(RuleSpec spec, size_t feed, std::shared_ptr<const Schema> schema,
                                  const LookupTables& tables, std::vector<RuleError>& errors) {
   Rule rule;

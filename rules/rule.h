@@ -76,6 +76,11 @@ struct Rule {
   std::vector<std::pair<std::string, Template>> labels, annotations;
 };
 
+// The schema fields the rule reads anywhere (its expressions, group_by, labels and annotations)
+// and its feed's key, sorted, each once: a table that holds these columns evaluates it as one that
+// holds them all.
+std::vector<size_t> fields_read(const Rule& rule);
+
 // Compiles `spec` against the schema of its feed. Returns nullopt and appends every problem
 // found when the rule cannot be compiled.
 std::optional<Rule> compile_rule(RuleSpec spec, size_t feed, std::shared_ptr<const Schema> schema,

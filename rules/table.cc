@@ -133,7 +133,7 @@ void TableBuilder::review_cardinality() {
   const size_t rows = table_.rows_;
   for (size_t f = 0; f < table_.columns_.size(); ++f) {
     Column& column = table_.columns_[f];
-    if (column.type != Type::String || f == table_.schema().key || !column.distinct_codes) continue;
+    if (column.type != Type::String || f == table_.schema().key || !column.stored || !column.distinct_codes) continue;
     if (column.dictionary.size() * 2 > rows) {
       column.distinct_codes = false;
       interners_[f] = StringInterner();
@@ -149,6 +149,11 @@ uint32_t TableBuilder::intern(size_t field, std::string_view text) {
   code = column.dictionary.add(text);
   interners_[field].insert(h, code);
   return code;
+}
+
+void TableBuilder::store_only(const std::vector<bool>& fields) {
+  for (size_t f = 0; f < table_.columns_.size(); ++f)
+    table_.columns_[f].stored = f == table_.schema().key || (f < fields.size() && fields[f]);
 }
 
 std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std::string_view> cells) {
@@ -194,6 +199,7 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
 
   for (size_t f = 0; f < n; ++f) {
     Column& column = table_.columns_[f];
+    if (!column.stored) continue;
     switch (column.type) {
       case Type::Number: column.numbers.push_back(numbers_[f]); break;
       case Type::Date: column.days.push_back(days_[f]); break;
@@ -221,6 +227,7 @@ void TableBuilder::reserve_rows(size_t rows) {
   const size_t key = table_.schema_->key;
   for (size_t f = 0; f < table_.columns_.size(); ++f) {
     Column& column = table_.columns_[f];
+    if (!column.stored) continue;
     switch (column.type) {
       case Type::Number: column.numbers.reserve(rows); break;
       case Type::Date: column.days.reserve(rows); break;

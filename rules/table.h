@@ -74,6 +74,9 @@ struct Column {
   std::vector<int8_t> bools;     // Bool: -1 is null
   std::vector<uint32_t> codes;   // String: index into dictionary, kNullCode is null
   StringDictionary dictionary;
+  // False when the table was built without this column (TableBuilder::store_only): its vectors
+  // are empty.
+  bool stored = true;
   // Whether equal strings always have equal codes. A column whose values are nearly all
   // different (an identifier that is not the key) is stored cell by cell without looking each
   // one up: looking up millions of strings that are never found costs more than it saves.
@@ -166,6 +169,10 @@ class TableBuilder {
     size_t field;         // the schema field at fault
     std::string message;  // e.g. "not a date"; never the cell's value
   };
+  // Keeps only the columns of the fields marked true (by schema index; the key's always), before
+  // the first add_row. The cells of the others are still checked against their types, so the
+  // same rows are rejected, but nothing of them is kept: a string cell costs no interning at all.
+  void store_only(const std::vector<bool>& fields);
   // Every check but the duplicate key's.
   std::optional<RowError> add_row(std::span<const std::string_view> cells);
   size_t rows() const { return table_.rows_; }

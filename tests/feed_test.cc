@@ -332,6 +332,42 @@ TEST(FeedCsv, SecondRowWithAKeyAlreadySeenIsRejected) {
             (std::vector<std::string>{"f.csv:4: row rejected: field 'case_id' (column \"Case ID\"): duplicate key"}));
 }
 
+// eval keeps only the columns its rules read: the others are still checked, so exactly the same
+// rows are rejected (a bad date in a column no rule reads still rejects its row), duplicates are
+// still found, and the kept columns hold the same values as in a load that keeps every column.
+TEST(FeedCsv, StoringOnlySomeFieldsRejectsTheSameRowsAndKeepsTheirValues) {
+  FeedConfig feed = cases_feed();
+  feed.max_rejected_ratio = 1;
+  const std::string csv = std::string(kHeader) +
+                          "C1,02/06/2017,7.5,yes,Assessment\n"
+                          "C2,31/02/2017,1,no,Assessment\n"  // a bad date, in a column not kept
+                          "C3,03/06/2017,x,no,Duty\n"         // a bad number, in a column not kept
+                          "C4,04/06/2017,2,maybe,Duty\n"      // a bad bool, in the column kept
+                          "C1,05/06/2017,3,no,Duty\n"         // a duplicate key
+                          "C5,,,,Duty\n";
+  FeedLoad whole = load_csv(feed, csv, "cases.csv", std::nullopt);
+  feed.stored_fields = {false, false, false, true, false};  // the key is kept all the same
+  FeedLoad some = load_csv(feed, csv, "cases.csv", std::nullopt);
+  ASSERT_TRUE(whole.accepted && some.accepted) << whole.error << some.error;
+  EXPECT_EQ(formatted(some), formatted(whole));
+  EXPECT_EQ(formatted(some).size(), 4u);
+  const Table& t = *some.table;
+  EXPECT_EQ(keys(t), keys(*whole.table));
+  EXPECT_EQ(keys(t), (std::vector<std::string>{"C1", "C5"}));
+  for (size_t row = 0; row < t.rows(); ++row) {
+    EXPECT_EQ(t.value(row, 3).type, whole.table->value(row, 3).type) << row;
+    EXPECT_EQ(t.value(row, 3).boolean, whole.table->value(row, 3).boolean) << row;
+  }
+  EXPECT_TRUE(t.value(0, 3).boolean);
+  EXPECT_TRUE(t.value(1, 3).is_null());
+  for (size_t f : {1, 2, 4}) {
+    EXPECT_FALSE(t.column(f).stored) << f;
+    EXPECT_TRUE(t.column(f).days.empty() && t.column(f).numbers.empty() && t.column(f).codes.empty()) << f;
+  }
+  EXPECT_TRUE(t.column(0).stored && t.column(3).stored);
+  EXPECT_TRUE(whole.table->column(4).stored);
+}
+
 // Duplicate keys are found after the last row, over the keys in parts by hash: checked here against
 // the rule as written (a row whose key an accepted row before it has is rejected), row by row with
 // a std::set, on extracts big enough to have many parts, where bad rows, duplicates and rows

@@ -184,6 +184,15 @@ std::string run_case(const Case& c) {
     rules.push_back(std::move(*rule));
   }
 
+  // Odd seeds build each table with only the columns the rules read, as eval does; even seeds with
+  // every column, as the daemon does. The reference always sees whole records.
+  std::vector<std::vector<bool>> stored(c.feeds.size());
+  if (c.seed % 2 == 1) {
+    for (size_t f = 0; f < c.feeds.size(); ++f) stored[f].assign(c.feeds[f].fields.size(), false);
+    for (const Rule& rule : rules)
+      for (size_t field : fields_read(rule)) stored[rule.feed][field] = true;
+  }
+
   std::vector<std::shared_ptr<const Table>> snapshots(c.feeds.size());
   std::vector<reference::FeedData> data(c.feeds.size());
   EvaluationCache cache(rules.size());
@@ -193,6 +202,7 @@ std::string run_case(const Case& c) {
       if (!step.changed[f]) continue;
       const FeedCase& feed = c.feeds[f];
       TableBuilder builder(schemas[f], DateParser(feed.date_format), DateRange{c.valid_from, c.valid_until});
+      if (!stored[f].empty()) builder.store_only(stored[f]);
       std::vector<std::string> accepted;
       for (const auto& row : step.snapshots[f].rows) {
         std::vector<std::string_view> cells;
