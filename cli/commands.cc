@@ -58,10 +58,7 @@ Snapshots load_snapshots(const Config& config, const std::vector<bool>& needed, 
   for (size_t i = 0; i < config.feeds.size(); ++i) {
     if (!needed[i]) continue;
     FeedConfig feed = config.feeds[i];
-    feed.stored_fields.assign(feed.fields.size(), false);
-    for (const Rule& rule : rules)
-      if (rule.feed == i)
-        for (size_t field : fields_read(rule)) feed.stored_fields[field] = true;
+    feed.stored_fields = fields_read(rules, i, feed.fields.size());
     chosen.push_back(std::move(feed));
   }
   std::vector<const FeedConfig*> feeds;

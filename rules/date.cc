@@ -248,10 +248,29 @@ std::string DateParser::compile(std::string_view format, std::vector<Token>* tok
 DateParser::DateParser(std::string format) : format_(std::move(format)) {
   // An invalid format (validate_date_format reports it) leaves ISO only rather than throwing.
   if (!compile(format_, &tokens_).empty()) tokens_.clear();
+  if (tokens_.size() == 5 && tokens_[0].kind == 'd' && tokens_[1].kind == 0 && tokens_[2].kind == 'm' &&
+      tokens_[3].kind == 0 && tokens_[4].kind == 'Y' && !is_digit(tokens_[1].literal) && !is_digit(tokens_[3].literal)) {
+    day_month_year_ = true;
+    separators_[0] = tokens_[1].literal;
+    separators_[1] = tokens_[3].literal;
+  }
 }
 
 std::optional<Day> DateParser::parse(std::string_view text) const {
   text = trim(text);
+  if (day_month_year_ && text.size() == 10 && text[2] == separators_[0] && text[5] == separators_[1]) {
+    // dd?mm?yyyy: what the general path below reads from these ten characters, and no more (a
+    // cell it would refuse, or read another way, falls through to it).
+    const auto digit = [&](size_t i) { return static_cast<unsigned>(text[i] - '0'); };
+    bool digits = true;
+    for (size_t i : {0, 1, 3, 4, 6, 7, 8, 9}) digits = digits && digit(i) <= 9;
+    if (digits) {
+      const int day = static_cast<int>(digit(0) * 10 + digit(1));
+      const unsigned month = digit(3) * 10 + digit(4);
+      const int year = static_cast<int>(digit(6) * 1000 + digit(7) * 100 + digit(8) * 10 + digit(9));
+      if (is_valid_civil(year, month, day)) return days_from_civil(year, month, day);
+    }
+  }
   if (!tokens_.empty()) {
     std::string_view s = text;
     int year = 0, day = 0, number = 0;

@@ -74,6 +74,10 @@ class DateParser {
 
   std::string format_;
   std::vector<Token> tokens_;  // empty: ISO only (no format, or an invalid one)
+  // For a format of the shape %d/%m/%Y (any one-character separators): its separators, so that
+  // the usual ten-character cell is read at fixed places. Anything else takes the general path.
+  bool day_month_year_ = false;
+  char separators_[2] = {0, 0};
 };
 
 // Checks that a date_format is one DateParser understands; returns an error message or "".

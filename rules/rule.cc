@@ -213,6 +213,14 @@ std::vector<size_t> fields_read(const Rule& rule) {
   return out;
 }
 
+std::vector<bool> fields_read(const std::vector<Rule>& rules, size_t feed, size_t fields) {
+  std::vector<bool> read(fields, false);
+  for (const Rule& rule : rules)
+    if (rule.feed == feed)
+      for (size_t field : fields_read(rule)) read[field] = true;
+  return read;
+}
+
 std::optional<Rule> compile_rule(RuleSpec spec, size_t feed, std::shared_ptr<const Schema> schema,
                                  const LookupTables& tables, std::vector<RuleError>& errors) {
   Rule rule;

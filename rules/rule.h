@@ -80,6 +80,8 @@ struct Rule {
 // and its feed's key, sorted, each once: a table that holds these columns evaluates it as one that
 // holds them all.
 std::vector<size_t> fields_read(const Rule& rule);
+// By schema index of feed `feed` (with `fields` fields): whether any of `rules` reads it.
+std::vector<bool> fields_read(const std::vector<Rule>& rules, size_t feed, size_t fields);
 
 // Compiles `spec` against the schema of its feed. Returns nullopt and appends every problem
 // found when the rule cannot be compiled.

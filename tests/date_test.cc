@@ -126,6 +126,31 @@ TEST(DateParser, DayMonthYear) {
   EXPECT_EQ(parser.parse("29/02/2016"), ymd(2016, 2, 29));
 }
 
+// %d/%m/%Y reads its usual ten-character cells at fixed places; %e/%m/%Y reads the same cells the
+// general way (on trimmed text %e is %d). Over random cells of ten and more characters, near dates
+// and not, the two must read the same day or refuse alike.
+TEST(DateParser, TheFixedPlaceDayMonthYearPathReadsAsTheGeneralOne) {
+  DateParser fast("%d/%m/%Y"), general("%e/%m/%Y");
+  DateParser fast_dots("%d.%m.%Y"), general_dots("%e.%m.%Y");
+  uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<unsigned>(state >> 33);
+  };
+  const std::string alphabet = "0123456789/.- T:";
+  const std::string templates[] = {"29/02/2016", "31/12/1999", "01/01/2017", "2017-06-02", "30/04/2023"};
+  for (int i = 0; i < 200000; ++i) {
+    std::string text = templates[next() % 5];
+    for (unsigned changes = next() % 4; changes > 0; --changes) text[next() % text.size()] = alphabet[next() % alphabet.size()];
+    if (next() % 8 == 0) text += next() % 2 ? " 09:30" : "T25:00";
+    ASSERT_EQ(fast.parse(text), general.parse(text)) << "'" << text << "'";
+    ASSERT_EQ(fast_dots.parse(text), general_dots.parse(text)) << "'" << text << "'";
+  }
+  EXPECT_EQ(fast.parse("29/02/2016"), ymd(2016, 2, 29));
+  EXPECT_EQ(fast.parse("29/02/2017"), std::nullopt);
+  EXPECT_EQ(fast.parse(" 02/06/2017 "), ymd(2017, 6, 2));
+}
+
 TEST(DateParser, Rejects) {
   const DateParser parser("%d/%m/%Y");
   for (const char* text : {"31/02/2017", "29/02/2017", "00/06/2017", "02/00/2017", "02/13/2017", "", "   ",
