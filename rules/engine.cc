@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -461,15 +462,32 @@ std::vector<size_t> evaluation_order(const EvaluationInput& input) {
 
 EvaluationResult evaluate(const EvaluationInput& input) {
   std::vector<EvaluationResult> each(input.rules.size());
-  parallel_for_each(evaluation_order(input), [&](size_t i) { evaluate_rule(input, i, each[i]); });
+  // Each rule's part is sorted by key on the core that made it; joined in the order of the rules'
+  // names, the parts are then sorted by rule and key as a whole, with no sort left for one core.
+  parallel_for_each(evaluation_order(input), [&](size_t i) {
+    evaluate_rule(input, i, each[i]);
+    sort_result(input.rules, each[i]);
+  });
+  std::vector<size_t> by_name(input.rules.size());
+  std::iota(by_name.begin(), by_name.end(), 0);
+  std::stable_sort(by_name.begin(), by_name.end(),
+                   [&](size_t a, size_t b) { return input.rules[a].spec.name < input.rules[b].spec.name; });
   EvaluationResult result;
-  for (EvaluationResult& part : each) {
+  size_t matches = 0, values = 0;
+  for (const EvaluationResult& part : each) {
+    matches += part.matches.size();
+    values += part.values.size();
+  }
+  result.matches.reserve(matches);
+  result.values.reserve(values);
+  for (size_t i : by_name) {
+    EvaluationResult& part = each[i];
     result.matches.insert(result.matches.end(), std::make_move_iterator(part.matches.begin()),
                           std::make_move_iterator(part.matches.end()));
     result.values.insert(result.values.end(), std::make_move_iterator(part.values.begin()),
                          std::make_move_iterator(part.values.end()));
+    part = EvaluationResult();  // its strings now belong to `result`; free its vectors as we go
   }
-  sort_result(input.rules, result);
   return result;
 }
 
