@@ -83,9 +83,18 @@ bool has_as_of_free_dates(const Rule& rule) {
   return fixed(rule.start) && fixed(rule.done) && fixed(rule.due);
 }
 
-// The windows of a rule with as-of-free dates (has_as_of_free_dates): the same tests as
-// evaluate_deadline's, solved for the as-of date.
-void find_deadline_windows(const EvaluationInput& input, size_t index, DeadlineWindows& out) {
+// Records [begin, end) of a rule's snapshot.
+struct RowRange {
+  size_t begin, end;
+};
+
+RowRange all_rows(const EvaluationInput& input, size_t index) {
+  return {0, input.feeds[input.rules[index].feed]->rows()};
+}
+
+// The windows of a rule with as-of-free dates (has_as_of_free_dates) for the records `rows`: the
+// same tests as evaluate_deadline's, solved for the as-of date.
+void find_deadline_windows(const EvaluationInput& input, size_t index, RowRange rows, DeadlineWindows& out) {
   const Rule& rule = input.rules[index];
   const Table& table = *input.feeds[rule.feed];
   const Calendar& calendar = *input.calendar;
@@ -94,7 +103,7 @@ void find_deadline_windows(const EvaluationInput& input, size_t index, DeadlineW
   out.windows.clear();
   Arena arena;
   EvalContext context{&table, 0, {}, {}, kNullDay, input.calendar, input.tables, &arena};
-  for (size_t row = 0; row < table.rows(); ++row) {
+  for (size_t row = rows.begin; row < rows.end; ++row) {
     context.row = row;
     arena.clear();
     if (rule.where && out.where_applied && !rule.where->eval(context).truthy()) continue;
@@ -122,14 +131,18 @@ void find_deadline_windows(const EvaluationInput& input, size_t index, DeadlineW
 }
 
 // `only_due`: when a day, only the matches due that day (the rest are neither rendered nor kept).
+// Only the windows of the records `rows` (the windows are in record order).
 void evaluate_deadline_windows(const EvaluationInput& input, size_t index, const DeadlineWindows& windows,
-                               Day only_due, EvaluationResult& out) {
+                               Day only_due, RowRange rows, EvaluationResult& out) {
   const Rule& rule = input.rules[index];
   const Table& table = *input.feeds[rule.feed];
   const Day today = input.as_of;
   Arena arena;
   EvalContext context{&table, 0, {}, {}, today, input.calendar, input.tables, &arena};
-  for (const DeadlineWindow& w : windows.windows) {
+  auto first = std::lower_bound(windows.windows.begin(), windows.windows.end(), rows.begin,
+                                [](const DeadlineWindow& w, size_t row) { return w.row < row; });
+  for (auto it = first; it != windows.windows.end() && it->row < rows.end; ++it) {
+    const DeadlineWindow& w = *it;
     if (today < w.from || today >= w.until || (only_due != kNullDay && w.due != only_due)) continue;
     context.row = w.row;
     arena.clear();
@@ -138,24 +151,39 @@ void evaluate_deadline_windows(const EvaluationInput& input, size_t index, const
   }
 }
 
-void evaluate_deadline(const EvaluationInput& input, size_t index, Day only_due, EvaluationResult& out) {
+// The rule's windows kept in the cache, or null when it keeps none for the rule.
+DeadlineWindows* cached_windows(const EvaluationInput& input, size_t index) {
+  if (!input.cache || index >= input.cache->deadlines.size() || !has_as_of_free_dates(input.rules[index]))
+    return nullptr;
+  return &input.cache->deadlines[index];
+}
+
+// Works the cached windows out again when they were made from another snapshot.
+void refresh_cached_windows(const EvaluationInput& input, size_t index) {
+  DeadlineWindows* windows = cached_windows(input, index);
+  const Table& table = *input.feeds[input.rules[index].feed];
+  if (windows && (windows->table_id != table.id() || table.id() == 0))
+    find_deadline_windows(input, index, all_rows(input, index), *windows);
+}
+
+void evaluate_deadline(const EvaluationInput& input, size_t index, Day only_due, RowRange rows,
+                       EvaluationResult& out) {
   const Rule& rule = input.rules[index];
   const Table& table = *input.feeds[rule.feed];
   if (has_as_of_free_dates(rule)) {
-    if (input.cache && index < input.cache->deadlines.size()) {
-      DeadlineWindows& windows = input.cache->deadlines[index];
-      if (windows.table_id != table.id() || table.id() == 0) find_deadline_windows(input, index, windows);
-      return evaluate_deadline_windows(input, index, windows, only_due, out);
+    if (DeadlineWindows* windows = cached_windows(input, index)) {
+      refresh_cached_windows(input, index);
+      return evaluate_deadline_windows(input, index, *windows, only_due, rows, out);
     }
     DeadlineWindows windows;
-    find_deadline_windows(input, index, windows);
-    return evaluate_deadline_windows(input, index, windows, only_due, out);
+    find_deadline_windows(input, index, rows, windows);
+    return evaluate_deadline_windows(input, index, windows, only_due, rows, out);
   }
   // Dates that move with the as-of date: every record, every time.
   const Day today = input.as_of;
   Arena arena;
   EvalContext context{&table, 0, {}, {}, today, input.calendar, input.tables, &arena};
-  for (size_t row = 0; row < table.rows(); ++row) {
+  for (size_t row = rows.begin; row < rows.end; ++row) {
     context.row = row;
     arena.clear();
     if (rule.where && !rule.where->eval(context).truthy()) continue;
@@ -178,12 +206,12 @@ void evaluate_deadline(const EvaluationInput& input, size_t index, Day only_due,
   }
 }
 
-void evaluate_condition(const EvaluationInput& input, size_t index, EvaluationResult& out) {
+void evaluate_condition(const EvaluationInput& input, size_t index, RowRange rows, EvaluationResult& out) {
   const Rule& rule = input.rules[index];
   const Table& table = *input.feeds[rule.feed];
   Arena arena;
   EvalContext context{&table, 0, {}, {}, input.as_of, input.calendar, input.tables, &arena};
-  for (size_t row = 0; row < table.rows(); ++row) {
+  for (size_t row = rows.begin; row < rows.end; ++row) {
     context.row = row;
     arena.clear();
     if (rule.where && !rule.where->eval(context).truthy()) continue;
@@ -399,14 +427,26 @@ void evaluate_aggregate(const EvaluationInput& input, size_t index, EvaluationRe
 
 }  // namespace
 
-void evaluate_rule(const EvaluationInput& input, size_t index, EvaluationResult& out) {
+namespace {
+
+bool is_evaluated(const EvaluationInput& input, size_t index) {
   const Rule& rule = input.rules[index];
-  if (!rule.spec.enabled || rule.feed >= input.feeds.size() || !input.feeds[rule.feed]) return;
-  switch (rule.spec.kind) {
-    case RuleKind::Deadline: return evaluate_deadline(input, index, kNullDay, out);
-    case RuleKind::Condition: return evaluate_condition(input, index, out);
+  return rule.spec.enabled && rule.feed < input.feeds.size() && input.feeds[rule.feed];
+}
+
+// The records `rows` of rule `index` (all of them for an aggregate).
+void evaluate_rows(const EvaluationInput& input, size_t index, RowRange rows, EvaluationResult& out) {
+  switch (input.rules[index].spec.kind) {
+    case RuleKind::Deadline: return evaluate_deadline(input, index, kNullDay, rows, out);
+    case RuleKind::Condition: return evaluate_condition(input, index, rows, out);
     case RuleKind::Aggregate: return evaluate_aggregate(input, index, out);
   }
+}
+
+}  // namespace
+
+void evaluate_rule(const EvaluationInput& input, size_t index, EvaluationResult& out) {
+  if (is_evaluated(input, index)) evaluate_rows(input, index, all_rows(input, index), out);
 }
 
 void evaluate_due_on(const EvaluationInput& input, size_t index, Day day, EvaluationResult& out) {
@@ -416,7 +456,7 @@ void evaluate_due_on(const EvaluationInput& input, size_t index, Day day, Evalua
     return;
   EvaluationInput next = input;
   next.as_of = day + 1;
-  evaluate_deadline(next, index, day, out);
+  evaluate_deadline(next, index, day, all_rows(next, index), out);
 }
 
 namespace {
@@ -460,33 +500,94 @@ std::vector<size_t> evaluation_order(const EvaluationInput& input) {
   return order;
 }
 
+namespace {
+
+// A rule's records [rows.begin, rows.end), evaluated as one piece of work.
+struct Piece {
+  size_t rule;
+  RowRange rows;
+};
+
+// Every evaluated rule in pieces, the biggest first. An aggregate is one piece (its groups span
+// the records); so is a rule whose cached windows could not be shared safely (a snapshot with no
+// id is worked out afresh by every piece).
+std::vector<Piece> evaluation_pieces(const EvaluationInput& input) {
+  std::vector<Piece> pieces;
+  const size_t per_piece = std::max<size_t>(1, input.rows_per_piece);
+  for (size_t index : evaluation_order(input)) {
+    if (!is_evaluated(input, index)) continue;
+    const RowRange all = all_rows(input, index);
+    const bool divisible = input.rules[index].spec.kind != RuleKind::Aggregate &&
+                           (!cached_windows(input, index) || input.feeds[input.rules[index].feed]->id() != 0);
+    const size_t count = divisible ? std::max<size_t>(1, (all.end + per_piece - 1) / per_piece) : 1;
+    for (size_t k = 0; k < count; ++k) pieces.push_back({index, {all.end * k / count, all.end * (k + 1) / count}});
+  }
+  std::stable_sort(pieces.begin(), pieces.end(), [](const Piece& a, const Piece& b) {
+    return a.rows.end - a.rows.begin > b.rows.end - b.rows.begin;
+  });
+  return pieces;
+}
+
+// Moves the items of `parts` (each sorted by key) to the end of `out`, merged by key.
+template <class Item>
+void merge_by_key(std::vector<std::vector<Item>*>& parts, std::vector<Item>& out) {
+  std::vector<size_t> next(parts.size(), 0);
+  for (;;) {
+    size_t best = parts.size();
+    for (size_t p = 0; p < parts.size(); ++p)
+      if (next[p] < parts[p]->size() &&
+          (best == parts.size() || (*parts[p])[next[p]].key < (*parts[best])[next[best]].key))
+        best = p;
+    if (best == parts.size()) break;
+    out.push_back(std::move((*parts[best])[next[best]++]));
+  }
+  for (auto* part : parts) *part = std::vector<Item>();  // moved from: give back its memory now
+}
+
+}  // namespace
+
 EvaluationResult evaluate(const EvaluationInput& input) {
-  std::vector<EvaluationResult> each(input.rules.size());
-  // Each rule's part is sorted by key on the core that made it; joined in the order of the rules'
-  // names, the parts are then sorted by rule and key as a whole, with no sort left for one core.
-  parallel_for_each(evaluation_order(input), [&](size_t i) {
-    evaluate_rule(input, i, each[i]);
-    sort_result(input.rules, each[i]);
+  // Cached windows made from another snapshot are worked out again first, a rule per core, so
+  // that the pieces of a rule only read them.
+  std::vector<size_t> stale;
+  for (size_t index : evaluation_order(input))
+    if (is_evaluated(input, index) && cached_windows(input, index)) stale.push_back(index);
+  parallel_for_each(stale, [&](size_t index) { refresh_cached_windows(input, index); });
+
+  // Each piece is evaluated and sorted by key on one core; the pieces of a rule are then merged,
+  // rule by rule in the order of their names: the whole sorted by rule and key, with no sort of
+  // it all left for one core.
+  const std::vector<Piece> pieces = evaluation_pieces(input);
+  std::vector<EvaluationResult> parts(pieces.size());
+  std::vector<size_t> order(pieces.size());
+  std::iota(order.begin(), order.end(), 0);
+  parallel_for_each(order, [&](size_t p) {
+    evaluate_rows(input, pieces[p].rule, pieces[p].rows, parts[p]);
+    sort_result(input.rules, parts[p]);
   });
   std::vector<size_t> by_name(input.rules.size());
   std::iota(by_name.begin(), by_name.end(), 0);
   std::stable_sort(by_name.begin(), by_name.end(),
                    [&](size_t a, size_t b) { return input.rules[a].spec.name < input.rules[b].spec.name; });
-  EvaluationResult result;
+  std::vector<std::vector<size_t>> pieces_of(input.rules.size());
   size_t matches = 0, values = 0;
-  for (const EvaluationResult& part : each) {
-    matches += part.matches.size();
-    values += part.values.size();
+  for (size_t p = 0; p < pieces.size(); ++p) {
+    pieces_of[pieces[p].rule].push_back(p);
+    matches += parts[p].matches.size();
+    values += parts[p].values.size();
   }
+  EvaluationResult result;
   result.matches.reserve(matches);
   result.values.reserve(values);
-  for (size_t i : by_name) {
-    EvaluationResult& part = each[i];
-    result.matches.insert(result.matches.end(), std::make_move_iterator(part.matches.begin()),
-                          std::make_move_iterator(part.matches.end()));
-    result.values.insert(result.values.end(), std::make_move_iterator(part.values.begin()),
-                         std::make_move_iterator(part.values.end()));
-    part = EvaluationResult();  // its strings now belong to `result`; free its vectors as we go
+  for (size_t index : by_name) {
+    std::vector<std::vector<Match>*> rule_matches;
+    std::vector<std::vector<GroupValue>*> rule_values;
+    for (size_t p : pieces_of[index]) {
+      rule_matches.push_back(&parts[p].matches);
+      rule_values.push_back(&parts[p].values);
+    }
+    merge_by_key(rule_matches, result.matches);
+    merge_by_key(rule_values, result.values);
   }
   return result;
 }

@@ -82,6 +82,9 @@ struct EvaluationInput {
   // Optional: kept between evaluations of the same rules (entries are remade when a snapshot
   // changes). Without one, each evaluation works everything out afresh.
   EvaluationCache* cache = nullptr;
+  // evaluate() splits a deadline or condition rule over a bigger snapshot into pieces of about
+  // this many records, so that one big rule does not leave the other cores idle.
+  size_t rows_per_piece = size_t{1} << 17;
 };
 
 // Appends the matches and values of rule `index` to `out` (unsorted).
