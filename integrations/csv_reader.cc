@@ -1,6 +1,11 @@
 #include "integrations/csv_reader.h"
 
+#include <cstdint>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace casewatch::csv {
 
@@ -19,6 +24,49 @@ size_t count_newlines(const char* from, const char* end) {
   }
   return n;
 }
+
+// The commas of the data, 64 bytes at a time: a compare per 16 bytes rather than a memchr call
+// per field, most fields being a few bytes long. The block's bitmask serves every field in it.
+class CommaFinder {
+ public:
+  explicit CommaFinder(const char* data_end) : data_end_(data_end), block_(data_end) {}
+
+  // The first ',' in [from, end), or null; `end` is at most the end of the data.
+  const char* next(const char* from, const char* end) {
+    while (from < end) {
+      if (from < block_ || from - block_ >= 64) load(from);
+      const uint64_t after_from = mask_ & (~uint64_t{0} << (from - block_));
+      if (after_from != 0) {
+        const char* comma = block_ + __builtin_ctzll(after_from);
+        return comma < end ? comma : nullptr;
+      }
+      from = block_ + 64;
+    }
+    return nullptr;
+  }
+
+ private:
+  void load(const char* at) {
+    block_ = at;
+    mask_ = 0;
+#if defined(__SSE2__)
+    if (data_end_ - at >= 64) {
+      const __m128i comma = _mm_set1_epi8(',');
+      for (int k = 0; k < 4; ++k) {
+        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + 16 * k));
+        mask_ |= uint64_t{static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, comma)))} << (16 * k);
+      }
+      return;
+    }
+#endif
+    for (ptrdiff_t i = 0; i < 64 && i < data_end_ - at; ++i)
+      if (at[i] == ',') mask_ |= uint64_t{1} << i;
+  }
+
+  const char* data_end_;
+  const char* block_;  // the 64 bytes whose commas mask_ holds (fewer at the end of the data)
+  uint64_t mask_ = 0;
+};
 
 }  // namespace
 
@@ -83,6 +131,7 @@ bool Reader::next(Record& out) {
     return nl ? nl : end;
   };
   const char* eol = line_end(p);
+  CommaFinder commas(end);
 
   // Ends the record after a terminator at `at` ('\n', or `end`).
   auto finish = [&](const char* at) {
@@ -102,7 +151,7 @@ bool Reader::next(Record& out) {
   for (;;) {
     if (p == end || *p != '"') {
       // Unquoted: runs to the next comma or the end of the line. A quote here is plain data.
-      if (const char* comma = find(p, eol, ',')) {
+      if (const char* comma = commas.next(p, eol)) {
         out.fields.emplace_back(p, static_cast<size_t>(comma - p));
         p = comma + 1;
         continue;
