@@ -156,6 +156,22 @@ void TableBuilder::store_only(const std::vector<bool>& fields) {
     table_.columns_[f].stored = f == table_.schema().key || (f < fields.size() && fields[f]);
 }
 
+std::optional<Day> TableBuilder::parse_date(std::string_view text) {
+  if (text.size() != 10) return dates_.parse(text);
+  constexpr size_t kBits = 12;
+  if (remembered_dates_.empty()) remembered_dates_.resize(size_t{1} << kBits);
+  uint64_t head;
+  uint16_t two;
+  std::memcpy(&head, text.data(), 8);
+  std::memcpy(&two, text.data() + 8, 2);
+  const uint32_t tail = two | (uint32_t{1} << 16);
+  RememberedDate& entry = remembered_dates_[((head ^ (uint64_t{two} << 48)) * 0x9e3779b97f4a7c15ull) >> (64 - kBits)];
+  if (entry.head == head && entry.tail == tail) return entry.day;
+  std::optional<Day> day = dates_.parse(text);
+  if (day) entry = {head, tail, *day};
+  return day;
+}
+
 std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std::string_view> cells) {
   const Schema& schema = table_.schema();
   const size_t n = schema.fields.size();
@@ -171,7 +187,7 @@ std::optional<TableBuilder::RowError> TableBuilder::add_row(std::span<const std:
       }
       case Type::Date: {
         if (cell.empty()) { days_[f] = kNullDay; break; }
-        auto v = dates_.parse(cell);
+        auto v = parse_date(cell);
         if (!v) return RowError{f, dates_.format().empty() ? "not a date (expected YYYY-MM-DD)"
                                                             : "not a date (expected " + dates_.format() + " or YYYY-MM-DD)"};
         if (!valid_dates_.contains(*v))

@@ -188,6 +188,9 @@ class TableBuilder {
 
  private:
   uint32_t intern(size_t field, std::string_view text);
+  // dates_.parse(text), remembered for ten-character cells: a date column holds a few thousand
+  // days over millions of rows, and the same bytes always read as the same day.
+  std::optional<Day> parse_date(std::string_view text);
   // Stops interning string columns that turn out to hold mostly distinct values.
   void review_cardinality();
   // Removes the rows `dropped` (sorted) from every column.
@@ -202,6 +205,12 @@ class TableBuilder {
   std::vector<double> numbers_;
   std::vector<Day> days_;
   std::vector<int8_t> bools_;
+  struct RememberedDate {
+    uint64_t head = 0;  // the cell's first eight bytes
+    uint32_t tail = 0;  // its last two, with bit 16 set once the entry holds a day
+    Day day = 0;
+  };
+  std::vector<RememberedDate> remembered_dates_;  // direct-mapped by the cell's bytes
 };
 
 // Cell parsing shared by feeds and rule tests.

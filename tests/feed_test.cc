@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -330,6 +331,32 @@ TEST(FeedCsv, SecondRowWithAKeyAlreadySeenIsRejected) {
   EXPECT_EQ(t.value(0, 1).day, day(2017, 6, 2));
   EXPECT_EQ(formatted(load, "f.csv"),
             (std::vector<std::string>{"f.csv:4: row rejected: field 'case_id' (column \"Case ID\"): duplicate key"}));
+}
+
+// Date cells of ten characters are remembered by their bytes: every day of twenty years (cells
+// that share their first eight characters by the score), then the same again with bad cells
+// among them, each read as itself.
+TEST(FeedCsv, RepeatedDateCellsReadEachAsItself) {
+  FeedConfig feed = cases_feed();
+  feed.max_rejected_ratio = 1;
+  std::string csv = kHeader;
+  std::vector<Day> expected;
+  const Day first = day(2000, 1, 1), last = day(2019, 12, 31);
+  size_t rows = 0;
+  for (int pass = 0; pass < 2; ++pass)
+    for (Day d = first; d <= last; ++d) {
+      const CivilDate c = civil_from_days(d);
+      char cell[16];
+      std::snprintf(cell, sizeof cell, "%02u/%02u/%04d", c.day, c.month, c.year);
+      csv += "C" + std::to_string(rows++) + "," + cell + ",1,yes,A\n";
+      expected.push_back(d);
+      if (pass == 1 && d % 97 == 0) csv += "B" + std::to_string(rows++) + ",31/02/" + std::to_string(c.year) + ",1,yes,A\n";
+    }
+  FeedLoad load = load_csv(feed, csv, "cases.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  ASSERT_EQ(load.table->rows(), expected.size());
+  for (size_t row = 0; row < expected.size(); ++row) ASSERT_EQ(load.table->value(row, 1).day, expected[row]) << row;
+  EXPECT_GT(load.rejected, 0u);
 }
 
 // eval keeps only the columns its rules read: the others are still checked, so exactly the same
