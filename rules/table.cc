@@ -336,12 +336,17 @@ Table TableBuilder::finish() {
   table_.id_ = ++last_id;
   interners_.clear();
   // The vectors grew by doubling or from a guess: some of each may be spare. A snapshot is kept
-  // for hours, so its columns are given back their slack, one at a time, before it is.
+  // for hours, so a column with much slack is given it back, one at a time, before it is. Slack
+  // of an eighth or less (what reserve_rows leaves) is kept: it was never written, so it is not
+  // resident, and giving it back would copy the whole column into fresh pages.
+  auto shrink = [](auto& cells) {
+    if ((cells.capacity() - cells.size()) * 8 > cells.capacity()) cells.shrink_to_fit();
+  };
   for (Column& column : table_.columns_) {
-    column.numbers.shrink_to_fit();
-    column.days.shrink_to_fit();
-    column.bools.shrink_to_fit();
-    column.codes.shrink_to_fit();
+    shrink(column.numbers);
+    shrink(column.days);
+    shrink(column.bools);
+    shrink(column.codes);
     column.dictionary.shrink_to_fit();
   }
   return std::move(table_);
