@@ -336,17 +336,12 @@ Table TableBuilder::finish() {
   table_.id_ = ++last_id;
   interners_.clear();
   // The vectors grew by doubling or from a guess: some of each may be spare. A snapshot is kept
-  // for hours, so a column with much slack is given it back, one at a time, before it is. Slack
-  // of an eighth or less (what reserve_rows leaves) is kept: it was never written, so it is not
-  // resident, and giving it back would copy the whole column into fresh pages.
-  auto shrink = [](auto& cells) {
-    if ((cells.capacity() - cells.size()) * 8 > cells.capacity()) cells.shrink_to_fit();
-  };
+  // for hours, so a column with much slack is given it back, one at a time, before it is.
   for (Column& column : table_.columns_) {
-    shrink(column.numbers);
-    shrink(column.days);
-    shrink(column.bools);
-    shrink(column.codes);
+    shrink_if_much_spare(column.numbers);
+    shrink_if_much_spare(column.days);
+    shrink_if_much_spare(column.bools);
+    shrink_if_much_spare(column.codes);
     column.dictionary.shrink_to_fit();
   }
   return std::move(table_);

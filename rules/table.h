@@ -33,6 +33,14 @@ struct Schema {
 
 inline constexpr uint32_t kNullCode = 0xffffffffu;
 
+// Gives back a vector's spare capacity when it is more than an eighth of it. Less (what a
+// reservation from a good guess leaves) is kept: it was never written, so it is not resident,
+// and giving it back would copy every element into fresh pages.
+template <class Vector>
+void shrink_if_much_spare(Vector& cells) {
+  if ((cells.capacity() - cells.size()) * 8 > cells.capacity()) cells.shrink_to_fit();
+}
+
 // The strings of a string column, end to end in one buffer: a code's text is found from its end
 // offset and the previous one. Eight bytes per entry and no pointer per string, so a column of
 // a million identifiers costs little more than its text.
@@ -58,8 +66,8 @@ class StringDictionary {
   // The bytes of its strings, together.
   size_t byte_size() const { return bytes_.size(); }
   void shrink_to_fit() {
-    bytes_.shrink_to_fit();
-    ends_.shrink_to_fit();
+    shrink_if_much_spare(bytes_);
+    shrink_if_much_spare(ends_);
   }
 
  private:
