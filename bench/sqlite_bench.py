@@ -21,6 +21,10 @@
       first differences and exits 1 when they disagree.
   sqlite_bench.py feed-files CONFIG
       Prints the path of every feed's CSV, one a line (the files casewatch reads).
+  sqlite_bench.py median TIME_REPORT...
+      Prints the GNU time -v report (of several runs of one program) whose wall time is the median.
+  sqlite_bench.py median-json FLOOR_JSON...
+      Prints the floor report whose wall_seconds is the median.
   sqlite_bench.py report WORK_DIR ...
       Prints the table of figures and writes WORK_DIR/results.json (see macro.sh).
 
@@ -965,6 +969,13 @@ def main(argv):
         base = os.path.dirname(os.path.abspath(argv[2]))
         for feed in config.get("feed", []):
             print(os.path.normpath(os.path.join(base, feed["path"])))
+        return 0
+    if len(argv) >= 3 and argv[1] in ("median", "median-json"):
+        # The run in the middle: one run on a busy two-core machine can be a tenth off.
+        def wall(path):
+            return time_v(path)[0] if argv[1] == "median" else read_json(path)["wall_seconds"]
+        runs = sorted(argv[2:], key=wall)
+        print(runs[len(runs) // 2])
         return 0
     if len(argv) == 3 and argv[1] == "check-rules":
         check_rules_verbatim(argv[2])

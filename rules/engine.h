@@ -95,8 +95,8 @@ void evaluate_rule(const EvaluationInput& input, size_t index, EvaluationResult&
 // Nothing for a rule of another kind. `input.as_of` is ignored.
 void evaluate_due_on(const EvaluationInput& input, size_t index, Day day, EvaluationResult& out);
 
-// Every enabled rule whose feed has a snapshot, side by side on the machine's cores; results
-// sorted.
+// Every enabled rule whose feed has a snapshot, side by side on the machine's cores (a big
+// deadline or condition rule in pieces of `input.rows_per_piece` records); results sorted.
 EvaluationResult evaluate(const EvaluationInput& input);
 
 // The rules' indices, those over the biggest snapshots first: the order in which to hand them to

@@ -3,7 +3,13 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 namespace casewatch {
 
@@ -49,6 +55,18 @@ std::optional<bool> parse_bool_cell(std::string_view text) {
   if (equals("true") || equals("yes") || equals("y") || equals("t") || equals("1")) return true;
   if (equals("false") || equals("no") || equals("n") || equals("f") || equals("0")) return false;
   return std::nullopt;
+}
+
+void release_pages(const void* from, const void* to) {
+#if defined(__linux__)
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (reinterpret_cast<uintptr_t>(from) + page - 1) & ~(page - 1);
+  const uintptr_t last = reinterpret_cast<uintptr_t>(to) & ~(page - 1);
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+#else
+  (void)from;
+  (void)to;
+#endif
 }
 
 uint64_t StringInterner::hash(std::string_view text) {
@@ -338,10 +356,10 @@ Table TableBuilder::finish() {
   // The vectors grew by doubling or from a guess: some of each may be spare. A snapshot is kept
   // for hours, so a column with much slack is given it back, one at a time, before it is.
   for (Column& column : table_.columns_) {
-    shrink_if_much_spare(column.numbers);
-    shrink_if_much_spare(column.days);
-    shrink_if_much_spare(column.bools);
-    shrink_if_much_spare(column.codes);
+    give_back_spare(column.numbers);
+    give_back_spare(column.days);
+    give_back_spare(column.bools);
+    give_back_spare(column.codes);
     column.dictionary.shrink_to_fit();
   }
   return std::move(table_);

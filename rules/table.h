@@ -33,12 +33,17 @@ struct Schema {
 
 inline constexpr uint32_t kNullCode = 0xffffffffu;
 
-// Gives back a vector's spare capacity when it is more than an eighth of it. Less (what a
-// reservation from a good guess leaves) is kept: it was never written, so it is not resident,
-// and giving it back would copy every element into fresh pages.
+// Tells the system that the whole pages within [from, to) hold nothing (they read as zeros if
+// touched again): spare capacity of a vector whose memory may have been used before.
+void release_pages(const void* from, const void* to);
+
+// Gives back a vector's spare capacity. More than an eighth of it: by shrinking (a copy). Less
+// (what a reservation from a good guess leaves): its pages are released where they lie, since
+// copying every element into fresh pages would cost more than the whole slack.
 template <class Vector>
-void shrink_if_much_spare(Vector& cells) {
+void give_back_spare(Vector& cells) {
   if ((cells.capacity() - cells.size()) * 8 > cells.capacity()) cells.shrink_to_fit();
+  else release_pages(cells.data() + cells.size(), cells.data() + cells.capacity());
 }
 
 // The strings of a string column, end to end in one buffer: a code's text is found from its end
@@ -66,8 +71,8 @@ class StringDictionary {
   // The bytes of its strings, together.
   size_t byte_size() const { return bytes_.size(); }
   void shrink_to_fit() {
-    shrink_if_much_spare(bytes_);
-    shrink_if_much_spare(ends_);
+    give_back_spare(bytes_);
+    give_back_spare(ends_);
   }
 
  private:
