@@ -4,6 +4,11 @@
 
 #include <algorithm>
 #include <ostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rules/parallel.h"
 
 namespace casewatch {
 
@@ -138,7 +143,8 @@ void append_feed(std::string& out, const FeedSummary& feed) {
   out += "\n    }";
 }
 
-// Writes the array in chunks, so that the text in memory stays small.
+// Writes the array in chunks of items, a chunk rendered on each core side by side and written out
+// in order before the next ones are begun, so that the text in memory stays a few chunks.
 template <class Items, class Append>
 void write_array(std::string& text, std::ostream& out, const Items& items, Append append) {
   if (items.empty()) {
@@ -146,16 +152,27 @@ void write_array(std::string& text, std::ostream& out, const Items& items, Appen
     return;
   }
   text += "[\n";
-  bool first = true;
-  for (const auto& item : items) {
-    if (!first) text += ",\n";
-    first = false;
-    text += "    ";
-    append(text, item);
-    if (text.size() > (1u << 20)) {
-      out.write(text.data(), static_cast<std::streamsize>(text.size()));
-      text.clear();
-    }
+  constexpr size_t kChunk = 2048;  // items: about a megabyte of text
+  std::vector<std::string> rendered(std::max(1u, std::thread::hardware_concurrency()));
+  for (size_t begin = 0; begin < items.size(); begin += kChunk * rendered.size()) {
+    std::vector<size_t> chunks;
+    for (size_t c = 0; c < rendered.size() && begin + c * kChunk < items.size(); ++c) chunks.push_back(c);
+    parallel_for_each(chunks, [&](size_t c) {
+      // Appended to here, not in `rendered`: neighbouring strings share a cache line, and each
+      // append writes the string's length.
+      std::string chunk = std::move(rendered[c]);
+      chunk.clear();
+      const size_t from = begin + c * kChunk, to = std::min(items.size(), from + kChunk);
+      for (size_t i = from; i < to; ++i) {
+        if (i > 0) chunk += ",\n";
+        chunk += "    ";
+        append(chunk, items[i]);
+      }
+      rendered[c] = std::move(chunk);
+    });
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    text.clear();
+    for (size_t c : chunks) out.write(rendered[c].data(), static_cast<std::streamsize>(rendered[c].size()));
   }
   text += "\n  ]";
 }

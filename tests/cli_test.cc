@@ -787,6 +787,31 @@ TEST_F(CliTestFiles, DataThatIsNotUtf8DoesNotCrashJsonOutput) {
   EXPECT_NO_THROW(nlohmann::json::parse(r.out)) << r.out;
 }
 
+// The alerts are rendered in chunks on every core: many chunks' worth still make one JSON array,
+// every alert once, in key order, each rendered as a lone one is.
+TEST_F(CliTestFiles, ManyAlertsAreWrittenOnceEachAndInOrder) {
+  std::string config = write("casewatch.toml", kTempConfig);
+  write("rules.toml", kTempRules);
+  std::string csv = "ID,Team,N\n";
+  const int alerts = 11000;
+  for (int i = 0; i < alerts; ++i) csv += "K" + std::to_string(100000 + i) + ",T" + std::to_string(i % 7) + ",1\n";
+  write("cases.csv", csv);
+  Result r = run({"eval", "-c", config, "--at", "2017-06-14", "--format", "json", "--rule", "by_team"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  nlohmann::json j;
+  ASSERT_NO_THROW(j = nlohmann::json::parse(r.out));
+  ASSERT_EQ(j["alerts"].size(), static_cast<size_t>(alerts));
+  for (int i = 0; i < alerts; ++i) {
+    ASSERT_EQ(j["alerts"][i]["key"], "K" + std::to_string(100000 + i)) << i;
+    ASSERT_EQ(j["alerts"][i]["labels"]["team"], "T" + std::to_string(i % 7)) << i;
+  }
+  write("cases.csv", "ID,Team,N\nK100005,T5,1\n");
+  Result one = run({"eval", "-c", config, "--at", "2017-06-14", "--format", "json", "--rule", "by_team"});
+  const std::string alone = nlohmann::json::parse(one.out)["alerts"][0].dump();
+  EXPECT_EQ(j["alerts"][5].dump(), alone);
+  EXPECT_NE(r.out.find("    {\n      \"rule\": \"by_team\",\n      \"key\": \"K100005\""), std::string::npos);
+}
+
 TEST_F(CliTestFiles, OnlyTheFirstHundredRejectedRowsAreListed) {
   std::string config = write("casewatch.toml", kTempConfig);
   write("rules.toml", kTempRules);
