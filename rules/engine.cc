@@ -528,9 +528,9 @@ std::vector<Piece> evaluation_pieces(const EvaluationInput& input) {
   return pieces;
 }
 
-// Moves the items of `parts` (each sorted by key) to the end of `out`, merged by key.
+// Moves the items of `parts` (each sorted by key) to `out` onwards, merged by key.
 template <class Item>
-void merge_by_key(std::vector<std::vector<Item>*>& parts, std::vector<Item>& out) {
+void merge_by_key(const std::vector<std::vector<Item>*>& parts, Item* out) {
   std::vector<size_t> next(parts.size(), 0);
   for (;;) {
     size_t best = parts.size();
@@ -539,7 +539,7 @@ void merge_by_key(std::vector<std::vector<Item>*>& parts, std::vector<Item>& out
           (best == parts.size() || (*parts[p])[next[p]].key < (*parts[best])[next[best]].key))
         best = p;
     if (best == parts.size()) break;
-    out.push_back(std::move((*parts[best])[next[best]++]));
+    *out++ = std::move((*parts[best])[next[best]++]);
   }
   for (auto* part : parts) *part = std::vector<Item>();  // moved from: give back its memory now
 }
@@ -569,26 +569,28 @@ EvaluationResult evaluate(const EvaluationInput& input) {
   std::iota(by_name.begin(), by_name.end(), 0);
   std::stable_sort(by_name.begin(), by_name.end(),
                    [&](size_t a, size_t b) { return input.rules[a].spec.name < input.rules[b].spec.name; });
-  std::vector<std::vector<size_t>> pieces_of(input.rules.size());
-  size_t matches = 0, values = 0;
+  // Each rule's place in the result, then its pieces merged there, a rule per core.
+  std::vector<std::vector<std::vector<Match>*>> matches_of(input.rules.size());
+  std::vector<std::vector<std::vector<GroupValue>*>> values_of(input.rules.size());
   for (size_t p = 0; p < pieces.size(); ++p) {
-    pieces_of[pieces[p].rule].push_back(p);
-    matches += parts[p].matches.size();
-    values += parts[p].values.size();
+    matches_of[pieces[p].rule].push_back(&parts[p].matches);
+    values_of[pieces[p].rule].push_back(&parts[p].values);
+  }
+  std::vector<size_t> match_at(input.rules.size()), value_at(input.rules.size());
+  size_t matches = 0, values = 0;
+  for (size_t index : by_name) {
+    match_at[index] = matches;
+    value_at[index] = values;
+    for (const auto* part : matches_of[index]) matches += part->size();
+    for (const auto* part : values_of[index]) values += part->size();
   }
   EvaluationResult result;
-  result.matches.reserve(matches);
-  result.values.reserve(values);
-  for (size_t index : by_name) {
-    std::vector<std::vector<Match>*> rule_matches;
-    std::vector<std::vector<GroupValue>*> rule_values;
-    for (size_t p : pieces_of[index]) {
-      rule_matches.push_back(&parts[p].matches);
-      rule_values.push_back(&parts[p].values);
-    }
-    merge_by_key(rule_matches, result.matches);
-    merge_by_key(rule_values, result.values);
-  }
+  result.matches.resize(matches);
+  result.values.resize(values);
+  parallel_for_each(evaluation_order(input), [&](size_t index) {
+    merge_by_key(matches_of[index], result.matches.data() + match_at[index]);
+    merge_by_key(values_of[index], result.values.data() + value_at[index]);
+  });
   return result;
 }
 
