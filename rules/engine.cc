@@ -511,10 +511,10 @@ struct Piece {
 // Every evaluated rule in pieces, the biggest first. An aggregate is one piece (its groups span
 // the records); so is a rule whose cached windows could not be shared safely (a snapshot with no
 // id is worked out afresh by every piece).
-std::vector<Piece> evaluation_pieces(const EvaluationInput& input) {
+std::vector<Piece> evaluation_pieces(const EvaluationInput& input, const std::vector<size_t>& order) {
   std::vector<Piece> pieces;
   const size_t per_piece = std::max<size_t>(1, input.rows_per_piece);
-  for (size_t index : evaluation_order(input)) {
+  for (size_t index : order) {
     if (!is_evaluated(input, index)) continue;
     const RowRange all = all_rows(input, index);
     const bool divisible = input.rules[index].spec.kind != RuleKind::Aggregate &&
@@ -549,15 +549,16 @@ void merge_by_key(const std::vector<std::vector<Item>*>& parts, Item* out) {
 EvaluationResult evaluate(const EvaluationInput& input) {
   // Cached windows made from another snapshot are worked out again first, a rule per core, so
   // that the pieces of a rule only read them.
+  const std::vector<size_t> rules_order = evaluation_order(input);
   std::vector<size_t> stale;
-  for (size_t index : evaluation_order(input))
+  for (size_t index : rules_order)
     if (is_evaluated(input, index) && cached_windows(input, index)) stale.push_back(index);
   parallel_for_each(stale, [&](size_t index) { refresh_cached_windows(input, index); });
 
   // Each piece is evaluated and sorted by key on one core; the pieces of a rule are then merged,
   // rule by rule in the order of their names: the whole sorted by rule and key, with no sort of
   // it all left for one core.
-  const std::vector<Piece> pieces = evaluation_pieces(input);
+  const std::vector<Piece> pieces = evaluation_pieces(input, rules_order);
   std::vector<EvaluationResult> parts(pieces.size());
   std::vector<size_t> order(pieces.size());
   std::iota(order.begin(), order.end(), 0);
@@ -587,7 +588,7 @@ EvaluationResult evaluate(const EvaluationInput& input) {
   EvaluationResult result;
   result.matches.resize(matches);
   result.values.resize(values);
-  parallel_for_each(evaluation_order(input), [&](size_t index) {
+  parallel_for_each(rules_order, [&](size_t index) {
     merge_by_key(matches_of[index], result.matches.data() + match_at[index]);
     merge_by_key(values_of[index], result.values.data() + value_at[index]);
   });

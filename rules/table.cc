@@ -344,6 +344,7 @@ void TableBuilder::erase_rows(const std::vector<size_t>& dropped) {
   table_.rows_ -= dropped.size();
   Column& keys = table_.columns_[table_.schema().key];
   StringDictionary unique;
+  unique.reserve_more(keys.codes.size(), keys.dictionary.byte_size());
   for (uint32_t& code : keys.codes) code = unique.add(keys.dictionary[code]);
   keys.dictionary = std::move(unique);
 }
