@@ -101,7 +101,7 @@ std::string next_page_link(const std::vector<std::string>& link_headers, const s
 // A hash of bytes read piece by piece, so that re-reading the same source is known to be the same.
 class ContentHash {
  public:
-  void add(std::string_view bytes) { value_ = StringInterner::hash(bytes) ^ (value_ * 0x9e3779b97f4a7c15ull); }
+  void add(std::string_view bytes);
   uint64_t value() const { return value_; }
 
  private:
