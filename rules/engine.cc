@@ -34,18 +34,42 @@ Value OwnedValue::view() const {
 
 namespace {
 
-void render_labels(const Rule& rule, const EvalContext& context, Match& match) {
-  std::vector<std::pair<std::string, std::string>> entries;
-  entries.reserve(rule.labels.size() + 3);
-  for (const auto& [name, tmpl] : rule.labels) entries.emplace_back(name, tmpl.render(context));
-  // Last, so that nothing can override the identity labels (a StringMap keeps the last of a key).
-  entries.emplace_back("alertname", rule.spec.name);
-  entries.emplace_back("key", match.key);
-  entries.emplace_back("severity", severity_name(match.severity));
-  match.labels = StringMap(std::move(entries));
+// A StringMap of `templates` (sorted by name) rendered, and of `fixed` (sorted by name, winning
+// over a template of the same name), merged in order. The rendered text goes through one buffer per thread,
+// reused from one match to the next.
+StringMap render_map(std::span<const std::pair<std::string, Template>> templates,
+                     std::span<const StringMap::value_type> fixed, const EvalContext& context) {
+  thread_local std::string text;
+  thread_local std::vector<size_t> ends;
+  thread_local std::vector<StringMap::value_type> entries;
+  text.clear();
+  ends.clear();
+  for (const auto& [name, tmpl] : templates) {
+    tmpl.render_to(context, text);
+    ends.push_back(text.size());
+  }
   entries.clear();
-  for (const auto& [name, tmpl] : rule.annotations) entries.emplace_back(name, tmpl.render(context));
-  match.annotations = StringMap(std::move(entries));
+  size_t t = 0, f = 0;
+  while (t < templates.size() || f < fixed.size()) {
+    if (t < templates.size() && f < fixed.size() && templates[t].first == fixed[f].first) {
+      ++t;  // a fixed entry wins, as the last of a name in a StringMap does
+    } else if (f == fixed.size() || (t < templates.size() && templates[t].first < fixed[f].first)) {
+      const size_t begin = t == 0 ? 0 : ends[t - 1];
+      entries.emplace_back(templates[t].first, std::string_view(text).substr(begin, ends[t] - begin));
+      ++t;
+    } else {
+      entries.push_back(fixed[f++]);
+    }
+  }
+  return StringMap::from_sorted(entries);
+}
+
+void render_labels(const Rule& rule, const EvalContext& context, Match& match) {
+  // The identity labels, in name order.
+  const StringMap::value_type identity[] = {
+      {"alertname", rule.spec.name}, {"key", match.key}, {"severity", severity_name(match.severity)}};
+  match.labels = render_map(rule.labels, identity, context);
+  match.annotations = render_map(rule.annotations, {}, context);
 }
 
 Severity deadline_severity(Day today, Day due) { return today > due ? Severity::Critical : Severity::Warning; }

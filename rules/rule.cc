@@ -135,6 +135,17 @@ class RuleCompiler {
         error("labels." + name, "label '" + name + "' is set by casewatch itself");
     compile_all("labels", rule_.spec.labels, rule_.labels);
     compile_all("annotations", rule_.spec.annotations, rule_.annotations);
+    // In the order of a StringMap (by name, the last of a name kept), so that each match's maps
+    // are written straight out without a sort.
+    for (auto* templates : {&rule_.labels, &rule_.annotations}) {
+      std::stable_sort(templates->begin(), templates->end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::vector<std::pair<std::string, Template>> kept;
+      for (size_t i = 0; i < templates->size(); ++i)
+        if (i + 1 == templates->size() || (*templates)[i].first != (*templates)[i + 1].first)
+          kept.push_back(std::move((*templates)[i]));
+      *templates = std::move(kept);
+    }
   }
 
   void compile_deadline(const Scope& record) {

@@ -73,7 +73,7 @@ struct Rule {
   std::shared_ptr<const Schema> schema;
   std::optional<Expression> where, when, start, done, due, value;
   std::vector<size_t> group_by;  // schema field indices
-  std::vector<std::pair<std::string, Template>> labels, annotations;
+  std::vector<std::pair<std::string, Template>> labels, annotations;  // each sorted by name, a name once
 };
 
 // The schema fields the rule reads anywhere (its expressions, group_by, labels and annotations)

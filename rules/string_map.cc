@@ -1,6 +1,7 @@
 #include "rules/string_map.h"
 
 #include <algorithm>
+#include <cassert>
 #include <stdexcept>
 
 namespace casewatch {
@@ -72,6 +73,18 @@ StringMap::StringMap(std::initializer_list<value_type> entries) {
 }
 
 StringMap::StringMap(std::vector<std::pair<std::string, std::string>> entries) { encode(entries); }
+
+StringMap StringMap::from_sorted(std::span<const value_type> entries) {
+  size_t bytes = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    assert(i == 0 || entries[i - 1].first < entries[i].first);
+    bytes += encoded_size(entries[i].first, entries[i].second);
+  }
+  StringMap map;
+  char* out = map.allocate(bytes);
+  for (const auto& [key, value] : entries) out = put_entry(out, key, value);
+  return map;
+}
 
 char* StringMap::allocate(size_t size) {
   size_ = size;

@@ -15,6 +15,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -67,6 +68,9 @@ class StringMap {
   // Later entries win over earlier ones with the same key, as assigning them one by one would.
   StringMap(std::initializer_list<value_type> entries);
   explicit StringMap(std::vector<std::pair<std::string, std::string>> entries);
+  // From entries already sorted by key, each key once (an evaluation's labels, whose order is
+  // known from the rule): no copy to sort.
+  static StringMap from_sorted(std::span<const value_type> entries);
 
   const_iterator begin() const { return {bytes_.get(), bytes_.get() + size_}; }
   const_iterator end() const { return {bytes_.get() + size_, bytes_.get() + size_}; }

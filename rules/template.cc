@@ -43,11 +43,20 @@ std::vector<size_t> Template::fields_read() const {
 
 std::string Template::render(const EvalContext& context) const {
   std::string out;
-  for (const auto& part : parts_) {
-    if (part.expression) out += value_to_text(part.expression->eval(context));
-    else out += part.text;
-  }
+  render_to(context, out);
   return out;
+}
+
+void Template::render_to(const EvalContext& context, std::string& out) const {
+  for (const auto& part : parts_) {
+    if (!part.expression) {
+      out += part.text;
+      continue;
+    }
+    const Value value = part.expression->eval(context);
+    if (value.type == Type::String) out += value.text;  // most fields: no string made on the way
+    else out += value_to_text(value);
+  }
 }
 
 }  // namespace casewatch

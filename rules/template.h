@@ -16,6 +16,8 @@ class Template {
   static std::optional<Template> compile(std::string_view source, const Scope& scope,
                                          std::vector<ExprError>& errors);
   std::string render(const EvalContext& context) const;
+  // Appends the rendered text to `out`: one buffer serves a match's labels and annotations.
+  void render_to(const EvalContext& context, std::string& out) const;
   bool is_constant() const { return parts_.size() <= 1 && (parts_.empty() || !parts_[0].expression); }
   // The schema fields its expressions read.
   std::vector<size_t> fields_read() const;

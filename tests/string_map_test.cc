@@ -68,6 +68,19 @@ TEST(StringMap, EqualMapsWhateverTheOrderOfBuilding) {
   EXPECT_FALSE(a == b);
 }
 
+// The labels of a match are written from entries in order: the bytes are those of any other way
+// of building the same map, so that equality and fingerprints do not depend on the way.
+TEST(StringMap, FromSortedEntriesIsTheSameMap) {
+  const std::string long_value(300, 'v');
+  const StringMap::value_type entries[] = {{"", "e"}, {"alertname", "x"}, {"due", long_value}, {"key", ""}};
+  const StringMap built = StringMap::from_sorted(entries);
+  EXPECT_EQ(built, (StringMap{{"key", ""}, {"due", long_value}, {"alertname", "x"}, {"", "e"}}));
+  EXPECT_EQ(as_std_map(built).size(), 4u);
+  EXPECT_EQ(built.value_or_empty("due"), long_value);
+  EXPECT_EQ(StringMap::from_sorted({}), StringMap());
+  EXPECT_TRUE(StringMap::from_sorted({}).empty());
+}
+
 TEST(StringMap, ReadsAndWritesJsonObjects) {
   StringMap m{{"team", "Assessment"}, {"alertname", "late"}};
   nlohmann::json j = m;
