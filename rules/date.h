@@ -83,4 +83,13 @@ class DateParser {
 // Checks that a date_format is one DateParser understands; returns an error message or "".
 std::string validate_date_format(std::string_view format);
 
+// Without the spaces, tabs and line ends around it. Inline: every mapped cell of a feed is trimmed.
+inline std::string_view trim(std::string_view text) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  size_t begin = 0, end = text.size();
+  while (begin < end && blank(text[begin])) ++begin;
+  while (end > begin && blank(text[end - 1])) --end;
+  return text.substr(begin, end - begin);
+}
+
 }  // namespace casewatch

@@ -24,13 +24,6 @@ Table::Table(std::shared_ptr<const Schema> schema) : schema_(std::move(schema)) 
   for (size_t i = 0; i < columns_.size(); ++i) columns_[i].type = schema_->fields[i].type;
 }
 
-std::string_view trim(std::string_view text) {
-  size_t begin = 0, end = text.size();
-  while (begin < end && (text[begin] == ' ' || text[begin] == '\t' || text[begin] == '\r' || text[begin] == '\n')) ++begin;
-  while (end > begin && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r' || text[end - 1] == '\n')) --end;
-  return text.substr(begin, end - begin);
-}
-
 std::optional<double> parse_number_cell(std::string_view text) {
   if (text.empty()) return std::nullopt;
   const char* first = text.data();

@@ -229,6 +229,5 @@ class TableBuilder {
 // Cell parsing shared by feeds and rule tests.
 std::optional<double> parse_number_cell(std::string_view text);
 std::optional<bool> parse_bool_cell(std::string_view text);
-std::string_view trim(std::string_view text);
 
 }  // namespace casewatch
