@@ -3,6 +3,7 @@
 #include "integrations/json_text.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -143,8 +144,9 @@ void append_feed(std::string& out, const FeedSummary& feed) {
   out += "\n    }";
 }
 
-// Writes the array in chunks of items, a chunk rendered on each core side by side and written out
-// in order before the next ones are begun, so that the text in memory stays a few chunks.
+// Writes the array in chunks of items, a chunk rendered on each core side by side. One round's
+// chunks are written out while the next round's are rendered, so that no core waits on the
+// writes, and the text in memory stays two rounds of chunks.
 template <class Items, class Append>
 void write_array(std::string& text, std::ostream& out, const Items& items, Append append) {
   if (items.empty()) {
@@ -153,26 +155,42 @@ void write_array(std::string& text, std::ostream& out, const Items& items, Appen
   }
   text += "[\n";
   constexpr size_t kChunk = 2048;  // items: about a megabyte of text
-  std::vector<std::string> rendered(std::max(1u, std::thread::hardware_concurrency()));
-  for (size_t begin = 0; begin < items.size(); begin += kChunk * rendered.size()) {
-    std::vector<size_t> chunks;
-    for (size_t c = 0; c < rendered.size() && begin + c * kChunk < items.size(); ++c) chunks.push_back(c);
-    parallel_for_each(chunks, [&](size_t c) {
-      // Appended to here, not in `rendered`: neighbouring strings share a cache line, and each
-      // append writes the string's length.
-      std::string chunk = std::move(rendered[c]);
-      chunk.clear();
-      const size_t from = begin + c * kChunk, to = std::min(items.size(), from + kChunk);
-      for (size_t i = from; i < to; ++i) {
-        if (i > 0) chunk += ",\n";
-        chunk += "    ";
-        append(chunk, items[i]);
-      }
-      rendered[c] = std::move(chunk);
-    });
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::string> rendered[2] = {std::vector<std::string>(cores), std::vector<std::string>(cores)};
+  size_t count[2] = {0, 0};  // chunks rendered into each set
+  auto render = [&](int set, size_t begin, size_t c) {
+    // Appended to here, not in `rendered`: neighbouring strings share a cache line, and each
+    // append writes the string's length.
+    std::string chunk = std::move(rendered[set][c]);
+    chunk.clear();
+    const size_t from = begin + c * kChunk, to = std::min(items.size(), from + kChunk);
+    for (size_t i = from; i < to; ++i) {
+      if (i > 0) chunk += ",\n";
+      chunk += "    ";
+      append(chunk, items[i]);
+    }
+    rendered[set][c] = std::move(chunk);
+  };
+  auto write = [&](int set) {  // `text` first: what came before the array
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
     text.clear();
-    for (size_t c : chunks) out.write(rendered[c].data(), static_cast<std::streamsize>(rendered[c].size()));
+    for (size_t c = 0; c < count[set]; ++c)
+      out.write(rendered[set][c].data(), static_cast<std::streamsize>(rendered[set][c].size()));
+  };
+  constexpr size_t kWrite = SIZE_MAX;  // the work item that writes the round before
+  for (size_t round = 0, begin = 0;; ++round, begin += kChunk * cores) {
+    const int set = static_cast<int>(round % 2);
+    count[set] = 0;
+    while (count[set] < cores && begin + count[set] * kChunk < items.size()) ++count[set];
+    std::vector<size_t> work;
+    if (round > 0) work.push_back(kWrite);
+    for (size_t c = 0; c < count[set]; ++c) work.push_back(c);
+    if (work.empty()) break;
+    parallel_for_each(work, [&](size_t w) {
+      if (w == kWrite) write(1 - set);
+      else render(set, begin, w);
+    });
+    if (count[set] == 0) break;
   }
   text += "\n  ]";
 }
