@@ -185,7 +185,6 @@ void write_array(std::string& text, std::ostream& out, const Items& items, Appen
     std::vector<size_t> work;
     if (round > 0) work.push_back(kWrite);
     for (size_t c = 0; c < count[set]; ++c) work.push_back(c);
-    if (work.empty()) break;
     parallel_for_each(work, [&](size_t w) {
       if (w == kWrite) write(1 - set);
       else render(set, begin, w);

@@ -82,10 +82,7 @@ void ContentHash::add(std::string_view bytes) {
   // Four independent lanes of StringInterner::hash's mix: one chain of multiplies over a whole
   // extract ran at little more than a byte per cycle, a tenth of a cold eval's time.
   constexpr uint64_t kOdd = 0x9e3779b97f4a7c15ull;
-  auto mix = [](uint64_t h, uint64_t word) {
-    h = (h ^ word) * kOdd;
-    return h ^ (h >> 32);
-  };
+  const auto mix = &StringInterner::mix;
   const char* p = bytes.data();
   const char* const end = p + bytes.size();
   auto word = [](const char* at) {

@@ -35,8 +35,8 @@ Value OwnedValue::view() const {
 namespace {
 
 // A StringMap of `templates` (sorted by name) rendered, and of `fixed` (sorted by name, winning
-// over a template of the same name), merged in order. The rendered text goes through one buffer per thread,
-// reused from one match to the next.
+// over a template of the same name), merged in order. The rendered text goes through one buffer
+// per thread, reused from one match to the next.
 StringMap render_map(std::span<const std::pair<std::string, Template>> templates,
                      std::span<const StringMap::value_type> fixed, const EvalContext& context) {
   thread_local std::string text;

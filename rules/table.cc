@@ -78,10 +78,7 @@ uint64_t StringInterner::hash(std::string_view text) {
     std::memcpy(&word, at, 4);
     return static_cast<uint64_t>(word);
   };
-  auto mix = [](uint64_t h, uint64_t word) {
-    h = (h ^ word) * 0x9e3779b97f4a7c15ull;
-    return h ^ (h >> 32);
-  };
+  const auto mix = &StringInterner::mix;
   uint64_t h = 0xcbf29ce484222325ull ^ n;
   if (n >= 8) {
     size_t i = 0;

@@ -137,6 +137,12 @@ class Table {
 class StringInterner {
  public:
   static uint64_t hash(std::string_view text);
+  // The step `hash` folds each 8-byte word in with: a multiply and an xorshift, well mixed in the
+  // high bits. Shared with the hash of whole extracts (ContentHash).
+  static uint64_t mix(uint64_t h, uint64_t word) {
+    h = (h ^ word) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 32);
+  }
   // The code of `text` (whose hash is `h`) in `dictionary`, or kNullCode when absent.
   uint32_t find(uint64_t h, std::string_view text, const StringDictionary& dictionary) const {
     return find_if(h, [&](uint32_t code) { return dictionary[code] == text; });
