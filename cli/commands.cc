@@ -117,7 +117,7 @@ int run_check(const std::string& path, std::istream& in, std::ostream& out, std:
     constexpr size_t kProbeRows = 10;
     bool all_ok = true;
     for (const FeedConfig& feed : config->feeds) {
-      FeedLoad load = load_feed(feed, std::nullopt, kProbeRows);
+      FeedLoad load = load_feed(feed, std::nullopt, load_control_for(feed), kProbeRows);
       if (!load.error.empty()) {
         err << (feed.path.empty() ? feed.name : feed.path) << ": error: feed '" << feed.name << "': " << load.error << '\n';
         all_ok = false;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -29,28 +30,78 @@ int Config::rule_index(std::string_view name) const {
 }
 
 std::string check_single_statement(std::string_view query) {
-  // Quotes, identifiers and comments may hold semicolons; anything after one outside them is a
-  // second statement. (Dollar-quoted strings are not needed for a read-only SELECT.)
-  char quote = 0;
+  // PostgreSQL's lexical rules, as far as they decide where a statement ends: quotes,
+  // identifiers, dollar quotes and comments may hold anything, and the parentheses outside them
+  // must balance. The query runs inside "COPY (...) TO STDOUT": a ')' that closes more than it
+  // opened would end that wrapper and let the rest of the text be COPY's own options.
+  auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; };
+  int depth = 0;
   bool seen_end = false;
+  std::string first_word;
   for (size_t i = 0; i < query.size(); ++i) {
     const char c = query[i];
-    if (quote) {
-      if (c == quote) quote = 0;
-      continue;
-    }
-    if (c == '-' && i + 1 < query.size() && query[i + 1] == '-') {
+    const char next = i + 1 < query.size() ? query[i + 1] : '\0';
+    if (c == '-' && next == '-') {
       while (i < query.size() && query[i] != '\n') ++i;
       continue;
     }
-    if (seen_end) {
-      if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != ';') return "'query' must be one SQL statement";
+    if (c == '/' && next == '*') {  // block comments nest
+      int comments = 1;
+      for (i += 2; i < query.size() && comments > 0; ++i) {
+        if (query[i] == '/' && i + 1 < query.size() && query[i + 1] == '*') ++comments, ++i;
+        else if (query[i] == '*' && i + 1 < query.size() && query[i + 1] == '/') --comments, ++i;
+      }
+      if (comments > 0) return "'query' has an unterminated /* comment";
+      --i;
       continue;
     }
-    if (c == '\'' || c == '"') quote = c;
+    if (std::isspace(static_cast<unsigned char>(c))) continue;
+    if (seen_end) {
+      if (c != ';') return "'query' must be one SQL statement";
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      // E'...' strings take backslash escapes; elsewhere a doubled quote is the quote itself.
+      const bool escapes = c == '\'' && i > 0 && (query[i - 1] == 'E' || query[i - 1] == 'e') &&
+                           (i == 1 || !word_char(query[i - 2]));
+      size_t j = i + 1;
+      for (; j < query.size(); ++j) {
+        if (escapes && query[j] == '\\') ++j;
+        else if (query[j] == c && j + 1 < query.size() && query[j + 1] == c) ++j;
+        else if (query[j] == c) break;
+      }
+      if (j >= query.size()) return "'query' has an unterminated quote";
+      i = j;
+      continue;
+    }
+    if (c == '$' && (i == 0 || !word_char(query[i - 1]))) {
+      // $tag$ ... $tag$ (the tag may be empty; $1 is a parameter, not a quote).
+      size_t j = i + 1;
+      while (j < query.size() && (std::isalpha(static_cast<unsigned char>(query[j])) || query[j] == '_' ||
+                                  (j > i + 1 && std::isdigit(static_cast<unsigned char>(query[j])))))
+        ++j;
+      if (j < query.size() && query[j] == '$') {
+        const std::string_view tag = query.substr(i, j - i + 1);
+        const size_t close = query.find(tag, j + 1);
+        if (close == std::string_view::npos) return "'query' has an unterminated dollar quote " + std::string(tag);
+        i = close + tag.size() - 1;
+        continue;
+      }
+    }
+    if (first_word.empty() && c != '(') {
+      size_t j = i;
+      while (j < query.size() && std::isalpha(static_cast<unsigned char>(query[j]))) ++j;
+      first_word = std::string(query.substr(i, j - i));
+      std::transform(first_word.begin(), first_word.end(), first_word.begin(), ::toupper);
+      if (first_word != "SELECT" && first_word != "WITH" && first_word != "VALUES" && first_word != "TABLE")
+        return "'query' must be a read-only query beginning SELECT, WITH, VALUES or TABLE";
+    }
+    if (c == '(') ++depth;
+    else if (c == ')' && --depth < 0) return "'query' has a ')' that closes no '('";
     else if (c == ';') seen_end = true;
   }
-  if (quote) return "'query' has an unterminated quote";
+  if (depth > 0) return "'query' leaves a '(' open";
+  if (first_word.empty()) return "'query' holds no SQL";
   return "";
 }
 
@@ -92,6 +143,51 @@ bool is_http_url(std::string_view url) {
   if (authority.empty() || authority.front() == ':') return false;
   return std::none_of(authority.begin(), authority.end(), [](char c) { return c == ' ' || c == '\t'; });
 }
+
+}  // namespace
+
+std::string url_origin(std::string_view url, bool allow_path) {
+  std::string scheme;
+  if (url.size() >= 8 && std::equal(url.begin(), url.begin() + 8, "https://", [](char a, char b) { return std::tolower(a) == b; }))
+    scheme = "https";
+  else if (url.size() >= 7 && std::equal(url.begin(), url.begin() + 7, "http://", [](char a, char b) { return std::tolower(a) == b; }))
+    scheme = "http";
+  else
+    return "";
+  std::string_view rest = url.substr(scheme.size() + 3);
+  const size_t end = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, end);
+  if (!allow_path && end != std::string_view::npos && rest.substr(end) != "/") return "";
+  if (authority.find('@') != std::string_view::npos || authority.empty()) return "";
+  std::string_view host = authority, port;
+  if (authority.front() == '[') {  // an IPv6 address
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) return "";
+    host = authority.substr(0, close + 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return "";
+      port = after.substr(1);
+    }
+  } else if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty() || host == "[]") return "";
+  for (char c : host)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '[' || c == ']' || c == ':' ||
+          c == '_'))
+      return "";
+  if (!port.empty() && (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stoi(std::string(port)) > 65535 ||
+                        std::stoi(std::string(port)) == 0))
+    return "";
+  std::string out = scheme + "://";
+  for (char c : host) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  out += ":" + (port.empty() ? std::string(scheme == "https" ? "443" : "80") : std::to_string(std::stoi(std::string(port))));
+  return out;
+}
+
+namespace {
 
 std::optional<Type> parse_field_type(std::string_view s) {
   if (s == "string") return Type::String;
@@ -309,7 +405,8 @@ class Loader {
     file.reject_unknown_keys(table, {"name", "type", "path", "key", "refresh", "date_format", "max_rejected_ratio",
                                      "max_shrink_ratio", "max_age", "resolve_missing_after", "fields", "url", "headers",
                                      "bearer_token_file", "ca_file", "records", "max_response_bytes", "timeout",
-                                     "dsn_file", "query"},
+                                     "dsn_file", "query", "load_timeout", "max_records", "max_pages",
+                                     "allowed_origins"},
                              "[[feed]]", d_);
     auto name = file.get_string(table, "name", d_);
     if (!name) {
@@ -356,7 +453,7 @@ class Loader {
         require("path", feed.path);
         feed.path = resolve_path(config_.directory, feed.path);
         forbid({"url", "headers", "bearer_token_file", "ca_file", "records", "max_response_bytes", "timeout",
-                "dsn_file", "query"});
+                "dsn_file", "query", "max_pages", "allowed_origins"});
         break;
       case FeedType::JsonHttp: {
         require("url", feed.url);
@@ -366,7 +463,24 @@ class Loader {
         readable_file("ca_file", feed.ca_file);
         if (auto v = file.get_string(table, "records", d_)) {
           if (!v->empty() && (*v)[0] != '/') file.error(*table.get("records"), "'records' must be a JSON pointer such as \"/data/items\"", d_);
+          else if (static_cast<size_t>(std::count(v->begin(), v->end(), '/')) + 2 > kMaxJsonDepth)
+            file.error(*table.get("records"), "'records' is nested deeper than JSON may be (" +
+                                                  std::to_string(kMaxJsonDepth) + " levels)", d_);
           else feed.records = *v;
+        }
+        if (auto v = file.get_number(table, "max_pages", d_)) {
+          if (*v < 1 || *v != std::floor(*v)) file.error(*table.get("max_pages"), "'max_pages' must be a whole number of at least 1", d_);
+          else feed.max_pages = static_cast<int64_t>(*v);
+        }
+        if (auto origins = file.get_string_array(table, "allowed_origins", d_)) {
+          for (size_t i = 0; i < origins->size(); ++i) {
+            std::string origin = url_origin((*origins)[i], false);
+            if (origin.empty())
+              file.error(*table.get("allowed_origins")->as_array()->get(i),
+                         "'allowed_origins' entries are origins such as \"https://api.council.example:8443\" "
+                         "(a scheme, a host and a port at most)", d_);
+            else feed.allowed_origins.push_back(origin);
+          }
         }
         if (auto v = file.get_interval(table, "timeout", d_)) feed.timeout_seconds = *v;
         if (auto v = file.get_number(table, "max_response_bytes", d_)) {
@@ -397,10 +511,19 @@ class Loader {
           if (std::string problem = check_single_statement(feed.query); !problem.empty())
             file.error(*table.get("query"), problem, d_);
         if (auto v = file.get_interval(table, "timeout", d_)) feed.timeout_seconds = *v;
-        forbid({"path", "url", "headers", "bearer_token_file", "ca_file", "records", "max_response_bytes"});
+        forbid({"path", "url", "headers", "bearer_token_file", "ca_file", "records", "max_response_bytes", "max_pages",
+                "allowed_origins"});
         break;
     }
     if (auto v = file.get_interval(table, "refresh", d_)) feed.refresh_seconds = *v;
+    if (auto v = file.get_interval(table, "load_timeout", d_)) {
+      if (*v < 1) file.error(*table.get("load_timeout"), "'load_timeout' must be at least 1s", d_);
+      else feed.load_timeout_seconds = *v;
+    }
+    if (auto v = file.get_number(table, "max_records", d_)) {
+      if (*v < 1 || *v != std::floor(*v)) file.error(*table.get("max_records"), "'max_records' must be a whole number of at least 1", d_);
+      else feed.max_records = static_cast<int64_t>(*v);
+    }
     if (auto v = file.get_interval(table, "max_age", d_)) feed.max_age_seconds = *v;
     if (auto v = file.get_interval(table, "resolve_missing_after", d_)) feed.resolve_missing_after_seconds = *v;
     feed.valid_dates = config_.engine.valid_dates;
@@ -442,6 +565,11 @@ class Loader {
           else file.error(*spec->get("type"), "field type '" + *t + "' is not one of string, number, date, bool", d_);
         }
         if (auto v = file.get_bool(*spec, "personal", d_)) field.personal = *v;
+        if (feed.type == FeedType::JsonHttp &&
+            static_cast<size_t>(std::count(feed.records.begin(), feed.records.end(), '/') +
+                                std::count(field.column.begin(), field.column.end(), '.')) + 3 > kMaxJsonDepth)
+          file.error(value, "field '" + field_name + "': its column is nested deeper than JSON may be (" +
+                                std::to_string(kMaxJsonDepth) + " levels)", d_);
         feed.fields.push_back(field);
         schema->fields.push_back({field.name, field.type, field.personal});
       }

@@ -48,6 +48,11 @@ struct FeedConfig {
   // that a partial extract the load-safety checks let through cannot resolve alerts in bulk.
   int64_t resolve_missing_after_seconds = 26 * 3600;
   DateRange valid_dates;            // engine.valid_dates
+  // The whole load, every page and query included: past it the load is stopped and the feed is
+  // down, so that one stalled source never holds a worker, the other feeds or a shutdown.
+  int64_t load_timeout_seconds = 300;
+  // More records than this in one load (a runaway query, an API that pages for ever) fail it.
+  int64_t max_records = 10'000'000;
   // csv
   std::string path;                 // resolved against the config's folder
   std::string timezone;             // engine.timezone: a database's dates and times are read in it
@@ -59,14 +64,28 @@ struct FeedConfig {
   std::string ca_file;              // a council's own certificate authority; empty: the system's
   std::string records;              // JSON pointer; empty: the top-level array
   int64_t max_response_bytes = 512ll << 20;  // per page
+  int64_t max_pages = 1000;         // rel="next" pages followed in one load
+  // Origins (scheme://host[:port]) besides the url's own that a rel="next" link may lead to; the
+  // credentials go with the request, so any other origin is refused.
+  std::vector<std::string> allowed_origins;
   int64_t timeout_seconds = 30;     // json_http: each page; postgres: the connection and the query
   // postgres
   std::string dsn_file;
   std::string query;
 };
 
-// Checks that `query` is one SQL statement (a trailing semicolon allowed); returns a problem or "".
+// Checks that `query` is one SQL query (SELECT, WITH, VALUES or TABLE) that stands on its own:
+// one statement (a trailing semicolon allowed), its quotes, comments and parentheses closed.
+// Returns a problem or "".
 std::string check_single_statement(std::string_view query);
+
+// An http or https URL's origin as "scheme://host:port" (lower case, the default port filled
+// in), or "" when it is not one. Unless `allow_path`, nothing may follow the port but a "/".
+std::string url_origin(std::string_view url, bool allow_path = true);
+
+// JSON documents nest at most this deep (a records pointer and a column's path must fit inside):
+// deeper nesting is refused as it is read, so a small compressed page cannot fill memory.
+inline constexpr size_t kMaxJsonDepth = 64;
 
 // A bearer token for a machine (Grafana, a script), read from its own file, with a role.
 struct TokenConfig {

@@ -201,3 +201,13 @@ const toml::table* TomlFile::get_table(const toml::table& table, std::string_vie
 }
 
 }  // namespace casewatch
+
+namespace casewatch {
+
+std::string format_interval(int64_t seconds) {
+  for (auto [unit, size] : {std::pair{'w', int64_t{604800}}, {'d', int64_t{86400}}, {'h', int64_t{3600}}, {'m', int64_t{60}}})
+    if (seconds != 0 && seconds % size == 0) return std::to_string(seconds / size) + unit;
+  return std::to_string(seconds) + "s";
+}
+
+}  // namespace casewatch

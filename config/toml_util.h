@@ -55,5 +55,7 @@ class TomlFile {
 
 // "30s", "5m", "2h", "1d", "1w" to seconds; nullopt if malformed.
 std::optional<int64_t> parse_interval(std::string_view text);
+// Seconds as parse_interval reads them, in the largest unit that divides them ("5m", "90s").
+std::string format_interval(int64_t seconds);
 
 }  // namespace casewatch

@@ -38,11 +38,14 @@ class Daemon {
                                  },
                                  [m = metrics_](const std::string& r, double size) { m->set_queue(r, size); }}),
         signals_(io_, SIGHUP, SIGTERM, SIGINT),
+        startup_timer_(io_),
         evaluation_timer_(io_),
         poll_timer_(io_),
         dispatch_timer_(io_),
         watchdog_timer_(io_) {
     service_.on_enqueued([this] { delivery_.kick(); });
+    // A load ends on a loader's thread: the loop takes it in at once rather than at the next poll.
+    service_.on_feed_loaded([wake = wake_] { wake->post(); });
     delivery_.set_receivers(receivers_for(*config));
     if (!state_->moved_aside().empty()) metrics_->state_recovered();
   }
@@ -64,21 +67,19 @@ class Daemon {
       return 1;
     }
     wait_for_signal();
+    wake_->set([this] { boost::asio::post(io_, [this] { loads_ended(); }); });
     boost::asio::post(io_, [this] {
-      service_.evaluate();
-      sd_notify(0, "READY=1\nSTATUS=evaluating");
-      spdlog::info("first evaluation done: ready");
-      if (!manual_clock_) {
-        schedule_evaluation();
-        schedule_poll();
-        schedule_dispatch();
-      }
+      service_.poll_feeds();  // starts every feed's first load
+      await_first_loads(std::chrono::steady_clock::now());
     });
     delivery_.start();
     uint64_t watchdog_usec = 0;
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0) schedule_watchdog(std::chrono::microseconds(watchdog_usec / 2));
     io_.run();
     stopping_ = true;
+    wake_->set(nullptr);
+    // Every load is told to stop; a source honours it within a fraction of a second.
+    service_.stop_loads("the daemon is stopping", std::chrono::seconds(3));
     http_->stop();
     delivery_.stop();
     spdlog::info("stopped");
@@ -105,7 +106,7 @@ class Daemon {
     actions.reload = [this](std::string& errors) { return reload(errors); };
     actions.advance_clock = [this](int64_t seconds) {
       manual_clock_->advance(seconds);
-      service_.evaluate();
+      service_.evaluate(Service::FeedLoads::Wait);
       delivery_.run_once();  // tests see what was delivered as soon as the call returns
     };
     http_ = std::make_unique<HttpApi>(service_, http, actions, std::move(credentials));
@@ -116,6 +117,56 @@ class Daemon {
     if (options_.listen && options_.listen->ends_with(":0")) std::fprintf(stdout, "listening on port %d\n", http_->port());
     std::fflush(stdout);
     return true;
+  }
+
+  // The first round waits for every feed's first load to end (each within its load_timeout), so
+  // that alerts restored from the state are not judged on feeds not yet read. systemd is told
+  // the start goes on meanwhile.
+  void await_first_loads(std::chrono::steady_clock::time_point since) {
+    if (started_ || stopping_) return;
+    if (service_.feeds_settled()) {
+      first_round();
+      return;
+    }
+    const auto waited = std::chrono::steady_clock::now() - since;
+    if (waited >= next_startup_notice_) {
+      std::string names;
+      for (const std::string& name : service_.feeds_not_settled()) names += (names.empty() ? "" : ", ") + name;
+      spdlog::info("waiting for the first load of: {}", names);
+      sd_notify(0, ("EXTEND_TIMEOUT_USEC=20000000\nSTATUS=waiting for the first load of: " + names).c_str());
+      next_startup_notice_ = waited + std::chrono::seconds(5);
+    }
+    startup_timer_.expires_after(std::chrono::milliseconds(200));
+    startup_timer_.async_wait([this, since](const boost::system::error_code& ec) {
+      if (ec) return;
+      service_.poll_feeds();  // takes in what ended, marks a load past its deadline
+      await_first_loads(since);
+    });
+  }
+
+  void first_round() {
+    started_ = true;
+    startup_timer_.cancel();
+    service_.evaluate();
+    sd_notify(0, "READY=1\nSTATUS=evaluating");
+    spdlog::info("first evaluation done: ready");
+    if (!manual_clock_) {
+      schedule_evaluation();
+      schedule_poll();
+      schedule_dispatch();
+    }
+  }
+
+  // On the loop, after a feed load ended.
+  void loads_ended() {
+    if (stopping_) return;
+    if (!started_) {
+      service_.poll_feeds();
+      if (service_.feeds_settled()) first_round();
+      return;
+    }
+    // On the manual test clock, loads end within the round that started them (advance waits).
+    if (!manual_clock_ && service_.poll_feeds()) service_.evaluate();
   }
 
   // Runs `task` on the event loop and waits for it; gives up (false) once the daemon is stopping,
@@ -151,7 +202,7 @@ class Daemon {
       service_.reload(std::make_shared<const Config>(std::move(*loaded)));
       http_->set_credentials(std::move(credentials));
       delivery_.set_receivers(receivers_for(*service_.config()));
-      service_.evaluate();
+      service_.evaluate(manual_clock_ ? Service::FeedLoads::Wait : Service::FeedLoads::Poll);
     }
     sd_notify(0, "READY=1");
     return ok;
@@ -224,8 +275,25 @@ class Daemon {
   Service service_;
   Delivery delivery_;
   boost::asio::signal_set signals_;
-  boost::asio::steady_timer evaluation_timer_, poll_timer_, dispatch_timer_, watchdog_timer_;
+  boost::asio::steady_timer startup_timer_, evaluation_timer_, poll_timer_, dispatch_timer_, watchdog_timer_;
   std::atomic<bool> stopping_{false};
+  bool started_ = false;  // the first round has run
+  std::chrono::steady_clock::duration next_startup_notice_ = std::chrono::seconds(2);
+  // What a loader's thread calls when a load ends: posts to the loop while the loop runs, and does
+  // nothing once it has stopped.
+  struct Wake {
+    void set(std::function<void()> post_to_loop) {
+      std::lock_guard lock(mutex);
+      action = std::move(post_to_loop);
+    }
+    void post() {
+      std::lock_guard lock(mutex);
+      if (action) action();
+    }
+    std::mutex mutex;
+    std::function<void()> action;
+  };
+  std::shared_ptr<Wake> wake_ = std::make_shared<Wake>();
   std::unique_ptr<HttpApi> http_;
 };
 

@@ -45,6 +45,7 @@ json alert_json(const Alert& a, bool silenced) {
               {"due_date", a.due_date == kNullDay ? json(nullptr) : json(format_iso(a.due_date))},
               {"value", a.value ? json(*a.value) : json(nullptr)},
               {"missing_since", time_json(a.missing_since)},
+              {"rejected_since", time_json(a.rejected_since)},
               {"silenced", silenced}};
 }
 
@@ -303,15 +304,32 @@ void HttpApi::routes() {
     http::Response r;
     r.content_type = "text/plain";
     auto snapshot = service_.snapshot();
+    // A loop that has not run a round for three intervals (and a minute) is stuck, whatever it
+    // last published. The manual test clock runs rounds only when told.
+    const auto since_round = std::chrono::steady_clock::now() - (snapshot ? snapshot->round_at : std::chrono::steady_clock::time_point{});
+    const auto round_limit = std::chrono::seconds(3 * std::max<int64_t>(1, snapshot ? snapshot->evaluation_interval_seconds : 1) + 60);
     if (!snapshot || !snapshot->ready) {
       r.status = 503;
       r.body = "casewatch is not ready: the first evaluation has not finished.\n";
+      if (snapshot && !snapshot->feeds_loading_first.empty()) {
+        r.body.pop_back();
+        r.body += " It waits for the first load of:";
+        for (const std::string& name : snapshot->feeds_loading_first) r.body += " " + name;
+        r.body += "\n";
+      }
+    } else if (!options_.test_clock && since_round > round_limit) {
+      r.status = 503;
+      r.body = "casewatch is not ready: no evaluation round for " +
+               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(since_round).count()) + " s\n";
     } else if (!snapshot->state_error.empty()) {
       // Alerts that cannot be saved would be lost, or fire again, at the next restart.
       r.status = 503;
       r.body = "casewatch is not ready: state writes are failing: " + snapshot->state_error + "\n";
     } else {
       r.body = "casewatch is ready.\n";
+      // Ready still: the other feeds are evaluated, and each feed that is down has its alert.
+      for (const FeedStatus& f : snapshot->feeds)
+        if (!f.up) r.body += "feed " + f.name + " is " + (f.stale ? "stale" : "down: " + log_safe(f.last_error)) + "\n";
     }
     return r;
   });
@@ -376,7 +394,9 @@ void HttpApi::routes() {
       feeds.push_back(json{{"name", f.name}, {"type", f.type}, {"up", f.up}, {"stale", f.stale},
                            {"records", f.records}, {"rejected", f.rejected_last},
                            {"last_success", time_json(f.last_success)},
-                           {"source_time", time_json(f.source_time)}, {"last_error", f.last_error}});
+                           {"source_time", time_json(f.source_time)}, {"last_error", f.last_error},
+                           {"loading_since", time_json(f.loading_since)},
+                           {"last_load_seconds", f.last_load_seconds}});
     return reply(200, json{{"feeds", feeds}});
   });
   add("GET", "/api/v1/silences", Access::Viewer, [this, on_loop, stopping](http::Request&, Params) {

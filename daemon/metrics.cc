@@ -20,6 +20,10 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                     .Name("casewatch_rule_evaluation_duration_seconds")
                     .Help("Time taken to evaluate a rule.")
                     .Register(*registry_);
+  feed_loads_ = &prometheus::BuildHistogram()
+                     .Name("casewatch_feed_load_duration_seconds")
+                     .Help("Time taken by a feed's load, accepted, refused or stopped at its load_timeout.")
+                     .Register(*registry_);
   failures_ = &prometheus::BuildCounter()
                    .Name("casewatch_rule_evaluation_failures_total")
                    .Help("Evaluations of a rule that failed.")
@@ -65,6 +69,11 @@ void Metrics::observe_rule_evaluation(const std::string& rule, double seconds, b
   durations_->Add({{"rule", rule}}, buckets).Observe(seconds);
   auto& counter = failures_->Add({{"rule", rule}});
   if (failed) counter.Increment();
+}
+
+void Metrics::observe_feed_load(const std::string& feed, double seconds) {
+  static const prometheus::Histogram::BucketBoundaries buckets = {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900};
+  feed_loads_->Add({{"feed", feed}}, buckets).Observe(seconds);
 }
 
 void Metrics::config_reloaded(bool success, int64_t now) {

@@ -23,6 +23,7 @@ class Metrics {
   Metrics();
 
   void observe_rule_evaluation(const std::string& rule, double seconds, bool failed);
+  void observe_feed_load(const std::string& feed, double seconds);
   void config_reloaded(bool success, int64_t now);
   void count_notification(const std::string& receiver, const std::string& outcome);
   void set_queue(const std::string& receiver, double size);
@@ -41,6 +42,7 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Histogram>* durations_;
   prometheus::Family<prometheus::Counter>* failures_;
+  prometheus::Family<prometheus::Histogram>* feed_loads_;
   prometheus::Family<prometheus::Counter>* notifications_;
   prometheus::Family<prometheus::Gauge>* queue_;
   prometheus::Counter* state_write_failures_;

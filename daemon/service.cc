@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/as_of.h"
+#include "integrations/json_text.h"
 #include "integrations/log.h"
 #include "integrations/utf8.h"
 #include "notify/receivers/receiver.h"
@@ -48,6 +49,16 @@ void log_changes(const std::vector<AlertChange>& changes) {
   }
 }
 
+// Loads at once: one per feed while there are few, and a queue beyond (each is mostly waiting on
+// a source, but a CSV load keeps a core busy).
+constexpr size_t kMaxLoadThreads = 16;
+
+std::function<void()> feed_loaded_callback(std::shared_ptr<std::function<void()>> callback) {
+  return [callback] {
+    if (*callback) (*callback)();
+  };
+}
+
 Rule make_feed_unhealthy_rule() {
   Rule rule;
   rule.spec.name = kFeedUnhealthyRule;
@@ -75,7 +86,8 @@ Service::Service(std::shared_ptr<const Config> config, const Clock& clock, std::
       alert_store_(std::move(alerts)),
       outbox_(std::move(outbox)),
       metrics_(std::move(metrics)),
-      feeds_(std::make_unique<FeedSet>(*config_)),
+      load_pool_(std::make_shared<LoadPool>(kMaxLoadThreads)),
+      feeds_(std::make_unique<FeedSet>(config_, load_pool_, feed_loaded_callback(feed_loaded_))),
       feed_unhealthy_rule_(make_feed_unhealthy_rule()),
       rule_inputs_(config_->rules.size()),
       rule_values_(config_->rules.size()),
@@ -156,7 +168,7 @@ void Service::record_values(Day today, const std::vector<size_t>& rules) {
     nlohmann::json days = nlohmann::json::object();
     for (const auto& [day, value] : series.days) days[format_iso(day)] = value;
     nlohmann::json j = {{"rule", series.rule}, {"key", series.key}, {"team", series.team}, {"unit", series.unit}, {"days", days}};
-    state_written(alert_store_->put_document("value_history", series.rule + "\n" + series.key, j.dump()),
+    state_written(alert_store_->put_document("value_history", series.rule + "\n" + series.key, json_text(j)),
                   "could not save the value history");
   }
   if (changed.empty() && published_history_) return;
@@ -269,10 +281,19 @@ Status Service::acknowledge(const std::string& fingerprint, const std::string& c
 bool Service::poll_feeds() {
   // A feed that went down shows at once (its alert, /api/v1/feeds, casewatch_feed_up), not at the
   // next evaluation.
-  FeedSet::Refreshed refreshed = feeds_->refresh(clock_.now());
-  const bool evaluate_now = refreshed.snapshots || refreshed.status;
+  FeedSet::Refreshed refreshed = feeds_->poll(clock_.now());
+  for (const auto& [feed, seconds] : refreshed.load_seconds) metrics_->observe_feed_load(feed, seconds);
+  const bool evaluate_now = evaluated_once_ && (refreshed.snapshots || refreshed.status);
   if (refreshed.loaded && !evaluate_now) give_back_freed_memory();  // the same bytes again, read and dropped
+  if (!evaluate_now && refreshed.status) publish(rule_status_);
   return evaluate_now;
+}
+
+std::vector<std::string> Service::feeds_not_settled() const { return feeds_->first_loads_under_way(); }
+
+void Service::stop_loads(const std::string& reason, std::chrono::milliseconds timeout) {
+  feeds_->cancel(reason);
+  if (!load_pool_->stop(timeout)) spdlog::error("a feed load did not stop within {} ms; exiting without it", timeout.count());
 }
 
 void Service::give_back_freed_memory() {
@@ -288,7 +309,7 @@ Presence Service::presence_of(const Rule& rule, const Table& table, const Evalua
     return [&result, groups](std::string_view key) {
       if (groups->empty())
         for (const GroupValue& g : result.values) groups->insert(g.key);
-      return groups->count(key) > 0;
+      return groups->count(key) > 0 ? KeyPresence::Present : KeyPresence::Absent;
     };
   }
   // The record keys of a snapshot, gathered the first time an alert of one of its rules goes
@@ -297,11 +318,12 @@ Presence Service::presence_of(const Rule& rule, const Table& table, const Evalua
     auto [it, inserted] = record_keys_.try_emplace(table.id());
     if (inserted)
       for (size_t row = 0; row < table.rows(); ++row) it->second.insert(table.key(row));
-    return it->second.count(key) > 0;
+    if (it->second.count(key) > 0) return KeyPresence::Present;
+    return table.has_rejected_key(key) ? KeyPresence::Rejected : KeyPresence::Absent;
   };
 }
 
-void Service::evaluate(bool force_feed_reload) {
+void Service::evaluate(FeedLoads loads) {
   const auto round_started = std::chrono::steady_clock::now();
   // Each phase's share of the round, for the debug log: where a slow round goes.
   auto lap_started = round_started;
@@ -313,7 +335,10 @@ void Service::evaluate(bool force_feed_reload) {
   };
   const int64_t now = clock_.now();
   record_keys_.clear();
-  const bool loaded = feeds_->refresh(now, force_feed_reload).loaded;
+  const FeedSet::Refreshed refreshed =
+      loads == FeedLoads::Poll ? feeds_->poll(now) : feeds_->refresh(now, loads == FeedLoads::Reload);
+  for (const auto& [feed, seconds] : refreshed.load_seconds) metrics_->observe_feed_load(feed, seconds);
+  const bool loaded = refreshed.loaded;
   lap("feeds");
   const Config& config = *config_;
   AsOf as_of = as_of_instant(now, config.engine.timezone);
@@ -420,6 +445,7 @@ void Service::evaluate(bool force_feed_reload) {
   state_written(alert_store_->save(changes), "could not save " + std::to_string(changes.size()) + " alert changes");
   lap("state");
   evaluated_once_ = true;
+  last_round_ = round_started;
   today_ = as_of.day;
   record_values(as_of.day, new_values);
   lap("values");
@@ -442,7 +468,7 @@ void Service::reload_refused() { metrics_->config_reloaded(false, clock_.now());
 
 void Service::reload(std::shared_ptr<const Config> config) {
   const int64_t now = clock_.now();
-  auto feeds = std::make_unique<FeedSet>(*config);
+  auto feeds = std::make_unique<FeedSet>(config, load_pool_, feed_loaded_callback(feed_loaded_));
   feeds->adopt(*feeds_);
   std::vector<std::string> names = {kFeedUnhealthyRule};
   for (const Rule& rule : config->rules) names.push_back(rule.spec.name);
@@ -482,6 +508,9 @@ void Service::publish(std::vector<RuleStatus> rules) {
   auto snapshot = std::make_shared<ServiceSnapshot>();
   snapshot->ready = evaluated_once_;
   snapshot->evaluated_at = clock_.now();
+  snapshot->round_at = last_round_;
+  snapshot->evaluation_interval_seconds = config_->engine.evaluation_interval_seconds;
+  if (!evaluated_once_) snapshot->feeds_loading_first = feeds_->first_loads_under_way();
   snapshot->timezone = config_->engine.timezone;
   if (published_version_ != book_.version()) {
     auto alerts = std::make_shared<std::vector<Alert>>();
@@ -547,14 +576,17 @@ std::vector<std::shared_ptr<const prometheus::MetricFamily>> Service::dynamic_me
                               "When the feed last loaded new data successfully (an unchanged re-read does not count).");
   auto source = gauge_family("casewatch_feed_source_timestamp_seconds",
                              "When the source of the feed's snapshot last changed (a file's modification time).");
+  auto load_started = gauge_family("casewatch_feed_load_started_timestamp_seconds",
+                                   "When the feed's load under way started; 0 while none is.");
   for (const FeedStatus& f : s.feeds) {
+    add_sample(load_started, {{"feed", f.name}}, static_cast<double>(f.loading_since));
     add_sample(up, {{"feed", f.name}}, f.up ? 1 : 0);
     add_sample(records, {{"feed", f.name}}, static_cast<double>(f.records));
     add_sample(rejected, {{"feed", f.name}}, static_cast<double>(f.rejected_total));
     add_sample(success, {{"feed", f.name}}, static_cast<double>(f.last_success));
     add_sample(source, {{"feed", f.name}}, static_cast<double>(f.source_time));
   }
-  for (auto* family : {&up, &records, &rejected, &success, &source})
+  for (auto* family : {&up, &records, &rejected, &success, &source, &load_started})
     out.push_back(std::make_shared<const prometheus::MetricFamily>(std::move(*family)));
   return out;
 }

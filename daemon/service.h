@@ -4,6 +4,7 @@
 // metrics() may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <set>
@@ -57,6 +58,10 @@ inline constexpr Day kValueHistoryDays = 92;
 struct ServiceSnapshot {
   bool ready = false;               // the first evaluation is done
   int64_t evaluated_at = 0;
+  // When the last round ran, on the steady clock: /-/ready tells a loop that has stopped.
+  std::chrono::steady_clock::time_point round_at{};
+  int64_t evaluation_interval_seconds = 300;
+  std::vector<std::string> feeds_loading_first;  // before the first round: the feeds it waits for
   std::string timezone;
   std::shared_ptr<const std::vector<Alert>> alerts = std::make_shared<std::vector<Alert>>();  // by fingerprint
   std::vector<RuleStatus> rules;
@@ -89,11 +94,25 @@ class Service {
   std::string external_url() const;
   // The HTTP server's address once bound (the port chosen for :0, --listen's override).
   void set_listening(std::string address);
-  // Refreshes due feeds, evaluates every rule as of now, persists the changes and publishes.
-  void evaluate(bool force_feed_reload = false);
-  // Refreshes feeds whose files changed; true when a snapshot or a feed's health changed
-  // (evaluate now).
+  // How a round treats the feeds' loads.
+  enum class FeedLoads {
+    Poll,     // take in what ended, start what is due, wait for none (the daemon's timers)
+    Wait,     // start what is due and wait for every load under way (the manual test clock)
+    Reload,   // load every feed again and wait (tests)
+  };
+  // Evaluates every rule as of now on the snapshots in force, persists the changes and publishes.
+  void evaluate(FeedLoads loads = FeedLoads::Poll);
+  // Takes in the feed loads that ended and starts those due, without waiting; true when a
+  // snapshot or a feed's health changed (evaluate now).
   bool poll_feeds();
+  // Every feed's first load has ended (or passed its deadline): the first round may run.
+  bool feeds_settled() const { return feeds_->settled(); }
+  // The feeds still on their first load, for the log and /-/ready while they are.
+  std::vector<std::string> feeds_not_settled() const;
+  // Called on a loader's thread when a feed load ends; set before the first poll. Must not block.
+  void on_feed_loaded(std::function<void()> callback) { *feed_loaded_ = std::move(callback); }
+  // Stops every load under way and the loaders, waiting at most `timeout` (the shutdown).
+  void stop_loads(const std::string& reason, std::chrono::milliseconds timeout);
   // Routes and groups the current alerts and commits the notifications due to the outbox.
   void dispatch(bool after_evaluation);
   // Called after notifications were committed, so the delivery worker looks at once.
@@ -143,6 +162,8 @@ class Service {
   std::unique_ptr<AlertStore> alert_store_;
   std::unique_ptr<Outbox> outbox_;
   std::shared_ptr<Metrics> metrics_;
+  std::shared_ptr<std::function<void()>> feed_loaded_ = std::make_shared<std::function<void()>>();
+  std::shared_ptr<LoadPool> load_pool_;
   std::unique_ptr<FeedSet> feeds_;
   AlertBook book_;
   Rule feed_unhealthy_rule_;
@@ -172,6 +193,7 @@ class Service {
   EvaluationCache cache_;           // for the rules of config_; remade with them
   std::unordered_map<uint64_t, std::unordered_set<std::string_view>> record_keys_;  // by table id, per evaluation
   bool evaluated_once_ = false;
+  std::chrono::steady_clock::time_point last_round_{};
   Silences silences_;
   std::string listening_;  // the HTTP server's address as bound; "" before it is (before dispatcher_)
   std::unique_ptr<Dispatcher> dispatcher_;

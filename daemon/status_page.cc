@@ -127,7 +127,7 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
       html << "<tr><td><span class=\"sev " << severity << "\">" << severity << "</span></td><td><a href=\"/alerts/" << html_escape(a->fingerprint) << "\">"
            << html_escape(a->key) << "</a></td><td>" << html_escape(a->labels.value_or_empty("team")) << "</td><td class=\"date\">"
            << (a->due_date == kNullDay ? "" : format_iso(a->due_date)) << "</td><td>" << alert_state_name(a->state)
-           << "</td><td>" << html_escape(a->annotations.value_or_empty("summary")) << "</td>";
+           << (a->rejected_since ? " (held: its latest row was rejected)" : "") << "</td><td>" << html_escape(a->annotations.value_or_empty("summary")) << "</td>";
       if (can_acknowledge) {
         bool silenced = s.silenced.count(a->fingerprint) > 0;
         html << "<td>" << (silenced ? std::string("silenced")

@@ -76,7 +76,8 @@ std::string alert_row(const ServiceSnapshot& s, const Alert& a, const std::strin
       << (bucket == "overdue" ? "overdue" : bucket == "today" ? "today" : "") << "\">"
       << (a.due_date == kNullDay ? "" : due_wording(a.due_date, s.today, calendar)) << "</td><td><span class=\"sev "
       << severity << "\">" << severity << "</span> "
-      << (summary == a.annotations.end() ? html_escape(a.rule + " " + a.key) : html_escape(summary->second)) << "</td><td>"
+      << (summary == a.annotations.end() ? html_escape(a.rule + " " + a.key) : html_escape(summary->second))
+      << (a.rejected_since ? " <span class=\"held\">(held: its latest row was rejected)</span>" : "") << "</td><td>"
       << html_escape(a.rule) << "</td><td><a href=\"/alerts/" << html_escape(a.fingerprint) << "\">details</a></td>";
   if (can_act) {
     row << "<td>";
@@ -299,6 +300,10 @@ std::string render_alert_page(const ServiceSnapshot& s, const Alert& a, const Al
   else html << "<li>Pending: not firing yet</li>";
   if (a.missing_since)
     html << "<li>Its record has been missing from the extract since " << local_time(a.missing_since, s.timezone) << "</li>";
+  if (a.rejected_since)
+    html << "<li id=\"rejected\">Held as it was since " << local_time(a.rejected_since, s.timezone)
+         << ": its record's latest row was rejected (a cell that could not be read; the feed's log names it), so "
+            "whether the work is done cannot be told</li>";
   for (const DeliveryRecord& d : history.deliveries)
     html << "<li class=\"delivery\">" << (d.resolved ? "Resolution sent to " : "Notification sent to ") << html_escape(d.receiver)
          << (d.target.empty() ? "" : " (" + html_escape(d.target) + ")") << " at " << local_time(d.at, s.timezone) << "</li>";

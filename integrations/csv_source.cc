@@ -14,35 +14,29 @@ class CsvSource final : public FeedSource {
  public:
   explicit CsvSource(const FeedConfig& feed) : feed_(feed) {}
 
-  void read(FeedRows& rows, FeedLoad& load, std::optional<size_t> limit) override {
+  void read(FeedRows& rows, FeedLoad& load, const ReadOptions& options) override {
     FileReader file;
     if (!file.open(feed_.path, load.error)) return;
     load.source_time = file.modified();
     CsvRows csv_rows(rows, load, true);
+    CsvStream stream(csv_rows, load);
     ContentHash hash;
-    std::string buffer;  // the records not yet parsed, then the next piece read
-    size_t line = 1;
     bool reserved = false;
-    csv::Record record;
     for (bool last = false; !last;) {
+      if (options.control.stopped()) return;  // load_from gives the control's reason
+      std::string& buffer = stream.buffer();
       const size_t before = buffer.size();
       long n = file.append(buffer, kReadChunk, load.error);
       if (n < 0) return;
       hash.add(std::string_view(buffer).substr(before));
       last = static_cast<size_t>(n) < kReadChunk;
-      csv::Reader reader(buffer, line, last);
-      while (reader.next(record)) {
-        if (!csv_rows.add(record)) return;
-        if (limit && rows.rows() >= *limit) return;  // a probe: enough rows seen
-      }
-      line = reader.line();
+      if (!stream.parse(last, options.limit, rows)) return;
       // After the first piece, room for the whole file's rows as that piece ran (10% over).
       if (!reserved && !last && rows.rows() > 0) {
-        const size_t bytes_per_row = std::max<size_t>(1, reader.consumed() / rows.rows());
+        const size_t bytes_per_row = std::max<size_t>(1, stream.consumed() / rows.rows());
         rows.reserve_rows(file.size_hint() / bytes_per_row / 10 * 11 + 1024);
         reserved = true;
       }
-      buffer.erase(0, reader.consumed());
     }
     load.content_hash = hash.value();
     csv_rows.truncated();

@@ -7,10 +7,16 @@
 #include <cstring>
 #include <numeric>
 
+#include "config/toml_util.h"
 #include "integrations/feed_source.h"
+#include "integrations/utf8.h"
 #include "rules/parallel.h"
 
 namespace casewatch {
+namespace {
+// CSV is parsed a piece at a time at least this big (a file's reads, a database's rows).
+constexpr size_t kParsePiece = 1 << 20;
+}  // namespace
 
 std::string RejectedRow::format(std::string_view source) const {
   std::string out = std::string(source) + ":" + std::to_string(line) + ": row rejected: ";
@@ -78,29 +84,61 @@ std::string headings_preview(std::span<const std::string_view> names, const std:
 
 }  // namespace
 
+namespace {
+constexpr uint64_t kHashOdd = 0x9e3779b97f4a7c15ull;
+uint64_t hash_word(const char* at) {
+  uint64_t w;
+  std::memcpy(&w, at, 8);
+  return w;
+}
+}  // namespace
+
+ContentHash::ContentHash() : a_(kHashOdd), b_(2 * kHashOdd), c_(3 * kHashOdd), d_(4 * kHashOdd) {}
+
 void ContentHash::add(std::string_view bytes) {
   // Four independent lanes of StringInterner::hash's mix: one chain of multiplies over a whole
-  // extract ran at little more than a byte per cycle, a tenth of a cold eval's time.
-  constexpr uint64_t kOdd = 0x9e3779b97f4a7c15ull;
+  // extract ran at little more than a byte per cycle, a tenth of a cold eval's time. The bytes
+  // alone decide the value, not how they arrived: a block split between two calls waits in
+  // pending_ (an API's pages come in pieces of whatever size the network gives).
   const auto mix = &StringInterner::mix;
+  total_ += bytes.size();
   const char* p = bytes.data();
   const char* const end = p + bytes.size();
-  auto word = [](const char* at) {
-    uint64_t w;
-    std::memcpy(&w, at, 8);
-    return w;
-  };
-  // Named lanes rather than an array, which the compiler vectorised into slower 32-bit multiplies.
-  uint64_t a = kOdd, b = 2 * kOdd, c = 3 * kOdd, d = 4 * kOdd;
-  for (; end - p >= 32; p += 32) {
-    a = mix(a, word(p));
-    b = mix(b, word(p + 8));
-    c = mix(c, word(p + 16));
-    d = mix(d, word(p + 24));
+  if (pending_size_ > 0) {
+    const size_t take = std::min<size_t>(kBlock - pending_size_, static_cast<size_t>(end - p));
+    std::memcpy(pending_ + pending_size_, p, take);
+    pending_size_ += take;
+    p += take;
+    if (pending_size_ < kBlock) return;
+    block(pending_);
+    pending_size_ = 0;
   }
-  uint64_t h = StringInterner::hash(std::string_view(p, static_cast<size_t>(end - p)));
-  for (uint64_t lane : {a, b, c, d}) h = mix(h, lane);
-  value_ = mix(value_ * kOdd, h ^ bytes.size());
+  // Named lanes rather than an array, which the compiler vectorised into slower 32-bit multiplies.
+  uint64_t a = a_, b = b_, c = c_, d = d_;
+  for (; end - p >= static_cast<std::ptrdiff_t>(kBlock); p += kBlock) {
+    a = mix(a, hash_word(p));
+    b = mix(b, hash_word(p + 8));
+    c = mix(c, hash_word(p + 16));
+    d = mix(d, hash_word(p + 24));
+  }
+  a_ = a, b_ = b, c_ = c, d_ = d;
+  pending_size_ = static_cast<size_t>(end - p);
+  std::memcpy(pending_, p, pending_size_);
+}
+
+void ContentHash::block(const char* at) {
+  const auto mix = &StringInterner::mix;
+  a_ = mix(a_, hash_word(at));
+  b_ = mix(b_, hash_word(at + 8));
+  c_ = mix(c_, hash_word(at + 16));
+  d_ = mix(d_, hash_word(at + 24));
+}
+
+uint64_t ContentHash::value() const {
+  const auto mix = &StringInterner::mix;
+  uint64_t h = StringInterner::hash(std::string_view(pending_, pending_size_));
+  for (uint64_t lane : {a_, b_, c_, d_}) h = mix(h, lane);
+  return mix(h * kHashOdd, total_);
 }
 
 FeedRows::FeedRows(const FeedConfig& feed, FeedLoad& load)
@@ -108,8 +146,11 @@ FeedRows::FeedRows(const FeedConfig& feed, FeedLoad& load)
       load_(load),
       builder_(feed.schema, DateParser(feed.date_format), feed.valid_dates),
       position_(feed.fields.size(), SIZE_MAX),
-      cells_(feed.fields.size()) {
+      cells_(feed.fields.size()),
+      repaired_(feed.fields.size()) {
   if (!feed.stored_fields.empty()) builder_.store_only(feed.stored_fields);
+  for (size_t f = 0; f < feed.fields.size(); ++f)
+    if (feed.fields[f].type == Type::String) text_fields_.push_back(f);
 }
 
 bool FeedRows::map_columns(std::span<const std::string_view> names, bool may_be_data) {
@@ -148,26 +189,61 @@ void FeedRows::add(size_t number, std::span<const std::string_view> cells) {
   add_fields(number, cells_);
 }
 
-void FeedRows::add_fields(size_t number, std::span<const std::string_view> cells) {
+bool FeedRows::count_row() {
   ++load_.rows_read;
+  if (load_.rows_read <= static_cast<size_t>(feed_.max_records)) return true;
+  if (!over_limit_) {
+    over_limit_ = true;
+    load_.error = "more than max_records (" + std::to_string(feed_.max_records) + ") records";
+  }
+  return false;
+}
+
+void FeedRows::remember_rejected_key(std::string_view key) {
+  // A key the builder would refuse (empty, a control character) cannot name a record.
+  key = trim(key);
+  if (key.empty() || std::any_of(key.begin(), key.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    return;
+  if (!is_valid_utf8(key)) builder_.add_rejected_key(valid_utf8(key));
+  else builder_.add_rejected_key(key);
+}
+
+void FeedRows::add_fields(size_t number, std::span<const std::string_view> cells) {
+  if (!count_row()) return;
+  for (size_t f : text_fields_) {
+    if (is_valid_utf8(cells[f])) continue;
+    if (repaired_cells_.empty() || cells.data() != repaired_cells_.data()) {
+      repaired_cells_.assign(cells.begin(), cells.end());
+      cells = repaired_cells_;
+    }
+    repaired_[f] = valid_utf8(cells[f]);
+    repaired_cells_[f] = repaired_[f];
+  }
   if (auto problem = builder_.add_row(cells)) {
     const FieldConfig& field = feed_.fields[problem->field];
     ++load_.rejected;
     if (load_.rejected_rows.size() < kMaxRejectedReported)
       load_.rejected_rows.push_back({number, field.name, field.column, problem->message});
+    if (problem->field != feed_.schema->key) remember_rejected_key(cells[feed_.schema->key]);
   } else {
     accepted_numbers_.push_back(number);
   }
 }
 
-void FeedRows::reject(size_t number, const std::string& field, std::string reason) {
-  ++load_.rows_read;
+void FeedRows::reject(size_t number, const std::string& field, std::string reason, std::string_view key) {
+  if (!count_row()) return;
   ++load_.rejected;
   std::string column;
   for (const FieldConfig& f : feed_.fields)
     if (f.name == field) column = f.column;
   if (load_.rejected_rows.size() < kMaxRejectedReported)
     load_.rejected_rows.push_back({number, field, column, std::move(reason)});
+  if (field != feed_.fields[feed_.schema->key].name) remember_rejected_key(key);
+}
+
+std::string_view FeedRows::key_cell(std::span<const std::string_view> cells) const {
+  const size_t at = position_[feed_.schema->key];
+  return at < cells.size() ? cells[at] : std::string_view();
 }
 
 size_t FeedRows::rows() const { return static_cast<size_t>(load_.rows_read); }
@@ -213,16 +289,39 @@ bool CsvRows::add(const csv::Record& record) {
   last_short_ = record.fields.size() < rows_.columns() || !record.error.empty();
   last_terminated_ = record.terminated;
   if (!record.error.empty()) {
-    rows_.reject(number, "", record.error);
-    return true;
+    // Its cells after the fault are not to be trusted, but its key, read before it, still names it.
+    rows_.reject(number, "", record.error, rows_.key_cell(record.fields));
+    return !rows_.over_limit();
   }
   // A row with fewer cells than the header is malformed: its missing cells are not nulls.
   if (record.fields.size() < rows_.columns()) {
     rows_.reject(number, "", "the row has " + std::to_string(record.fields.size()) + " of the header's " +
-                                 std::to_string(rows_.columns()) + " columns");
-    return true;
+                                 std::to_string(rows_.columns()) + " columns", rows_.key_cell(record.fields));
+    return !rows_.over_limit();
   }
   rows_.add(number, record.fields);
+  return !rows_.over_limit();
+}
+
+bool CsvStream::parse(bool last, std::optional<size_t> limit, const FeedRows& rows) {
+  // A record longer than the limit is found as soon as the buffer is: parsed at every piece then.
+  if (!last && buffer_.size() < parse_at_ && buffer_.size() <= kMaxCsvRecordBytes) return true;
+  csv::Reader reader(buffer_, line_, last);
+  csv::Record record;
+  while (reader.next(record)) {
+    if (!rows_.add(record)) return false;
+    if (limit && rows.rows() >= *limit) return false;  // a probe: enough rows seen
+  }
+  line_ = reader.line();
+  consumed_ += reader.consumed();
+  buffer_.erase(0, reader.consumed());
+  if (!last && buffer_.size() > kMaxCsvRecordBytes) {
+    load_.error = "line " + std::to_string(line_) + ": a row longer than " + std::to_string(kMaxCsvRecordBytes >> 20) +
+                  " MiB (no line end where one was expected): not a CSV extract";
+    return false;
+  }
+  // What is left is the start of one record: read it again only once as much again has come.
+  parse_at_ = std::max<size_t>(kParsePiece, 2 * buffer_.size());
   return true;
 }
 
@@ -258,15 +357,24 @@ FeedLoad load_csv(const FeedConfig& feed, std::string_view bytes, std::string_vi
   return load;
 }
 
-FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_records, std::optional<size_t> limit) {
-  return load_from(*make_feed_source(feed), feed, last_accepted_records, limit);
+LoadControl load_control_for(const FeedConfig& feed) {
+  return LoadControl(LoadControl::Clock::now() + std::chrono::seconds(feed.load_timeout_seconds),
+                     "the load did not finish within load_timeout (" + format_interval(feed.load_timeout_seconds) + ")");
+}
+
+FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_records, const LoadControl& control,
+                   std::optional<size_t> limit) {
+  return load_from(*make_feed_source(feed), feed, last_accepted_records, control, limit);
 }
 
 FeedLoad load_from(FeedSource& source, const FeedConfig& feed, std::optional<size_t> last_accepted_records,
-                   std::optional<size_t> limit) {
+                   const LoadControl& control, std::optional<size_t> limit) {
   FeedLoad load;
   FeedRows rows(feed, load);
-  source.read(rows, load, limit);
+  source.read(rows, load, ReadOptions{limit, control});
+  // A source that stopped early for the control says why in its own words; any other stop is
+  // the control's.
+  if (load.error.empty() && control.stopped()) load.error = feed_source_name(feed) + ": " + control.reason();
   if (!load.error.empty()) return load;
   rows.finish(last_accepted_records);
   return load;
@@ -295,7 +403,7 @@ std::vector<FeedLoad> load_feeds(const std::vector<const FeedConfig*>& feeds,
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
   parallel_for_each(order, [&](size_t i) {
     std::optional<size_t> last = i < last_accepted_records.size() ? last_accepted_records[i] : std::nullopt;
-    loads[i] = load_feed(*feeds[i], last);
+    loads[i] = load_feed(*feeds[i], last, load_control_for(*feeds[i]));
   });
   return loads;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "integrations/load_control.h"
 #include "rules/table.h"
 
 namespace casewatch {
@@ -50,13 +51,17 @@ std::string feed_source_name(const FeedConfig& feed);
 FeedLoad load_csv(const FeedConfig& feed, std::string_view bytes, std::string_view source,
                   std::optional<size_t> last_accepted_records);
 
-// Reads the feed's source (a file, a database query, an HTTP resource) and loads it; `limit`
-// stops after that many records (check --probe).
-FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_records,
+// A control whose deadline is the feed's load_timeout from now.
+LoadControl load_control_for(const FeedConfig& feed);
+
+// Reads the feed's source (a file, a database query, an HTTP resource) and loads it within
+// `control`; `limit` stops after that many records (check --probe).
+FeedLoad load_feed(const FeedConfig& feed, std::optional<size_t> last_accepted_records, const LoadControl& control,
                    std::optional<size_t> limit = std::nullopt);
 
 // Loads several feeds at once, each on one of up to hardware_concurrency() threads, largest
-// files first. `last_accepted_records` is by position (empty: first loads). Results by position.
+// files first, each within its load_timeout. `last_accepted_records` is by position (empty:
+// first loads). Results by position.
 std::vector<FeedLoad> load_feeds(const std::vector<const FeedConfig*>& feeds,
                                  const std::vector<std::optional<size_t>>& last_accepted_records = {});
 std::vector<FeedLoad> load_feeds(const std::vector<FeedConfig>& feeds);

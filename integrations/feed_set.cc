@@ -5,10 +5,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "integrations/log.h"
+#include "integrations/utf8.h"
 
 namespace casewatch {
 namespace {
+
+// A source time further ahead than this (clocks that disagree a little) counts as unknown.
+constexpr int64_t kFutureSourceTolerance = 300;
 
 std::string feed_type_name(FeedType type) {
   switch (type) {
@@ -29,8 +36,9 @@ std::string definition_of(const FeedConfig& f) {
 
 }  // namespace
 
-FeedSet::FeedSet(const Config& config) {
-  for (const FeedConfig& feed : config.feeds) {
+FeedSet::FeedSet(std::shared_ptr<const Config> config, std::shared_ptr<LoadPool> pool, std::function<void()> on_loaded)
+    : config_(std::move(config)), pool_(std::move(pool)), on_loaded_(std::move(on_loaded)) {
+  for (const FeedConfig& feed : config_->feeds) {
     Feed f;
     f.config = &feed;
     f.status.name = feed.name;
@@ -39,6 +47,8 @@ FeedSet::FeedSet(const Config& config) {
     feeds_.push_back(std::move(f));
   }
 }
+
+FeedSet::~FeedSet() { cancel("the feed's configuration was replaced"); }
 
 FeedSet::Feed::Signature FeedSet::signature_of(const FeedConfig& feed) {
   Feed::Signature signature;
@@ -59,8 +69,18 @@ FeedSet::Feed::Signature FeedSet::signature_of(const FeedConfig& feed) {
 void FeedSet::accept(Feed& feed, FeedLoad load, int64_t now) {
   const std::string& name = feed.config->name;
   LogContext context{{"feed", name}};
-  feed.status.last_attempt = now;
-  // Re-reading the same extract is the same load: its rejected rows are counted and logged once.
+  // A header's cells may be any bytes: the message goes to logs, JSON and alerts.
+  load.error = valid_utf8(load.error);
+  // A source that says it changed in the future (a clock set wrong, a server's bad header) says
+  // nothing about its age: the feed ages from its last new data instead.
+  if (load.source_time > now + kFutureSourceTolerance) {
+    if (!feed.future_time_logged)
+      spdlog::warn("the source's modification time is in the future ({} s ahead): its age is counted from the last "
+                   "new data instead", load.source_time - now);
+    feed.future_time_logged = true;
+    load.source_time = 0;
+  }
+  // Re-reading the same content is the same load: its rejected rows are counted and logged once.
   if (!feed.counted || load.content_hash != feed.counted_hash) {
     feed.counted = true;
     feed.counted_hash = load.content_hash;
@@ -93,42 +113,108 @@ void FeedSet::accept(Feed& feed, FeedLoad load, int64_t now) {
   }
 }
 
-FeedSet::Refreshed FeedSet::refresh(int64_t now, bool force) {
-  std::vector<Feed*> due;
-  std::vector<Feed::Signature> signatures;
+void FeedSet::start(Feed& feed) {
+  auto loading = std::make_shared<Loading>(*feed.config);
+  feed.loading = loading;
+  std::optional<size_t> last = feed.table ? std::optional<size_t>(feed.table->rows()) : std::nullopt;
+  // The job holds the config (so the feed's definition outlives a reload) and its own Loading.
+  pool_->submit([config = config_, feed_config = feed.config, loading, last, on_loaded = on_loaded_] {
+    try {
+      loading->result = load_feed(*feed_config, last, loading->control);
+    } catch (const std::exception& e) {  // bad_alloc, a library's exception: this load fails alone
+      loading->result = FeedLoad();
+      loading->result.error = feed_source_name(*feed_config) + ": the load failed: " + e.what();
+    }
+    loading->done.store(true, std::memory_order_release);
+    if (on_loaded) on_loaded();
+  });
+}
+
+FeedSet::Refreshed FeedSet::poll(int64_t now, bool force) {
+  Refreshed result;
   for (Feed& feed : feeds_) {
+    if (!feed.loading) continue;
+    Loading& loading = *feed.loading;
+    if (loading.done.load(std::memory_order_acquire)) {
+      const Table* before = feed.table.get();
+      const bool was_up = feed.status.up;
+      const std::string error = feed.status.last_error;
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - loading.started).count();
+      accept(feed, std::move(loading.result), now);
+      feed.status.loading_since = 0;
+      feed.status.last_load_seconds = seconds;
+      feed.first_load_ended = true;
+      feed.loading.reset();
+      result.loaded = true;
+      result.load_seconds.emplace_back(feed.config->name, seconds);
+      result.snapshots = result.snapshots || feed.table.get() != before;
+      result.status = result.status || feed.status.up != was_up || feed.status.last_error != error;
+    } else if (!loading.overdue && loading.control.expired()) {
+      // Shown at once, whatever the source is doing: the worker's own result follows when the
+      // source lets it go.
+      loading.overdue = true;
+      feed.first_load_ended = true;
+      LogContext context{{"feed", feed.config->name}};
+      const std::string error = feed_source_name(*feed.config) + ": " + loading.control.reason();
+      if (feed.status.up || feed.status.last_error != error)
+        spdlog::error("load stopped, keeping the previous snapshot: {}", error);
+      result.status = result.status || feed.status.up || feed.status.last_error != error;
+      feed.status.up = false;
+      feed.status.last_error = error;
+    }
+  }
+  for (Feed& feed : feeds_) {
+    if (feed.loading) continue;
     Feed::Signature signature = signature_of(*feed.config);
     if (force || feed.status.last_attempt == 0 || now - feed.status.last_attempt >= feed.config->refresh_seconds ||
         !(signature == feed.signature)) {
-      due.push_back(&feed);
-      signatures.push_back(signature);
+      feed.signature = signature;  // taken before reading: a change made while loading is seen next time
+      feed.status.last_attempt = now;
+      feed.status.loading_since = now;
+      start(feed);
     }
-  }
-  Refreshed result;
-  if (due.empty()) return result;
-  result.loaded = true;
-  std::vector<const FeedConfig*> configs;
-  std::vector<std::optional<size_t>> last;
-  for (size_t i = 0; i < due.size(); ++i) {
-    due[i]->signature = signatures[i];  // taken before reading: a change made while loading is seen next time
-    configs.push_back(due[i]->config);
-    last.push_back(due[i]->table ? std::optional<size_t>(due[i]->table->rows()) : std::nullopt);
-  }
-  std::vector<FeedLoad> loads = load_feeds(configs, last);
-  for (size_t i = 0; i < due.size(); ++i) {
-    const Table* before = due[i]->table.get();
-    const bool was_up = due[i]->status.up;
-    const std::string error = due[i]->status.last_error;
-    accept(*due[i], std::move(loads[i]), now);
-    result.snapshots = result.snapshots || due[i]->table.get() != before;
-    result.status = result.status || due[i]->status.up != was_up || due[i]->status.last_error != error;
   }
   return result;
 }
 
-void FeedSet::adopt(const FeedSet& old) {
+FeedSet::Refreshed FeedSet::refresh(int64_t now, bool force) {
+  Refreshed result = poll(now, force);
+  for (;;) {
+    bool waiting = false;
+    for (const Feed& feed : feeds_)
+      waiting = waiting || (feed.loading && !feed.loading->done.load(std::memory_order_acquire) && !feed.loading->overdue &&
+                            !feed.loading->control.expired());
+    if (!waiting) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  // Takes in what ended; starts nothing new unless a source changed while it was read.
+  Refreshed ended = poll(now);
+  result.snapshots = result.snapshots || ended.snapshots;
+  result.status = result.status || ended.status;
+  result.loaded = result.loaded || ended.loaded;
+  result.load_seconds.insert(result.load_seconds.end(), ended.load_seconds.begin(), ended.load_seconds.end());
+  return result;
+}
+
+bool FeedSet::settled() const {
+  return std::all_of(feeds_.begin(), feeds_.end(), [](const Feed& f) { return f.first_load_ended; });
+}
+
+std::vector<std::string> FeedSet::first_loads_under_way() const {
+  std::vector<std::string> out;
+  for (const Feed& f : feeds_)
+    if (!f.first_load_ended) out.push_back(f.config->name);
+  return out;
+}
+
+void FeedSet::cancel(const std::string& reason) {
   for (Feed& feed : feeds_)
-    for (const Feed& previous : old.feeds_)
+    if (feed.loading) feed.loading->control.cancel(reason);
+}
+
+void FeedSet::adopt(FeedSet& old) {
+  for (Feed& feed : feeds_)
+    for (Feed& previous : old.feeds_)
       if (previous.definition == feed.definition) {
         feed.table = previous.table;
         feed.status = previous.status;
@@ -136,6 +222,9 @@ void FeedSet::adopt(const FeedSet& old) {
         feed.snapshot_hash = previous.snapshot_hash;
         feed.counted_hash = previous.counted_hash;
         feed.counted = previous.counted;
+        feed.first_load_ended = previous.first_load_ended;
+        feed.future_time_logged = previous.future_time_logged;
+        feed.loading = std::move(previous.loading);  // its result is this feed's
       }
 }
 

@@ -29,9 +29,17 @@ bool FileReader::open(const std::string& path, std::string& error) {
     return false;
   }
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    int err = errno;
-    error = S_ISDIR(st.st_mode) ? system_error(path, EISDIR) : (err ? system_error(path, err) : path + ": not a regular file");
+  if (::fstat(fd, &st) != 0) {
+    error = system_error(path, errno);
+    ::close(fd);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    // errno says nothing here (fstat succeeded): the kind of file is the reason.
+    error = S_ISDIR(st.st_mode)    ? system_error(path, EISDIR)
+            : S_ISFIFO(st.st_mode) ? path + ": a named pipe (FIFO), not a regular file: an extract must be a file"
+            : S_ISSOCK(st.st_mode) ? path + ": a socket, not a regular file"
+                                   : path + ": not a regular file (a device?)";
     ::close(fd);
     return false;
   }

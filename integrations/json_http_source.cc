@@ -2,9 +2,12 @@
 // as it arrives (nlohmann's SAX, pulling from libcurl's multi interface), so a 200 MB response is
 // never held whole nor as a tree; only one record's cells are. `records` is a JSON pointer to
 // the array of records (the top level by default), each an object whose fields are found by
-// their `column`, a dotted path for nested objects. Pages follow RFC 8288 Link rel="next".
+// their `column`, a dotted path for nested objects. Pages follow RFC 8288 Link rel="next", at
+// most max_pages of them, each link resolved as RFC 3986 says and followed only to the url's own
+// origin (or one the config allows), never from https to http: the token goes with every request.
 // TLS is verified (ca_file for a council's own authority); redirects are not followed (they
-// could carry the token elsewhere); each page is at most max_response_bytes.
+// could carry the token elsewhere); each page is at most max_response_bytes, decoded, held a
+// megabyte at a time; JSON nests at most kMaxJsonDepth deep.
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -21,6 +24,7 @@
 #include "casewatch/version.h"
 #include "integrations/feed_source.h"
 #include "integrations/http_post.h"
+#include "integrations/redact.h"
 
 namespace casewatch {
 namespace {
@@ -90,6 +94,7 @@ class RecordsSax final : public nlohmann::json_sax<json> {
 
   // "" when the records were found and read; else why not.
   std::string result() const {
+    if (rows_.over_limit()) return "";  // the load's error says why
     if (!error_.empty()) return error_;
     if (!found_) return "no records at " + (feed_.records.empty() ? std::string("the top level") : "'" + feed_.records + "'");
     return "";
@@ -140,7 +145,7 @@ class RecordsSax final : public nlohmann::json_sax<json> {
         ++number_;
         rows_.reject(number_, "", "the record is not a JSON object");
         next_element();
-        return !hit_limit();
+        return !hit_limit() && !rows_.over_limit();
       }
       if (auto f = field_here()) {
         cells_[*f] = text;
@@ -155,6 +160,10 @@ class RecordsSax final : public nlohmann::json_sax<json> {
   }
 
   bool open(bool array) {
+    if (stack_.size() + 1 > kMaxJsonDepth) {
+      error_ = "the JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+      return false;
+    }
     if (in_records_) {
       if (stack_.size() == records_depth_ + 1) {
         if (array) {
@@ -194,11 +203,16 @@ class RecordsSax final : public nlohmann::json_sax<json> {
         ++number_;
         auto nested = std::find(nested_.begin(), nested_.end(), true);
         if (nested != nested_.end()) {
+          const size_t key = feed_.schema->key;
           rows_.reject(number_, feed_.fields[static_cast<size_t>(nested - nested_.begin())].name,
-                       "not a single value (an object or an array)");
+                       "not a single value (an object or an array)", nested_[key] ? std::string_view() : cells_[key]);
         } else {
           for (size_t f = 0; f < cells_.size(); ++f) views_[f] = cells_[f];
           rows_.add_fields(number_, views_);
+        }
+        if (rows_.over_limit()) {
+          error_ = "over";  // the load's error already says why
+          return false;
         }
         if (hit_limit()) return false;
       }
@@ -228,10 +242,13 @@ class RecordsSax final : public nlohmann::json_sax<json> {
 };
 
 // One page over HTTP(S), as a stream: libcurl's multi interface is driven only when the parser
-// wants more bytes, so nothing beyond a small buffer is held.
+// wants more bytes, and pauses the transfer while a megabyte waits unread, so nothing beyond a
+// small buffer is held whatever the body decodes to. Every wait is bounded by the load's control.
 class HttpPage final : public std::streambuf {
  public:
-  HttpPage(const FeedConfig& feed, const std::string& url, const std::vector<std::string>& headers) : feed_(feed) {
+  HttpPage(const FeedConfig& feed, const std::string& url, const std::vector<std::string>& headers,
+           const LoadControl& control, ContentHash& hash)
+      : feed_(feed), control_(control), hash_(hash) {
     curl_global_init_once();
     easy_ = curl_easy_init();
     multi_ = curl_multi_init();
@@ -248,6 +265,10 @@ class HttpPage final : public std::streambuf {
     curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    // A peer that vanishes without closing is found by keepalive probes, not only by the timeout.
+    curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(easy_, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl_easy_setopt(easy_, CURLOPT_TCP_KEEPINTVL, 10L);
     curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, list_);
     curl_easy_setopt(easy_, CURLOPT_USERAGENT, "casewatch/" CASEWATCH_VERSION);
     curl_easy_setopt(easy_, CURLOPT_ACCEPT_ENCODING, "");  // gzip when the server offers it
@@ -273,15 +294,15 @@ class HttpPage final : public std::streambuf {
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
     return code;
   }
-  // Why the transfer failed, or "".
+  // Why the transfer failed, or "" (libcurl's words: the caller redacts them).
   std::string failure() const {
+    if (stopped_) return control_.reason();
     if (too_large_) return "the response is larger than max_response_bytes (" + std::to_string(feed_.max_response_bytes) + ")";
     if (done_ && result_ != CURLE_OK) return error_buffer_[0] ? error_buffer_ : curl_easy_strerror(result_);
     return "";
   }
   const std::vector<std::string>& links() const { return links_; }
   const std::string& last_modified() const { return last_modified_; }
-  ContentHash& hash() { return hash_; }
 
  protected:
   int_type underflow() override {
@@ -290,11 +311,21 @@ class HttpPage final : public std::streambuf {
     current_.swap(chunk_);
     chunk_.clear();
     setg(current_.data(), current_.data(), current_.data() + current_.size());
+    if (paused_) {
+      paused_ = false;
+      curl_easy_pause(easy_, CURLPAUSE_CONT);  // may deliver more into chunk_ at once
+    }
     return traits_type::to_int_type(current_[0]);
   }
 
  private:
+  static constexpr size_t kMaxBuffered = 1 << 20;
+
   void pump() {
+    if (control_.stopped()) {
+      stopped_ = done_ = headers_done_ = true;
+      return;
+    }
     int running = 0;
     curl_multi_perform(multi_, &running);
     if (running == 0) {
@@ -305,13 +336,20 @@ class HttpPage final : public std::streambuf {
       headers_done_ = true;
       return;
     }
-    if (chunk_.empty()) curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+    if (chunk_.empty()) {
+      const int wait_ms = static_cast<int>(control_.remaining(std::chrono::milliseconds(100)).count());
+      curl_multi_poll(multi_, nullptr, 0, std::max(1, wait_ms), nullptr);
+    }
   }
 
   static size_t on_body(char* data, size_t size, size_t count, void* self) {
     auto* page = static_cast<HttpPage*>(self);
     const size_t n = size * count;
     page->headers_done_ = true;
+    if (page->chunk_.size() >= kMaxBuffered) {
+      page->paused_ = true;
+      return CURL_WRITEFUNC_PAUSE;  // delivered again once the parser has read what waits
+    }
     page->total_ += n;
     if (static_cast<int64_t>(page->total_) > page->feed_.max_response_bytes) {
       page->too_large_ = true;
@@ -333,7 +371,7 @@ class HttpPage final : public std::streambuf {
       page->links_.clear();
       page->headers_done_ = false;
     } else if (lower.starts_with("link:")) {
-      page->links_.push_back(line.substr(5));
+      if (page->links_.size() < 100) page->links_.push_back(line.substr(5));  // a page's links, not a flood
     } else if (lower.starts_with("last-modified:")) {
       page->last_modified_ = line.substr(14);
     }
@@ -341,17 +379,18 @@ class HttpPage final : public std::streambuf {
   }
 
   const FeedConfig& feed_;
+  const LoadControl& control_;
+  ContentHash& hash_;
   CURL* easy_ = nullptr;
   CURLM* multi_ = nullptr;
   curl_slist* list_ = nullptr;
   char error_buffer_[CURL_ERROR_SIZE] = {0};
   std::string chunk_, current_;
   size_t total_ = 0;
-  bool done_ = false, headers_done_ = false, too_large_ = false;
+  bool done_ = false, headers_done_ = false, too_large_ = false, stopped_ = false, paused_ = false;
   CURLcode result_ = CURLE_OK;
   std::vector<std::string> links_;
   std::string last_modified_;
-  ContentHash hash_;
 };
 
 std::optional<std::string> read_file_secret(const std::string& path) {
@@ -368,11 +407,46 @@ std::optional<std::string> read_file_secret(const std::string& path) {
 
 bool has_line_break(const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; }
 
+struct UrlParts {
+  std::string scheme, origin;  // origin as config's url_origin writes it: scheme://host:port
+  bool has_userinfo = false;
+};
+
+std::optional<UrlParts> url_parts(const std::string& url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return std::nullopt;
+  auto part = [&](CURLUPart which, unsigned flags) -> std::optional<std::string> {
+    char* text = nullptr;
+    if (curl_url_get(u.get(), which, &text, flags) != CURLUE_OK || !text) return std::nullopt;
+    std::string out(text);
+    curl_free(text);
+    return out;
+  };
+  auto scheme = part(CURLUPART_SCHEME, 0);
+  auto host = part(CURLUPART_HOST, 0);
+  auto port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  if (!scheme || !host || !port) return std::nullopt;
+  UrlParts parts;
+  std::transform(scheme->begin(), scheme->end(), scheme->begin(), ::tolower);
+  std::transform(host->begin(), host->end(), host->begin(), ::tolower);
+  parts.scheme = *scheme;
+  parts.origin = *scheme + "://" + *host + ":" + *port;
+  parts.has_userinfo = part(CURLUPART_USER, 0).has_value();
+  return parts;
+}
+
 class JsonHttpSource final : public FeedSource {
  public:
   explicit JsonHttpSource(const FeedConfig& feed) : feed_(feed) {}
 
-  void read(FeedRows& rows, FeedLoad& load, std::optional<size_t> limit) override {
+  void read(FeedRows& rows, FeedLoad& load, const ReadOptions& options) override {
+    Redactor redact;
+    read_pages(rows, load, options, redact);
+    load.error = redact(load.error);
+  }
+
+ private:
+  void read_pages(FeedRows& rows, FeedLoad& load, const ReadOptions& options, Redactor& redact) {
     const std::string where = "json_http feed '" + feed_.name + "': ";
     // Secrets are read at every load: a rotated token needs no reload.
     std::vector<std::string> headers;
@@ -383,6 +457,7 @@ class JsonHttpSource final : public FeedSource {
         load.error = where + file + ": cannot read the header's file";
         return;
       }
+      redact.add_secret(*value);
       headers.push_back(name + ": " + *value);
     }
     if (!feed_.bearer_token_file.empty()) {
@@ -391,6 +466,7 @@ class JsonHttpSource final : public FeedSource {
         load.error = where + feed_.bearer_token_file + ": cannot read the bearer token";
         return;
       }
+      redact.add_secret(*token);
       headers.push_back("Authorization: Bearer " + *token);
     }
     for (const auto& h : headers)
@@ -398,29 +474,38 @@ class JsonHttpSource final : public FeedSource {
         load.error = where + "a header holds a line break";
         return;
       }
-
-    if (feed_.url.empty()) {
-      load.error = where + "no url";
+    redact.add_secret(feed_.url);
+    const std::optional<UrlParts> first = url_parts(feed_.url);
+    if (!first) {
+      load.error = where + "the url cannot be parsed";
       return;
     }
-    ContentHash all;
+
+    ContentHash hash;  // of every page's bytes, in order: the same pages again are the same load
     size_t number = 0;
     std::set<std::string> seen;
     std::string url = feed_.url;
     for (size_t page_number = 1; !url.empty(); ++page_number) {
-      if (!seen.insert(url).second || page_number > 10000) {
-        load.error = where + "the pages' rel=\"next\" links go round in a loop";
+      const std::string page_name = where + "page " + std::to_string(page_number) + ": ";
+      if (!seen.insert(url).second) {
+        load.error = where + "the pages' rel=\"next\" links go round in a loop (page " + std::to_string(page_number - 1) +
+                     " links back to an earlier page)";
         return;
       }
-      HttpPage page(feed_, url, headers);
+      if (page_number > static_cast<size_t>(feed_.max_pages)) {
+        load.error = where + "more than max_pages (" + std::to_string(feed_.max_pages) + ") pages: the rel=\"next\" links go on";
+        return;
+      }
+      redact.add_secret(url);
+      HttpPage page(feed_, url, headers, options.control, hash);
       page.wait_for_headers();
       if (std::string failure = page.failure(); !failure.empty()) {
-        load.error = where + "page " + std::to_string(page_number) + ": " + failure;
+        load.error = page_name + failure;
         return;
       }
       long status = page.status();
       if (status < 200 || status >= 300) {
-        load.error = where + "page " + std::to_string(page_number) + ": HTTP " + std::to_string(status);
+        load.error = page_name + "HTTP " + std::to_string(status);
         return;
       }
       if (page_number == 1 && !page.last_modified().empty()) {
@@ -428,24 +513,51 @@ class JsonHttpSource final : public FeedSource {
         if (t > 0) load.source_time = static_cast<int64_t>(t);
       }
       std::istream in(&page);
-      std::string problem = read_json_records(in, feed_, rows, number, limit);
+      std::string problem = read_json_records(in, feed_, rows, number, options.limit);
       bool at_limit = problem == "at limit";
       if (std::string failure = page.failure(); !failure.empty() && !at_limit) {
-        load.error = where + "page " + std::to_string(page_number) + ": " + failure;
+        load.error = page_name + failure;
+        return;
+      }
+      if (rows.over_limit()) {
+        load.error = page_name + load.error;
         return;
       }
       if (!problem.empty() && !at_limit) {
-        load.error = where + "page " + std::to_string(page_number) + ": " + problem;
+        load.error = page_name + problem;
         return;
       }
-      all.add(std::to_string(page.hash().value()));
+      hash.add(std::string_view("\0page\0", 6));  // where one page ends and the next begins
       if (at_limit) break;
-      url = next_page_link(page.links(), url);
+      const std::string target = next_page_target(page.links());
+      if (target.empty()) break;
+      const std::string next = resolve_url(url, target);
+      const std::optional<UrlParts> parts = next.empty() ? std::nullopt : url_parts(next);
+      if (!parts || (parts->scheme != "http" && parts->scheme != "https")) {
+        load.error = page_name + "its rel=\"next\" link is not an http or https URL";
+        return;
+      }
+      // The token goes with every request: it may go only where the config sends it.
+      if (parts->has_userinfo) {
+        load.error = page_name + "its rel=\"next\" link carries a user name or password: refused";
+        return;
+      }
+      if (url_parts(url)->scheme == "https" && parts->scheme == "http") {
+        load.error = page_name + "its rel=\"next\" link goes from https to http (" + parts->origin +
+                     "): refused, the credentials would travel in clear";
+        return;
+      }
+      if (parts->origin != first->origin &&
+          std::find(feed_.allowed_origins.begin(), feed_.allowed_origins.end(), parts->origin) == feed_.allowed_origins.end()) {
+        load.error = page_name + "its rel=\"next\" link leads to another origin (" + parts->origin +
+                     "): refused; list it in allowed_origins to follow it";
+        return;
+      }
+      url = next;
     }
-    load.content_hash = all.value();
+    load.content_hash = hash.value();
   }
 
- private:
   const FeedConfig& feed_;
 };
 
@@ -459,7 +571,7 @@ std::string read_json_records(std::istream& in, const FeedConfig& feed, FeedRows
   return sax.result();
 }
 
-std::string next_page_link(const std::vector<std::string>& link_headers, const std::string& base) {
+std::string next_page_target(const std::vector<std::string>& link_headers) {
   for (const std::string& header : link_headers) {
     // Link: <url>; rel="next", <url2>; rel="prev"
     size_t pos = 0;
@@ -478,21 +590,25 @@ std::string next_page_link(const std::vector<std::string>& link_headers, const s
         value.erase(std::remove(value.begin(), value.end(), '"'), value.end());
         std::istringstream words(value);
         for (std::string word; words >> word;)
-          if (word == "next") {
-            if (target.starts_with("http://") || target.starts_with("https://")) return target;
-            size_t scheme = base.find("://");
-            size_t host_end = base.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-            std::string origin = host_end == std::string::npos ? base : base.substr(0, host_end);
-            if (target.starts_with("/")) return origin + target;
-            std::string directory = base.substr(0, base.rfind('/', base.find('?')) + 1);
-            if (directory.size() <= origin.size()) directory = origin + "/";
-            return directory + target;
-          }
+          if (word == "next") return target;
       }
       pos = close + 1;
     }
   }
   return "";
+}
+
+std::string resolve_url(const std::string& base, const std::string& reference) {
+  // libcurl's URL API resolves a reference against the URL already set, as RFC 3986 section 5
+  // does ("?page=2" on /f/x?page=1 is /f/x?page=2).
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, base.c_str(), 0) != CURLUE_OK) return "";
+  if (curl_url_set(u.get(), CURLUPART_URL, reference.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) return "";
+  char* text = nullptr;
+  if (curl_url_get(u.get(), CURLUPART_URL, &text, 0) != CURLUE_OK || !text) return "";
+  std::string out(text);
+  curl_free(text);
+  return out;
 }
 
 std::unique_ptr<FeedSource> make_json_http_source(const FeedConfig& feed) {

@@ -1,5 +1,8 @@
 #include "integrations/utf8.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace casewatch {
 
 size_t utf8_sequence_length(std::string_view text, size_t i) {
@@ -25,6 +28,22 @@ size_t utf8_sequence_length(std::string_view text, size_t i) {
   for (size_t k = 2; k < n; ++k)
     if ((byte(i + k) & 0xc0) != 0x80) return 0;
   return n;
+}
+
+bool is_valid_utf8(std::string_view text) {
+  // ASCII eight bytes at a time: nearly every cell of an extract is ASCII.
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    if (word & 0x8080808080808080ull) break;
+  }
+  while (i < text.size()) {
+    const size_t n = utf8_sequence_length(text, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
 }
 
 std::string valid_utf8(std::string_view text) {

@@ -13,6 +13,9 @@ namespace casewatch {
 // nothing above U+10FFFF), or 0 when the bytes there are not one.
 size_t utf8_sequence_length(std::string_view text, size_t i);
 
+// Whether every byte of `text` is part of a well-formed sequence (fast for ASCII).
+bool is_valid_utf8(std::string_view text);
+
 // `text` with every byte that is not part of a well-formed sequence replaced by U+FFFD.
 std::string valid_utf8(std::string_view text);
 

@@ -34,7 +34,11 @@ bool fires(const Rule& rule, const Alert& alert, int64_t now) {
   return alert.state == AlertState::Pending && now - alert.active_since >= rule.spec.for_seconds;
 }
 
-bool waits(const Alert& alert) { return alert.state == AlertState::Pending || alert.missing_since != 0; }
+// Alerts that time alone can change: pending ones (but not one held on a rejected row, which
+// stays as it was), and those whose record is missing.
+bool waits(const Alert& alert) {
+  return (alert.state == AlertState::Pending && alert.rejected_since == 0) || alert.missing_since != 0;
+}
 
 }  // namespace
 
@@ -61,9 +65,10 @@ std::vector<AlertChange> AlertBook::apply(const Rule& rule, std::span<Match> mat
     }
     bool content_changed = inserted || alert.severity != match.severity || alert.labels != match.labels ||
                            alert.annotations != match.annotations || alert.due_date != match.due_date ||
-                           alert.value != match.value || alert.missing_since != 0;
+                           alert.value != match.value || alert.missing_since != 0 || alert.rejected_since != 0;
     if (content_changed) {
       alert.missing_since = 0;
+      alert.rejected_since = 0;
       alert.severity = match.severity;
       alert.labels = std::move(match.labels);
       alert.annotations = std::move(match.annotations);
@@ -90,9 +95,21 @@ std::vector<AlertChange> AlertBook::apply(const Rule& rule, std::span<Match> mat
     if (!seen.count(alert)) unmatched.push_back(alert);
   std::sort(unmatched.begin(), unmatched.end(), [](const Alert* a, const Alert* b) { return a->fingerprint < b->fingerprint; });
   for (Alert* alert : unmatched) {
-    if (present && !present(alert->key)) {
+    const KeyPresence presence = present ? present(alert->key) : KeyPresence::Present;
+    if (presence == KeyPresence::Rejected) {
+      // Its record is in the source, unreadable this time: neither done nor gone.
+      if (alert->rejected_since == 0 || alert->missing_since != 0) {
+        if (alert->rejected_since == 0) alert->rejected_since = now;
+        alert->missing_since = 0;
+        if (!waits(*alert)) waiting_.erase(alert);
+        changes.push_back({AlertChange::Kind::Updated, *alert, alert->severity, now});
+      }
+      continue;
+    }
+    if (presence == KeyPresence::Absent) {
       if (alert->missing_since == 0) {
         alert->missing_since = now;
+        alert->rejected_since = 0;
         waiting_.insert(alert);
         changes.push_back({AlertChange::Kind::Updated, *alert, alert->severity, now});
       }

@@ -38,6 +38,9 @@ struct Alert {
   // When its record (or group) was first found gone from the feed; 0 while present. A missing
   // record is not a done one: the alert stays until the record is back or the grace has passed.
   int64_t missing_since = 0;
+  // When its record was first found present only as a rejected row (a bad cell, its key still
+  // readable); 0 otherwise. Such an alert is held as it was: its record is there, only unreadable.
+  int64_t rejected_since = 0;
 
   bool operator==(const Alert&) const = default;
 };
@@ -51,15 +54,18 @@ struct AlertChange {
 };
 
 // Whether an alert's key is still in what its rule read: the record in the snapshot (deadline
-// and condition rules) or the group among the aggregate's groups.
-using Presence = std::function<bool(std::string_view key)>;
+// and condition rules) or the group among the aggregate's groups; or in the source only as a row
+// that was rejected, which says nothing of its record but that it is there.
+enum class KeyPresence { Present, Rejected, Absent };
+using Presence = std::function<KeyPresence(std::string_view key)>;
 
 class AlertBook {
  public:
   // Applies one evaluation of `rule` at `now`: `matches` are that rule's matches (any order; their
   // labels and annotations are moved from). An alert no longer matched resolves when `present`
-  // says its key is still there (or when no `present` is given); a missing one resolves only once
-  // it has been missing for `resolve_missing_after` seconds. Returns every change.
+  // says its key is still there (or when no `present` is given); one whose key is there only as a
+  // rejected row stays as it was (rejected_since set); a missing one resolves only once it has
+  // been missing for `resolve_missing_after` seconds. Returns every change.
   std::vector<AlertChange> apply(const Rule& rule, std::span<Match> matches, int64_t now,
                                  const Presence& present = {}, int64_t resolve_missing_after = 0);
   // What `apply` returns when given the same matches, and the same presence, as at the rule's

@@ -132,7 +132,8 @@ const char* kSchema =
     "  severity INTEGER NOT NULL, state INTEGER NOT NULL,"
     "  active_since INTEGER NOT NULL, fired_at INTEGER NOT NULL,"
     "  labels TEXT NOT NULL, annotations TEXT NOT NULL,"
-    "  due_date INTEGER, value REAL, missing_since INTEGER NOT NULL DEFAULT 0);"
+    "  due_date INTEGER, value REAL, missing_since INTEGER NOT NULL DEFAULT 0,"
+    "  rejected_since INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS notify_groups (id TEXT PRIMARY KEY, state TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS outbox ("
     "  id TEXT PRIMARY KEY, receiver TEXT NOT NULL, target TEXT NOT NULL DEFAULT '', notification TEXT NOT NULL,"
@@ -186,7 +187,7 @@ class SqliteAlertStore final : public AlertStore {
     std::vector<Alert> alerts;
     Statement s;
     if (Status st = c.prepare("SELECT fingerprint, rule, key, severity, state, active_since, fired_at, labels,"
-                              " annotations, due_date, value, missing_since FROM alerts ORDER BY fingerprint",
+                              " annotations, due_date, value, missing_since, rejected_since FROM alerts ORDER BY fingerprint",
                               s);
         !st.ok())
       return st;
@@ -209,6 +210,7 @@ class SqliteAlertStore final : public AlertStore {
       a.due_date = sqlite3_column_type(s.stmt, 9) == SQLITE_NULL ? kNullDay : sqlite3_column_int(s.stmt, 9);
       if (sqlite3_column_type(s.stmt, 10) != SQLITE_NULL) a.value = sqlite3_column_double(s.stmt, 10);
       a.missing_since = sqlite3_column_int64(s.stmt, 11);
+      a.rejected_since = sqlite3_column_int64(s.stmt, 12);
       alerts.push_back(std::move(a));
     }
     // A damaged page ends the loop early with an error: report it, never half the alerts.
@@ -222,8 +224,8 @@ class SqliteAlertStore final : public AlertStore {
     if (Status s = tx.begin(); !s.ok()) return s;
     Statement upsert, remove;
     if (Status s = c.prepare("INSERT OR REPLACE INTO alerts (fingerprint, rule, key, severity, state, active_since,"
-                             " fired_at, labels, annotations, due_date, value, missing_since)"
-                             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                             " fired_at, labels, annotations, due_date, value, missing_since, rejected_since)"
+                             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              upsert);
         !s.ok())
       return s;
@@ -243,7 +245,7 @@ class SqliteAlertStore final : public AlertStore {
                          a.value ? (sqlite3_bind_double(st.stmt, 11, *a.value) == SQLITE_OK ? Status()
                                                                                              : db_error(c.db, "bind"))
                                  : c.bind_null(st, 11),
-                         c.bind(st, 12, a.missing_since)})
+                         c.bind(st, 12, a.missing_since), c.bind(st, 13, a.rejected_since)})
           if (s.ok() && !b.ok()) s = b;
       }
       if (!s.ok()) return s;
@@ -590,7 +592,8 @@ Result<std::unique_ptr<SqliteState>> SqliteState::open(const std::string& direct
     Transaction tx(c);
     if (Status s = tx.begin(); !s.ok()) return s;
     for (auto [table, column, definition] :
-         {std::tuple{"alerts", "missing_since", "INTEGER NOT NULL DEFAULT 0"}, std::tuple{"outbox", "target", "TEXT NOT NULL DEFAULT ''"}}) {
+         {std::tuple{"alerts", "missing_since", "INTEGER NOT NULL DEFAULT 0"}, std::tuple{"outbox", "target", "TEXT NOT NULL DEFAULT ''"},
+          std::tuple{"alerts", "rejected_since", "INTEGER NOT NULL DEFAULT 0"}}) {
       Result<bool> has = has_column(c, table, column);
       if (!has.ok()) return has.status();
       std::string sql = std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + definition;

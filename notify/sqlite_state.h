@@ -22,7 +22,7 @@
 
 namespace casewatch {
 
-inline constexpr int kStateSchemaVersion = 2;
+inline constexpr int kStateSchemaVersion = 3;
 
 struct LockedHeldEntries {
   std::mutex mutex;

@@ -339,8 +339,16 @@ void TableBuilder::erase_rows(const std::vector<size_t>& dropped) {
   keys.dictionary = std::move(unique);
 }
 
+bool Table::has_rejected_key(std::string_view key) const {
+  return std::binary_search(rejected_keys_.begin(), rejected_keys_.end(), key, std::less<>());
+}
+
 Table TableBuilder::finish() {
   if (!keys_checked_) drop_duplicate_keys();
+  std::vector<std::string>& rejected = table_.rejected_keys_;
+  std::sort(rejected.begin(), rejected.end());
+  rejected.erase(std::unique(rejected.begin(), rejected.end()), rejected.end());
+  rejected.shrink_to_fit();
   static std::atomic<uint64_t> last_id{0};
   table_.id_ = ++last_id;
   interners_.clear();

@@ -112,6 +112,11 @@ class Table {
     return c.dictionary[c.codes[row]];
   }
 
+  // The keys of rows that were rejected (a bad cell) although their key could be read, sorted:
+  // their records are in the source, so they are not missing, only unreadable this time.
+  const std::vector<std::string>& rejected_keys() const { return rejected_keys_; }
+  bool has_rejected_key(std::string_view key) const;
+
   Value value(size_t row, size_t field) const {
     const Column& c = columns_[field];
     switch (c.type) {
@@ -129,6 +134,7 @@ class Table {
   std::vector<Column> columns_;
   size_t rows_ = 0;
   uint64_t id_ = 0;
+  std::vector<std::string> rejected_keys_;
 };
 
 // Maps strings to dense codes: open addressing over a power-of-two table of codes, so that
@@ -203,6 +209,8 @@ class TableBuilder {
   // as kDuplicateKey of the key field. finish() does it when it has not been done.
   std::vector<size_t> drop_duplicate_keys();
   static constexpr std::string_view kDuplicateKey = "duplicate key";
+  // The key of a row rejected for another cell (Table::rejected_keys).
+  void add_rejected_key(std::string_view key) { table_.rejected_keys_.emplace_back(key); }
   Table finish();
 
  private:

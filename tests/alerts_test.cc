@@ -39,7 +39,7 @@ class AlertBookTest : public testing::Test {
                                     const std::set<std::string>& present) {
     std::vector<Match> matches;
     for (const auto& key : matched) matches.push_back(match(key));
-    return book_.apply(rule_, matches, now, [&](std::string_view key) { return present.count(std::string(key)) > 0; },
+    return book_.apply(rule_, matches, now, [&](std::string_view key) { return present.count(std::string(key)) ? KeyPresence::Present : KeyPresence::Absent; },
                        kGrace);
   }
   std::set<std::string> keys() const {
@@ -102,6 +102,41 @@ TEST_F(AlertBookTest, AMissingRecordWhoseConditionLaterFailsStillWaits) {
   EXPECT_EQ(count(evaluate(2 * kHour, {}, {"B"}), AlertChange::Kind::Resolved), 1u);
 }
 
+// A record whose latest row was rejected (a bad cell, its key readable) is in the source: its
+// alert is neither resolved as done nor counted as missing, and it is marked held.
+TEST_F(AlertBookTest, ARecordOnARejectedRowKeepsItsAlertAsItWas) {
+  auto on_rejected_row = [&](int64_t now, std::vector<std::string> matched, std::set<std::string> rejected) {
+    std::vector<Match> matches;
+    for (const auto& key : matched) matches.push_back(match(key));
+    return book_.apply(rule_, matches, now, [&](std::string_view key) {
+      return rejected.count(std::string(key)) ? KeyPresence::Rejected : KeyPresence::Present;
+    }, kGrace);
+  };
+  evaluate(0, {"A", "B"}, {"A", "B"});
+  const Alert before = book_.alerts().begin()->second;
+  auto changes = on_rejected_row(60, {"A"}, {"B"});
+  EXPECT_EQ(keys(), (std::set<std::string>{"A", "B"}));
+  EXPECT_EQ(count(changes, AlertChange::Kind::Resolved), 0u);
+  ASSERT_EQ(count(changes, AlertChange::Kind::Updated), 1u);  // rejected_since is saved
+  const Alert& held = book_.alerts().find(alert_fingerprint("r", "B"))->second;
+  EXPECT_EQ(held.rejected_since, 60);
+  EXPECT_EQ(held.missing_since, 0);
+  EXPECT_EQ(held.severity, Severity::Critical);
+  // Long past the grace a missing record has: still held, and no change to save.
+  EXPECT_TRUE(on_rejected_row(60 + 2 * kGrace, {"A"}, {"B"}).empty());
+  // Missing for a while, then back as a rejected row: present again, the grace stops.
+  evaluate(100 * kHour, {"A"}, {"A"});
+  EXPECT_NE(book_.alerts().find(alert_fingerprint("r", "B"))->second.missing_since, 0);
+  on_rejected_row(101 * kHour, {"A"}, {"B"});
+  EXPECT_EQ(book_.alerts().find(alert_fingerprint("r", "B"))->second.missing_since, 0);
+  EXPECT_TRUE(book_.advance(rule_, 200 * kHour, kGrace).empty());
+  // Readable again and matched: no longer held. Readable and not matched: done, resolved.
+  evaluate(202 * kHour, {"A", "B"}, {"A", "B"});
+  EXPECT_EQ(book_.alerts().find(alert_fingerprint("r", "B"))->second.rejected_since, 0);
+  on_rejected_row(203 * kHour, {"A"}, {"B"});
+  EXPECT_EQ(count(evaluate(204 * kHour, {"A"}, {"A", "B"}), AlertChange::Kind::Resolved), 1u);
+}
+
 TEST_F(AlertBookTest, WithoutPresenceEveryUnmatchedAlertResolves) {
   // The built-in feed_unhealthy alert: no records behind it.
   std::vector<Match> matches = {match("A")};
@@ -113,7 +148,7 @@ bool same_alert(const Alert& a, const Alert& b) {
   return a.fingerprint == b.fingerprint && a.rule == b.rule && a.key == b.key && a.severity == b.severity &&
          a.state == b.state && a.active_since == b.active_since && a.fired_at == b.fired_at && a.labels == b.labels &&
          a.annotations == b.annotations && a.due_date == b.due_date && a.value == b.value &&
-         a.missing_since == b.missing_since;
+         a.missing_since == b.missing_since && a.rejected_since == b.rejected_since;
 }
 
 // advance() is the fast twin of apply() given the same matches and presence again: two books see
@@ -128,7 +163,7 @@ TEST(AlertBookAdvance, AgreesWithApplyingTheSameMatchesAgain) {
     rule.spec.for_seconds = std::vector<int64_t>{0, 600, 3600}[random() % 3];
     const int64_t grace = std::vector<int64_t>{0, 600, 3600}[random() % 3];
     AlertBook applied, advanced;
-    std::set<std::string> matched, present;
+    std::set<std::string> matched, present, rejected;
     int64_t now = 0;
     for (int step = 0; step < 12; ++step) {
       now += std::vector<int64_t>{300, 600, 3600}[random() % 3];  // often exactly at a `for` or grace
@@ -136,12 +171,18 @@ TEST(AlertBookAdvance, AgreesWithApplyingTheSameMatchesAgain) {
       if (!same) {
         matched.clear();
         present.clear();
+        rejected.clear();
         for (const std::string& key : keys) {
           if (random() % 2) matched.insert(key);
           if (matched.count(key) || random() % 2) present.insert(key);
+          else if (random() % 3 == 0) rejected.insert(key);
         }
       }
-      auto presence = [&](std::string_view key) { return present.count(std::string(key)) > 0; };
+      auto presence = [&](std::string_view key) {
+        return present.count(std::string(key))    ? KeyPresence::Present
+               : rejected.count(std::string(key)) ? KeyPresence::Rejected
+                                                  : KeyPresence::Absent;
+      };
       auto matches = [&] {
         std::vector<Match> out;
         for (const std::string& key : matched) {

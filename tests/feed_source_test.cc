@@ -17,7 +17,8 @@ class FakeSource final : public FeedSource {
   std::string error;  // set: the source cannot be read
   std::optional<size_t> limit_seen;
 
-  void read(FeedRows& out, FeedLoad& load, std::optional<size_t> limit) override {
+  void read(FeedRows& out, FeedLoad& load, const ReadOptions& options) override {
+    const std::optional<size_t> limit = options.limit;
     limit_seen = limit;
     if (!error.empty()) {
       load.error = error;
@@ -61,7 +62,7 @@ FakeSource referrals(size_t n) {
 TEST(FeedSource, ColumnsAreFoundByNameAndCellsParsedByType) {
   const FeedConfig feed = referrals_feed();
   FakeSource source = referrals(4);
-  FeedLoad load = load_from(source, feed, std::nullopt);
+  FeedLoad load = load_from(source, feed, std::nullopt, LoadControl());
   ASSERT_TRUE(load.accepted) << load.error;
   ASSERT_EQ(load.table->rows(), 4u);
   EXPECT_EQ(load.rows_read, 4u);
@@ -79,7 +80,7 @@ TEST(FeedSource, BadRowsAreRejectedAloneWithTheirNumberAndField) {
   FakeSource source = referrals(6);
   source.rows[2][3] = "2017-02-31";   // no such date
   source.rows[4][4] = "R1";           // a key seen before
-  FeedLoad load = load_from(source, feed, std::nullopt);
+  FeedLoad load = load_from(source, feed, std::nullopt, LoadControl());
   ASSERT_TRUE(load.accepted) << load.error;
   EXPECT_EQ(load.table->rows(), 4u);
   EXPECT_EQ(load.rejected, 2u);
@@ -97,7 +98,7 @@ TEST(FeedSource, AMissingColumnFailsTheLoadNamingIt) {
   const FeedConfig feed = referrals_feed();
   FakeSource source = referrals(3);
   source.columns[1] = "Hours worked";
-  FeedLoad load = load_from(source, feed, std::nullopt);
+  FeedLoad load = load_from(source, feed, std::nullopt, LoadControl());
   EXPECT_FALSE(load.accepted);
   EXPECT_FALSE(load.table);
   EXPECT_NE(load.error.find("Hours"), std::string::npos) << load.error;
@@ -106,16 +107,16 @@ TEST(FeedSource, AMissingColumnFailsTheLoadNamingIt) {
 TEST(FeedSource, LoadSafetyAppliesToEverySource) {
   const FeedConfig feed = referrals_feed();
   FakeSource source = referrals(10);
-  EXPECT_TRUE(load_from(source, feed, 10).accepted);
+  EXPECT_TRUE(load_from(source, feed, 10, LoadControl()).accepted);
   // Cut to 80% of the last accepted count: refused (max_shrink_ratio 0.1).
   source.rows.resize(8);
-  FeedLoad shrunk = load_from(source, feed, 10);
+  FeedLoad shrunk = load_from(source, feed, 10, LoadControl());
   EXPECT_FALSE(shrunk.accepted);
   EXPECT_FALSE(shrunk.table);
   // Too many bad rows: refused.
   FakeSource bad = referrals(10);
   for (size_t i = 0; i < 6; ++i) bad.rows[i][1] = "lots";
-  FeedLoad rejected = load_from(bad, feed, std::nullopt);
+  FeedLoad rejected = load_from(bad, feed, std::nullopt, LoadControl());
   EXPECT_FALSE(rejected.accepted);
   EXPECT_EQ(rejected.rejected, 6u);
 }
@@ -124,12 +125,12 @@ TEST(FeedSource, ASourceThatFailsLeavesNoSnapshotAndAProbeAsksForItsLimit) {
   const FeedConfig feed = referrals_feed();
   FakeSource source = referrals(5);
   source.error = "postgres feed 'referrals': cannot connect: Connection refused";
-  FeedLoad failed = load_from(source, feed, 5);
+  FeedLoad failed = load_from(source, feed, 5, LoadControl());
   EXPECT_FALSE(failed.accepted);
   EXPECT_FALSE(failed.table);
   EXPECT_EQ(failed.error, source.error);
   source.error.clear();
-  FeedLoad probe = load_from(source, feed, std::nullopt, 2);
+  FeedLoad probe = load_from(source, feed, std::nullopt, LoadControl(), 2);
   EXPECT_EQ(source.limit_seen, std::optional<size_t>(2));
   EXPECT_TRUE(probe.accepted);
   EXPECT_EQ(probe.table->rows(), 2u);

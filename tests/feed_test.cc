@@ -760,7 +760,7 @@ TEST_F(FeedFile, LoadsTheCsvFile) {
   FeedConfig feed = cases_feed();
   feed.path = write("cases.csv", std::string(kHeader) + "C1,02/06/2017,1,yes,A\nC2,bad,1,yes,A\n");
   feed.max_rejected_ratio = 0.5;
-  FeedLoad load = load_feed(feed, std::nullopt);
+  FeedLoad load = load_feed(feed, std::nullopt, LoadControl());
   ASSERT_TRUE(load.accepted) << load.error;
   EXPECT_EQ(load.table->rows(), 1u);
   EXPECT_EQ(load.rejected, 1u);
@@ -784,7 +784,7 @@ TEST_F(FeedFile, AFileReadInPiecesLoadsAsTheSameBytesParsedWhole) {
     }
   }
   feed.path = write("big.csv", text);
-  FeedLoad from_file = load_feed(feed, std::nullopt);
+  FeedLoad from_file = load_feed(feed, std::nullopt, LoadControl());
   FeedLoad whole = load_csv(feed, text, feed.path, std::nullopt);
   ASSERT_TRUE(from_file.accepted) << from_file.error;
   ASSERT_TRUE(whole.accepted) << whole.error;
@@ -803,7 +803,7 @@ TEST_F(FeedFile, AFileReadInPiecesLoadsAsTheSameBytesParsedWhole) {
 TEST_F(FeedFile, MissingFileIsAnErrorNamingIt) {
   FeedConfig feed = cases_feed();
   feed.path = (dir_ / "nope.csv").string();
-  FeedLoad load = load_feed(feed, size_t{10});
+  FeedLoad load = load_feed(feed, size_t{10}, LoadControl());
   EXPECT_FALSE(load.accepted);
   EXPECT_FALSE(load.table);
   EXPECT_EQ(load.error, feed.path + ": No such file or directory");
@@ -812,7 +812,7 @@ TEST_F(FeedFile, MissingFileIsAnErrorNamingIt) {
 TEST_F(FeedFile, ADirectoryIsNotAFeed) {
   FeedConfig feed = cases_feed();
   feed.path = dir_.string();
-  FeedLoad load = load_feed(feed, std::nullopt);
+  FeedLoad load = load_feed(feed, std::nullopt, LoadControl());
   EXPECT_FALSE(load.accepted);
   EXPECT_NE(load.error.find(feed.path), std::string::npos) << load.error;
 }
@@ -821,12 +821,12 @@ TEST(FeedLoad, AnUnreachableSourceIsAnErrorNamingTheFeed) {
   FeedConfig feed = cases_feed();
   feed.type = FeedType::JsonHttp;
   feed.url = "http://127.0.0.1:1/cases";
-  FeedLoad load = load_feed(feed, std::nullopt);
+  FeedLoad load = load_feed(feed, std::nullopt, LoadControl());
   EXPECT_FALSE(load.accepted);
   EXPECT_EQ(load.error.rfind("json_http feed 'cases': page 1: ", 0), 0u) << load.error;
   feed.type = FeedType::Postgres;
   feed.dsn_file = "/nonexistent/dsn";
-  load = load_feed(feed, std::nullopt);
+  load = load_feed(feed, std::nullopt, LoadControl());
   EXPECT_EQ(load.error, "postgres feed 'cases': /nonexistent/dsn: cannot read the dsn_file");
 }
 

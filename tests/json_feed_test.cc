@@ -113,15 +113,28 @@ TEST(JsonRecords, AProbeStopsAtItsLimit) {
 }
 
 TEST(JsonRecords, NextPageLinks) {
-  const std::string base = "https://api.example.gov.uk/v1/leavers?page=1";
-  EXPECT_EQ(next_page_link({R"( <https://api.example.gov.uk/v1/leavers?page=2>; rel="next", <https://x/1>; rel="prev")"},
-                           base),
+  EXPECT_EQ(next_page_target({R"( <https://api.example.gov.uk/v1/leavers?page=2>; rel="next", <https://x/1>; rel="prev")"}),
             "https://api.example.gov.uk/v1/leavers?page=2");
-  EXPECT_EQ(next_page_link({R"( </v1/leavers?page=3>; rel=next)"}, base), "https://api.example.gov.uk/v1/leavers?page=3");
-  EXPECT_EQ(next_page_link({R"( <leavers?page=4>; title="more"; rel="last next")"}, base),
+  EXPECT_EQ(next_page_target({R"( </v1/leavers?page=3>; rel=next)"}), "/v1/leavers?page=3");
+  EXPECT_EQ(next_page_target({R"( <leavers?page=4>; title="more"; rel="last next")"}), "leavers?page=4");
+  EXPECT_EQ(next_page_target({R"( <https://x/1>; rel="prev")"}), "");
+  EXPECT_EQ(next_page_target({}), "");
+}
+
+// RFC 3986 section 5.4's own examples, against its base, and the cases pages use.
+TEST(JsonRecords, LinksResolveAsRfc3986Says) {
+  const std::string base = "http://a/b/c/d;p?q";
+  for (auto [reference, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"g", "http://a/b/c/g"},          {"./g", "http://a/b/c/g"},        {"g/", "http://a/b/c/g/"},
+           {"/g", "http://a/g"},             {"?y", "http://a/b/c/d;p?y"},     {"g?y", "http://a/b/c/g?y"},
+           {"..", "http://a/b/"},            {"../g", "http://a/b/g"},         {"../..", "http://a/"},
+           {"../../g", "http://a/g"},        {"../../../g", "http://a/g"},     {"g;x?y", "http://a/b/c/g;x?y"},
+           {"http://x/y", "http://x/y"}})
+    EXPECT_EQ(resolve_url(base, reference), expected) << reference;
+  EXPECT_EQ(resolve_url("https://api.example.gov.uk/f/x?page=1", "?page=2"), "https://api.example.gov.uk/f/x?page=2");
+  EXPECT_EQ(resolve_url("https://api.example.gov.uk/v1/leavers?page=1", "leavers?page=4"),
             "https://api.example.gov.uk/v1/leavers?page=4");
-  EXPECT_EQ(next_page_link({R"( <https://x/1>; rel="prev")"}, base), "");
-  EXPECT_EQ(next_page_link({}, base), "");
+  EXPECT_EQ(resolve_url("https://api.example.gov.uk/v1/leavers", "//other.example/x"), "https://other.example/x");
 }
 
 }  // namespace

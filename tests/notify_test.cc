@@ -574,6 +574,7 @@ TEST_F(StateTest, AlertsAndOutboxSurviveACrash) {
     auto outbox = (*state)->outbox();
     Alert a = alert("A1");
     a.missing_since = kStart;
+    a.rejected_since = kStart + 7;
     Notification n;
     n.id = "n1";
     n.receiver = "am";
@@ -593,6 +594,7 @@ TEST_F(StateTest, AlertsAndOutboxSurviveACrash) {
   ASSERT_EQ(alerts->size(), 1u);
   EXPECT_EQ((*alerts)[0].key, "A1");
   EXPECT_EQ((*alerts)[0].missing_since, kStart);
+  EXPECT_EQ((*alerts)[0].rejected_since, kStart + 7);
   auto outbox = std::move(*(*state)->outbox());
   auto due = outbox->due("am", kStart, 10);
   ASSERT_TRUE(due.ok());
@@ -760,6 +762,7 @@ TEST_F(StateTest, ANewerSchemaIsRefusedAnOlderOneMigratedAfterABackup) {
     ASSERT_TRUE(alerts.ok()) << alerts.message();
     ASSERT_EQ(alerts->size(), 1u);
     EXPECT_EQ((*alerts)[0].missing_since, 0);
+    EXPECT_EQ((*alerts)[0].rejected_since, 0);
   }
   {
     sqlite3* handle = nullptr;
@@ -769,7 +772,7 @@ TEST_F(StateTest, ANewerSchemaIsRefusedAnOlderOneMigratedAfterABackup) {
   }
   auto newer = SqliteState::open(dir_);
   ASSERT_FALSE(newer.ok());
-  EXPECT_NE(newer.message().find("written by a newer casewatch (schema 99; this one reads up to 2)"), std::string::npos)
+  EXPECT_NE(newer.message().find("written by a newer casewatch (schema 99; this one reads up to 3)"), std::string::npos)
       << newer.message();
 }
 

@@ -64,7 +64,7 @@ due_in = "10 working days"
 };
 
 TEST_F(ServiceTest, FeedSetRefreshesCountsOnceAndAgesFromTheSource) {
-  FeedSet feeds(*config_);
+  FeedSet feeds(config_, std::make_shared<LoadPool>(2));
   touch("data.csv", kStart - 3600);
   auto first = feeds.refresh(kStart);
   EXPECT_TRUE(first.snapshots);
@@ -102,7 +102,7 @@ TEST_F(ServiceTest, AStateThatCannotBeWrittenShowsInTheSnapshotAndMetrics) {
   auto metrics = std::make_shared<Metrics>();
   Service service(config_, clock, std::move(alerts), std::make_unique<MemoryOutbox>(), metrics);
   ASSERT_TRUE(service.restore().ok());
-  service.evaluate();
+  service.evaluate(Service::FeedLoads::Wait);
   auto snapshot = service.snapshot();
   ASSERT_EQ(snapshot->alerts->size(), 1u);
   EXPECT_TRUE(snapshot->state_error.empty());
@@ -111,7 +111,7 @@ TEST_F(ServiceTest, AStateThatCannotBeWrittenShowsInTheSnapshotAndMetrics) {
   store->fail_saves(true);
   write("data.csv", "ID,Referral\nA1,2017-05-01\nA3,2017-05-02\n");
   clock.advance(60);
-  service.evaluate(true);
+  service.evaluate(Service::FeedLoads::Reload);
   snapshot = service.snapshot();
   EXPECT_NE(snapshot->state_error.find("could not save 1 alert changes: disk I/O error"), std::string::npos)
       << snapshot->state_error;
@@ -120,7 +120,7 @@ TEST_F(ServiceTest, AStateThatCannotBeWrittenShowsInTheSnapshotAndMetrics) {
   store->fail_saves(false);
   clock.advance(60);
   write("data.csv", "ID,Referral\nA1,2017-05-01\n");
-  service.evaluate(true);
+  service.evaluate(Service::FeedLoads::Reload);
   EXPECT_TRUE(service.snapshot()->state_error.empty());
 }
 
