@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "casewatch/version.h"
+#include "integrations/redact.h"
 
 namespace casewatch {
 
@@ -122,7 +123,12 @@ HttpPostResult http_post(const HttpPostRequest& request) {
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &result.status);
   if (code != CURLE_OK) {
     result.ok = false;
-    result.error = error_buffer[0] ? std::string(error_buffer) : std::string(curl_easy_strerror(code));
+    // libcurl's words may quote what it was given: a webhook's URL is its credential.
+    Redactor redact;
+    redact.add_secret(request.url);
+    redact.add_secret(request.bearer_token);
+    for (const auto& [name, value] : request.headers) redact.add_secret(value);
+    result.error = redact(error_buffer[0] ? std::string(error_buffer) : std::string(curl_easy_strerror(code)));
     return result;
   }
   result.ok = result.status >= 200 && result.status < 300;

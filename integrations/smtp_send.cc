@@ -1,4 +1,5 @@
 #include "integrations/smtp_send.h"
+#include "integrations/redact.h"
 
 #include <algorithm>
 #include <cctype>
@@ -152,7 +153,10 @@ SmtpResult smtp_send(const SmtpRequest& request) {
   CURLcode code = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &result.code);
   if (code != CURLE_OK) {
-    result.error = error_buffer[0] ? std::string(error_buffer) : std::string(curl_easy_strerror(code));
+    Redactor redact;  // libcurl's words may quote what it was given
+    redact.add_secret(request.password);
+    redact.add_secret(request.url);
+    result.error = redact(error_buffer[0] ? std::string(error_buffer) : std::string(curl_easy_strerror(code)));
     if (result.code > 0 && result.error.find(std::to_string(result.code)) == std::string::npos)
       result.error += " (SMTP " + std::to_string(result.code) + ")";
     return result;

@@ -372,7 +372,7 @@ CREATE TABLE reporting.referral AS SELECT "Referral ID" AS referral_id, "Child U
         self.assertIn("Connection refused", r.stderr)
         self.fails(source_feeds(url), "password authentication failed for user \"casewatch_reader\"",
                    dsn=self.pg.dsn("casewatch_reader", "wrong", "council"))
-        self.fails(source_feeds(url, query="SELEKT * FROM referrals"), "the query failed: syntax error")
+        self.fails(source_feeds(url, query="SELECT * FROM referrals WHERE"), "the query failed: syntax error")
         self.fails(source_feeds(url, query='SELECT "Referral ID", "Allocated Team" FROM referrals'),
                    "postgres feed 'referrals': missing columns")
         # Read-only: a query that would write is refused by the server.
