@@ -23,7 +23,10 @@ class CsvSource final : public FeedSource {
     ContentHash hash;
     bool reserved = false;
     for (bool last = false; !last;) {
-      if (options.control.stopped()) return;  // load_from gives the control's reason
+      if (options.control.stopped()) {
+        load.error = options.control.reason();  // load_from words it as every stopped load is
+        return;
+      }
       std::string& buffer = stream.buffer();
       const size_t before = buffer.size();
       long n = file.append(buffer, kReadChunk, load.error);

@@ -372,9 +372,9 @@ FeedLoad load_from(FeedSource& source, const FeedConfig& feed, std::optional<siz
   FeedLoad load;
   FeedRows rows(feed, load);
   source.read(rows, load, ReadOptions{limit, control});
-  // A source that stopped early for the control says why in its own words; any other stop is
-  // the control's.
-  if (load.error.empty() && control.stopped()) load.error = feed_source_name(feed) + ": " + control.reason();
+  // A load the control stopped fails with the control's reason in one wording, whichever step of
+  // the source it stopped at (the daemon shows the same words the moment the deadline passes).
+  if (control.stopped() && !load.error.empty()) load.error = feed_source_name(feed) + ": " + control.reason();
   if (!load.error.empty()) return load;
   rows.finish(last_accepted_records);
   return load;
