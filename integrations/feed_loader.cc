@@ -371,7 +371,9 @@ FeedLoad load_from(FeedSource& source, const FeedConfig& feed, std::optional<siz
                    const LoadControl& control, std::optional<size_t> limit) {
   FeedLoad load;
   FeedRows rows(feed, load);
-  source.read(rows, load, ReadOptions{limit, control});
+  Redactor redact;
+  source.read(rows, load, ReadOptions{limit, control, redact});
+  load.error = redact(load.error);
   // A load the control stopped fails with the control's reason in one wording, whichever step of
   // the source it stopped at (the daemon shows the same words the moment the deadline passes).
   if (control.stopped() && !load.error.empty()) load.error = feed_source_name(feed) + ": " + control.reason();

@@ -18,6 +18,7 @@
 #include "integrations/csv_reader.h"
 #include "integrations/feed_loader.h"
 #include "integrations/load_control.h"
+#include "integrations/redact.h"
 #include "rules/table.h"
 
 namespace casewatch {
@@ -114,10 +115,13 @@ class CsvStream {
   size_t parse_at_ = 0;  // parse again once the buffer holds this much (or at the end)
 };
 
-// How a source may read: at most `limit` records (check --probe), within `control`.
+// How a source may read: at most `limit` records (check --probe), within `control`. A source
+// adds its secrets to `redact` (a token, a connection string, a URL): the load's error is passed
+// through it, whatever step of the source wrote it.
 struct ReadOptions {
   std::optional<size_t> limit;
   const LoadControl& control;
+  Redactor& redact;
 };
 
 class FeedSource {

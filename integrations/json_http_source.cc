@@ -24,7 +24,6 @@
 #include "casewatch/version.h"
 #include "integrations/feed_source.h"
 #include "integrations/http_post.h"
-#include "integrations/redact.h"
 
 namespace casewatch {
 namespace {
@@ -440,13 +439,7 @@ class JsonHttpSource final : public FeedSource {
   explicit JsonHttpSource(const FeedConfig& feed) : feed_(feed) {}
 
   void read(FeedRows& rows, FeedLoad& load, const ReadOptions& options) override {
-    Redactor redact;
-    read_pages(rows, load, options, redact);
-    load.error = redact(load.error);
-  }
-
- private:
-  void read_pages(FeedRows& rows, FeedLoad& load, const ReadOptions& options, Redactor& redact) {
+    Redactor& redact = options.redact;
     const std::string where = "json_http feed '" + feed_.name + "': ";
     // Secrets are read at every load: a rotated token needs no reload.
     std::vector<std::string> headers;
@@ -558,6 +551,7 @@ class JsonHttpSource final : public FeedSource {
     load.content_hash = hash.value();
   }
 
+ private:
   const FeedConfig& feed_;
 };
 

@@ -39,6 +39,22 @@ std::string first_line(std::string text) {
   return text;
 }
 
+// A message with its quoted parts left out: a data error quotes the offending value, and a
+// connection string libpq cannot parse is quoted back, password and all.
+std::string without_quotes(const std::string& message) {
+  std::string out;
+  bool quoted = false;
+  for (char c : message) {
+    if (c == '"') {
+      out += quoted ? "...\"" : "\"";
+      quoted = !quoted;
+    } else if (!quoted) {
+      out += c;
+    }
+  }
+  return out;
+}
+
 // The server's reason, never a value from a row: a data error (SQLSTATE class 22, 23) quotes the
 // offending value, so its quoted parts are left out; the rest quote only names.
 std::string reason_of(const PGresult* result, PGconn* connection) {
@@ -46,19 +62,8 @@ std::string reason_of(const PGresult* result, PGconn* connection) {
   const char* primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
   std::string message = primary ? primary : first_line(PQerrorMessage(connection));
   if (message.starts_with("ERROR:  ")) message.erase(0, 8);
-  if (state && (std::string_view(state).starts_with("22") || std::string_view(state).starts_with("23"))) {
-    std::string redacted;
-    bool quoted = false;
-    for (char c : message) {
-      if (c == '"') {
-        redacted += quoted ? "...\"" : "\"";
-        quoted = !quoted;
-      } else if (!quoted) {
-        redacted += c;
-      }
-    }
-    message = redacted;
-  }
+  if (state && (std::string_view(state).starts_with("22") || std::string_view(state).starts_with("23")))
+    message = without_quotes(message);
   return state ? message + " (SQLSTATE " + state + ")" : message;
 }
 
@@ -72,22 +77,6 @@ std::string literal(const std::string& text) {
   std::string out = "'";
   for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
   return out + "'";
-}
-
-// libpq's messages with their quoted parts left out: a connection string that cannot be parsed
-// is quoted back in them, password and all.
-std::string without_quotes(const std::string& message) {
-  std::string out;
-  bool quoted = false;
-  for (char c : message) {
-    if (c == '"') {
-      out += quoted ? "...\"" : "\"";
-      quoted = !quoted;
-    } else if (!quoted) {
-      out += c;
-    }
-  }
-  return out;
 }
 
 // One session over a non-blocking connection: every wait is on the socket, bounded by the
@@ -186,13 +175,7 @@ class PostgresSource final : public FeedSource {
   explicit PostgresSource(const FeedConfig& feed) : feed_(feed) {}
 
   void read(FeedRows& rows, FeedLoad& load, const ReadOptions& options) override {
-    Redactor redact;
-    read_query(rows, load, options, redact);
-    load.error = redact(load.error);
-  }
-
- private:
-  void read_query(FeedRows& rows, FeedLoad& load, const ReadOptions& options, Redactor& redact) {
+    Redactor& redact = options.redact;
     const std::string where = "postgres feed '" + feed_.name + "': ";
     std::ifstream in(feed_.dsn_file);
     if (!in) {
@@ -325,6 +308,7 @@ class PostgresSource final : public FeedSource {
     load.content_hash = hash.value();
   }
 
+ private:
   const FeedConfig& feed_;
 };
 

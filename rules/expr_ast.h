@@ -40,9 +40,14 @@ enum class Function {
 
 enum class NodeKind { Literal, Field, Variable, List, Unary, Binary, Call, Aggregate };
 
+// How deep an expression may nest (parentheses, operators, calls, a chain of || or +): the
+// checker and the evaluator walk the tree recursively, and a config must never exhaust a stack.
+inline constexpr size_t kMaxExprDepth = 256;
+
 struct Node {
   NodeKind kind = NodeKind::Literal;
   size_t offset = 0;  // where the node starts in the source, for errors
+  size_t height = 1;  // of the tree below and including this node
   StaticType type;
 
   Value literal;                               // Literal

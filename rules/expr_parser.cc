@@ -2,6 +2,8 @@
 // || , && , ! , comparisons , in , + - , * / , unary - , primary.
 #include "rules/expr_ast.h"
 
+#include <algorithm>
+
 namespace casewatch {
 namespace {
 
@@ -57,10 +59,34 @@ class Parser {
     node->op = op;
     node->children.push_back(std::move(l));
     node->children.push_back(std::move(r));
-    return node;
+    return measured(std::move(node));
   }
 
+  // Sets the node's height from its children's, and refuses a tree that grew too deep.
+  std::unique_ptr<Node> measured(std::unique_ptr<Node> node) {
+    for (const auto& child : node->children) node->height = std::max(node->height, child->height + 1);
+    if (node->height > kMaxExprDepth) return too_deep(node->offset);
+    return node;
+  }
+  std::unique_ptr<Node> too_deep(size_t offset) {
+    Token at;
+    at.offset = offset;
+    return fail(at, "the expression nests more than " + std::to_string(kMaxExprDepth) +
+                        " levels deep (a long chain of || is one level each: use 'in [...]')");
+  }
+
+  // Counts the parser's own recursion (parentheses, unary operators, lists, calls), which builds
+  // no node of its own for parentheses.
+  struct Nesting {
+    explicit Nesting(Parser& p) : parser(p) { ++parser.nesting_; }
+    ~Nesting() { --parser.nesting_; }
+    bool too_deep() const { return parser.nesting_ > kMaxExprDepth; }
+    Parser& parser;
+  };
+
   std::unique_ptr<Node> parse_or() {
+    Nesting nesting(*this);
+    if (nesting.too_deep()) return too_deep(peek().offset);
     auto left = parse_and();
     while (left && peek().kind == TokenKind::Or) {
       size_t offset = advance().offset;
@@ -84,13 +110,15 @@ class Parser {
 
   std::unique_ptr<Node> parse_not() {
     if (peek().kind == TokenKind::Not) {
+      Nesting nesting(*this);
+      if (nesting.too_deep()) return too_deep(peek().offset);
       size_t offset = advance().offset;
       auto operand = parse_not();
       if (!operand) return nullptr;
       auto node = make(NodeKind::Unary, offset);
       node->op = TokenKind::Not;
       node->children.push_back(std::move(operand));
-      return node;
+      return measured(std::move(node));
     }
     return parse_comparison();
   }
@@ -151,6 +179,8 @@ class Parser {
 
   std::unique_ptr<Node> parse_unary() {
     if (peek().kind == TokenKind::Minus) {
+      Nesting nesting(*this);
+      if (nesting.too_deep()) return too_deep(peek().offset);
       size_t offset = advance().offset;
       auto operand = parse_unary();
       if (!operand) return nullptr;
@@ -162,7 +192,7 @@ class Parser {
       auto node = make(NodeKind::Unary, offset);
       node->op = TokenKind::Minus;
       node->children.push_back(std::move(operand));
-      return node;
+      return measured(std::move(node));
     }
     return parse_primary();
   }
@@ -211,7 +241,7 @@ class Parser {
           } while (accept(TokenKind::Comma));
           if (!accept(TokenKind::RightBracket)) return fail(peek(), "expected ',' or ']' but found " + describe(peek()));
         }
-        return node;
+        return measured(std::move(node));
       }
       case TokenKind::Identifier: {
         advance();
@@ -231,7 +261,7 @@ class Parser {
           } while (accept(TokenKind::Comma));
           if (!accept(TokenKind::RightParen)) return fail(peek(), "expected ',' or ')' but found " + describe(peek()));
         }
-        return node;
+        return measured(std::move(node));
       }
       case TokenKind::End:
         return fail(t, "unexpected end of expression");
@@ -244,6 +274,7 @@ class Parser {
   std::vector<ExprError>& errors_;
   size_t pos_ = 0;
   bool failed_ = false;
+  size_t nesting_ = 0;
 };
 
 }  // namespace

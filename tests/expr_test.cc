@@ -710,6 +710,28 @@ TEST_F(ExprSyntaxErrors, UnterminatedString) {
   expect_error("(team == 'abc", 9, "unterminated string");
 }
 
+// A config must never exhaust a stack: nesting of any kind is refused past a limit, at once.
+TEST_F(ExprSyntaxErrors, NestingDeeperThanTheLimit) {
+  const std::string message =
+      "the expression nests more than 256 levels deep (a long chain of || is one level each: use 'in [...]')";
+  const std::string deep = std::string(200000, '(') + "true" + std::string(200000, ')');
+  expect_error(deep, 256, message);
+  expect_error(std::string(100000, '!') + "true", 255, message);
+  expect_error(std::string(100000, '-') + "hours", 255, message);
+  std::string chain = "hours";
+  for (int i = 0; i < 300; ++i) chain += " + hours";
+  expect_error(chain, 2046, message);  // the '+' that makes the chain one too deep
+  std::string call = "hours";
+  for (int i = 0; i < 300; ++i) call = "round(" + call + ")";
+  expect_error(call, 1536, message);  // the 257th round(
+  // Just inside the limit is fine.
+  std::string fine = "hours";
+  for (int i = 0; i < 200; ++i) fine += " + hours";
+  std::vector<ExprError> errors;
+  EXPECT_TRUE(Expression::compile(fine, scope_, errors).has_value()) << (errors.empty() ? "" : errors[0].message);
+  EXPECT_TRUE(Expression::compile(std::string(250, '(') + "true" + std::string(250, ')'), scope_, errors).has_value());
+}
+
 TEST_F(ExprSyntaxErrors, SingleEqualsSign) {
   expect_error("team = 'x'", 5, "unexpected '=' (use '==' to compare)");
   expect_error("hours > 1 && team = 'x'", 18, "unexpected '=' (use '==' to compare)");

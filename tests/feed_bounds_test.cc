@@ -23,6 +23,7 @@
 #include "integrations/feed_source.h"
 #include "integrations/redact.h"
 #include "integrations/utf8.h"
+#include "tests/feed_fixture.h"
 
 namespace casewatch {
 namespace {
@@ -30,16 +31,8 @@ namespace {
 using namespace std::chrono_literals;
 
 FeedConfig feed_of(FeedType type, std::vector<FieldConfig> fields) {
-  FeedConfig feed;
-  feed.name = "cases";
-  feed.type = type;
-  feed.fields = std::move(fields);
-  feed.key = feed.fields.front().name;
+  FeedConfig feed = test_feed("cases", type, std::move(fields));
   feed.date_format = "%d/%m/%Y";
-  auto schema = std::make_shared<Schema>();
-  for (const auto& f : feed.fields) schema->fields.push_back({f.name, f.type});
-  schema->key = 0;
-  feed.schema = schema;
   feed.max_rejected_ratio = 1;
   return feed;
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "integrations/feed_source.h"
+#include "tests/feed_fixture.h"
 
 namespace casewatch {
 namespace {
@@ -34,18 +35,11 @@ class FakeSource final : public FeedSource {
 };
 
 FeedConfig referrals_feed() {
-  FeedConfig feed;
-  feed.name = "referrals";
-  feed.type = FeedType::Postgres;
-  feed.fields = {{"id", "Referral ID", Type::String},
-                 {"referred", "Date of referral", Type::Date},
-                 {"hours", "Hours", Type::Number},
-                 {"urgent", "Urgent?", Type::Bool}};
-  feed.key = "id";
-  auto schema = std::make_shared<Schema>();
-  for (const auto& f : feed.fields) schema->fields.push_back({f.name, f.type});
-  schema->key = 0;
-  feed.schema = schema;
+  FeedConfig feed = test_feed("referrals", FeedType::Postgres,
+                              {{"id", "Referral ID", Type::String},
+                               {"referred", "Date of referral", Type::Date},
+                               {"hours", "Hours", Type::Number},
+                               {"urgent", "Urgent?", Type::Bool}});
   feed.max_rejected_ratio = 0.5;
   return feed;
 }

@@ -1,6 +1,7 @@
 // Feed loading (SPEC 4): CSV bytes into a Table, per-row rejection and the load-safety checks.
 #include "integrations/feed_loader.h"
 #include "integrations/feed_source.h"
+#include "tests/feed_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -20,16 +21,8 @@ namespace {
 
 // A csv feed with the given fields; the key is the first field.
 FeedConfig make_feed(std::vector<FieldConfig> fields, std::string date_format = "%d/%m/%Y") {
-  FeedConfig feed;
-  feed.name = "cases";
-  feed.type = FeedType::Csv;
-  feed.fields = std::move(fields);
-  feed.key = feed.fields.front().name;
+  FeedConfig feed = test_feed("cases", FeedType::Csv, std::move(fields));
   feed.date_format = std::move(date_format);
-  auto schema = std::make_shared<Schema>();
-  for (const auto& f : feed.fields) schema->fields.push_back({f.name, f.type});
-  schema->key = 0;
-  feed.schema = schema;
   return feed;
 }
 

@@ -5,25 +5,19 @@
 #include <sstream>
 
 #include "integrations/feed_source.h"
+#include "tests/feed_fixture.h"
 
 namespace casewatch {
 namespace {
 
 FeedConfig people_feed(std::string records = "/data/items") {
-  FeedConfig feed;
-  feed.name = "leavers";
-  feed.type = FeedType::JsonHttp;
+  FeedConfig feed = test_feed("leavers", FeedType::JsonHttp,
+                              {{"id", "id", Type::String},
+                               {"child", "child.id", Type::String},
+                               {"born", "child.dob", Type::Date},
+                               {"hours", "hours", Type::Number},
+                               {"neet", "status.neet", Type::Bool}});
   feed.records = std::move(records);
-  feed.fields = {{"id", "id", Type::String},
-                 {"child", "child.id", Type::String},
-                 {"born", "child.dob", Type::Date},
-                 {"hours", "hours", Type::Number},
-                 {"neet", "status.neet", Type::Bool}};
-  feed.key = "id";
-  auto schema = std::make_shared<Schema>();
-  for (const auto& f : feed.fields) schema->fields.push_back({f.name, f.type});
-  schema->key = 0;
-  feed.schema = schema;
   feed.max_rejected_ratio = 1;
   return feed;
 }

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "integrations/feed_loader.h"
+#include "tests/feed_fixture.h"
 
 namespace casewatch {
 namespace {
@@ -28,16 +29,9 @@ class PostgresLive : public testing::Test {
   }
 
   FeedConfig feed(const std::string& query) const {
-    FeedConfig f;
-    f.name = "live";
-    f.type = FeedType::Postgres;
+    FeedConfig f = test_feed("live", FeedType::Postgres, {{"id", "id", Type::String}});
     f.dsn_file = dsn_file_;
     f.query = query;
-    f.fields = {{"id", "id", Type::String}};
-    f.key = "id";
-    auto schema = std::make_shared<Schema>();
-    schema->fields.push_back({"id", Type::String});
-    f.schema = schema;
     f.timeout_seconds = 10;
     return f;
   }

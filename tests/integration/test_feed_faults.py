@@ -139,6 +139,12 @@ class HostileApi:
                 elif api.mode == "static":  # the same bytes every time, and a date far ahead
                     headers["Last-Modified"] = "Wed, 01 Jan 2098 00:00:00 GMT"
                     body = {"items": records_page(0, 5) + [{"id": "BAD", "referred": "not a date", "team": "A"}]}
+                elif api.mode == "redirect":  # a redirect would carry the token wherever it says
+                    self.send_response(302)
+                    self.send_header("Location", api.link)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 elif api.mode == "nesting":
                     raw = b'{"items":[' + b"[" * 20_000_000
                     packed = gzip.compress(raw, 9)
@@ -345,8 +351,13 @@ class JsonApiFaults(FaultTest):
             self.assertEqual(result.returncode, 1, target)
             self.assertIn("json_http feed 'referrals': page 1: its rel=\"next\" link", result.stderr)
             self.assertIn(reason, result.stderr)
+        self.api.mode = "redirect"
+        self.api.link = other.url("/records?page=1")
+        result, out = self.eval_json(self.config(json_feed(self.api.url())))
+        self.assertIn("json_http feed 'referrals': page 1: HTTP 302", result.stderr)
         self.assertEqual(other.requests, [])
         # An origin the config names is followed, with the token.
+        self.api.mode = "link"
         self.api.link = other.url("/records?page=2")
         other.mode, other.offset = "ok", 100
         result, out = self.eval_json(self.config(json_feed(self.api.url(), 'allowed_origins = ["http://127.0.0.2:%d"]' % other.port)))
@@ -365,20 +376,27 @@ class JsonApiFaults(FaultTest):
                       "would travel in clear" % self.api.port, result.stderr)
         self.assertEqual(self.api.requests, [])
 
-    def test_a_nesting_bomb_holds_little_memory(self):
-        self.api.mode = "nesting"
-        config = self.config(json_feed(self.api.url()))
+    def eval_usage(self, config):
+        """eval in a child of its own: its exit code, its stderr and its peak RSS in KiB."""
         err_path = os.path.join(self.dir, "eval.err")
         pid = os.fork()
         if pid == 0:  # the child becomes casewatch, so its own resource usage can be read
             os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-            os.dup2(os.open(err_path, os.O_WRONLY | os.O_CREAT, 0o600), 2)
+            os.dup2(os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
             os.execv(BINARY, [BINARY, "eval", "-c", config, "--at", AS_OF])
         _, status, usage = os.wait4(pid, 0)
-        self.assertEqual(os.waitstatus_to_exitcode(status), 1)
-        with open(err_path) as f:
-            self.assertIn("json_http feed 'referrals': page 1: the JSON nests deeper than 64 levels", f.read())
-        self.assertLess(usage.ru_maxrss, 200 * 1024)  # KiB: the page decodes to 20 MB of '['
+        return os.waitstatus_to_exitcode(status), self.read("eval.err"), usage.ru_maxrss
+
+    def test_a_nesting_bomb_is_refused_in_little_memory(self):
+        config = self.config(json_feed(self.api.url()))
+        code, err, baseline = self.eval_usage(config)  # the same eval of a page of three records
+        self.assertEqual(code, 0, err)
+        self.api.mode = "nesting"
+        code, err, bomb = self.eval_usage(config)
+        self.assertEqual(code, 1)
+        self.assertIn("json_http feed 'referrals': page 1: the JSON nests deeper than 64 levels", err)
+        # The page decodes to 20 MB of '[': it costs no more than a few megabytes of buffer.
+        self.assertLess(bomb - baseline, 32 * 1024, (baseline, bomb))
 
     def test_the_same_pages_again_are_not_fresh_and_a_future_date_is_unknown(self):
         self.api.mode = "static"
