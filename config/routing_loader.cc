@@ -85,13 +85,21 @@ void load_receiver(const TomlFile& file, const toml::table& t, const Config& con
     for (const auto& e : errors) file.error_in_string(*node, e.offset, e.message, d);
     if (compiled) target = std::make_shared<const Template>(std::move(*compiled));
   };
+  // A secret the receiver reads at send time must be there now: found missing only then, each
+  // notification would fail its attempts and be dropped. Its contents are not read.
+  auto readable = [&](const toml::node& at, const std::string& key, const std::string& path) {
+    if (!std::ifstream(path)) file.error(at, "'" + key + "' " + path + " cannot be read", d);
+  };
   switch (r.type) {
     case ReceiverType::Email: {
       required("smtp_url", r.smtp_url);
       if (!r.smtp_url.empty() && r.smtp_url.rfind("smtp://", 0) != 0 && r.smtp_url.rfind("smtps://", 0) != 0)
         file.error(*t.get("smtp_url"), "'smtp_url' must start with smtp:// or smtps://", d);
       r.username = file.get_string(t, "username", d).value_or("");
-      if (auto v = file.get_string(t, "password_file", d)) r.password_file = resolve_path(config.directory, *v);
+      if (auto v = file.get_string(t, "password_file", d)) {
+        r.password_file = resolve_path(config.directory, *v);
+        readable(*t.get("password_file"), "password_file", r.password_file);
+      }
       required("from", r.from);
       if (!t.get("to")) file.error(t, "an email receiver needs 'to'", d);
       else file.get_string(t, "to", d);
@@ -141,7 +149,10 @@ void load_receiver(const TomlFile& file, const toml::table& t, const Config& con
       else if (format == "teams") r.format = WebhookFormat::Teams;
       else if (format == "slack") r.format = WebhookFormat::Slack;
       else file.error(*t.get("format"), "webhook format '" + format + "' is not one of json, teams, slack", d);
-      if (auto v = file.get_string(t, "bearer_token_file", d)) r.bearer_token_file = resolve_path(config.directory, *v);
+      if (auto v = file.get_string(t, "bearer_token_file", d)) {
+        r.bearer_token_file = resolve_path(config.directory, *v);
+        readable(*t.get("bearer_token_file"), "bearer_token_file", r.bearer_token_file);
+      }
       if (const toml::table* headers = file.get_table(t, "headers", d))
         for (const auto& [k, v] : *headers) {
           if (v.is_string()) r.headers.emplace_back(std::string(k.str()), v.as_string()->get());

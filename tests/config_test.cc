@@ -1004,6 +1004,66 @@ TEST_F(ConfigTest, CalendarFileProblems) {
             Lines{"casewatch.toml:2:12: error: calendar 'calendars' is neither 'england-and-wales' nor a readable file"});
 }
 
+// json_http's bounds and the origin rule, as check sees them.
+TEST_F(ConfigTest, JsonFeedBoundsAndOrigins) {
+  write("token", "t\n");
+  std::string deep = "/a";
+  for (int i = 0; i < 70; ++i) deep += "/a";
+  write("casewatch.toml", R"([[feed]]
+name = "leavers"
+type = "json_http"
+url = "https://api.example/leavers"
+bearer_token_file = "token"
+records = ")" + deep + R"("
+max_pages = 0
+allowed_origins = ["https://api2.example", "https://api3.example/path", "ftp://x"]
+load_timeout = "0s"
+max_records = 2.5
+key = "id"
+[feed.fields]
+id = { column = "id" }
+)");
+  EXPECT_EQ(failing(), (std::vector<std::string>{
+                           "casewatch.toml:6:11: error: 'records' is nested deeper than JSON may be (64 levels)",
+                           "casewatch.toml:7:13: error: 'max_pages' must be a whole number of at least 1",
+                           "casewatch.toml:8:44: error: 'allowed_origins' entries are origins such as "
+                           "\"https://api.council.example:8443\" (a scheme, a host and a port at most)",
+                           "casewatch.toml:8:73: error: 'allowed_origins' entries are origins such as "
+                           "\"https://api.council.example:8443\" (a scheme, a host and a port at most)",
+                           "casewatch.toml:9:16: error: 'load_timeout' must be at least 1s",
+                           "casewatch.toml:10:15: error: 'max_records' must be a whole number of at least 1",
+                       }));
+  write("casewatch.toml", R"([[feed]]
+name = "leavers"
+type = "json_http"
+url = "https://api.example/leavers"
+allowed_origins = ["https://API2.example", "http://10.0.0.5:8080/"]
+load_timeout = "2m"
+max_records = 500
+max_pages = 7
+key = "id"
+[feed.fields]
+id = { column = "id" }
+)");
+  auto config = load();
+  ASSERT_TRUE(config) << (errors().empty() ? "" : errors()[0]);
+  const FeedConfig& feed = config->feeds[0];
+  EXPECT_EQ(feed.allowed_origins, (std::vector<std::string>{"https://api2.example:443", "http://10.0.0.5:8080"}));
+  EXPECT_EQ(feed.load_timeout_seconds, 120);
+  EXPECT_EQ(feed.max_records, 500);
+  EXPECT_EQ(feed.max_pages, 7);
+  // csv and postgres feeds have no pages.
+  write("casewatch.toml", R"([[feed]]
+name = "f"
+path = "f.csv"
+max_pages = 3
+key = "id"
+[feed.fields]
+id = { column = "id" }
+)");
+  EXPECT_EQ(failing(), (std::vector<std::string>{"casewatch.toml:4:13: error: 'max_pages' does not apply to a csv feed"}));
+}
+
 TEST_F(ConfigTest, LookupTables) {
   write("casewatch.toml", std::string(R"t(rule_files = ["rules/*.toml"]
 

@@ -193,6 +193,8 @@ TEST(FeedBounds, AFifoIsNamedAsOneNotAsAMissingFile) {
   EXPECT_EQ(load.error, path + ": a named pipe (FIFO), not a regular file: an extract must be a file");
   FeedLoad dir_load = load_feed(csv_feed(dir.path("")), std::nullopt, LoadControl());
   EXPECT_NE(dir_load.error.find("Is a directory"), std::string::npos) << dir_load.error;
+  EXPECT_EQ(load_feed(csv_feed("/dev/zero"), std::nullopt, LoadControl()).error,
+            "/dev/zero: not a regular file (a device?)");  // never read: it would never end
 }
 
 // --- text ---
@@ -213,6 +215,12 @@ TEST(FeedText, EveryHighByteBecomesValidUtf8AtTheLoad) {
   }
   EXPECT_EQ(load.table->value(128, 2).text, "Caf\xC3\xA9");
   EXPECT_EQ(load.table->key(128), "K\xE2\x82\xAC");
+  // Two keys that differ only in their bad bytes are one key: the second row is a duplicate.
+  FeedLoad twins = load_csv(feed, "ID,Done,Team\nK\x81,,T\nK\x82,,T\n", "x.csv", std::nullopt);
+  ASSERT_TRUE(twins.accepted) << twins.error;
+  EXPECT_EQ(twins.table->rows(), 1u);
+  ASSERT_EQ(twins.rejected_rows.size(), 1u);
+  EXPECT_EQ(twins.rejected_rows[0].reason, "duplicate key");
 }
 
 TEST(FeedText, IsValidUtf8AgreesWithTheByteByByteCheck) {
@@ -354,6 +362,27 @@ TEST(FeedSetLoads, AStalledSourceNeitherBlocksPollingNorHoldsTheOtherFeeds) {
   feeds.poll(now + 3);
   EXPECT_EQ(feeds.status(now + 3)[0].loading_since, 0);
   EXPECT_NE(feeds.status(now + 3)[0].last_error.find("load_timeout (1s)"), std::string::npos);
+}
+
+// A server that takes the connection and never says a word: the connection's own wait is bounded.
+TEST(FeedSetLoads, APostgresServerThatNeverAnswersIsBoundedByTheDeadline) {
+  TempDir dir;
+  SilentPort silent;
+  FeedConfig feed = feed_of(FeedType::Postgres, {{"id", "id", Type::String}});
+  feed.dsn_file = dir.file("dsn", "host=127.0.0.1 port=" + std::to_string(silent.port()) + " user=x password=planted-pw dbname=x\n");
+  feed.query = "SELECT 1 AS id";
+  feed.timeout_seconds = 60;
+  feed.load_timeout_seconds = 1;
+  const auto started = std::chrono::steady_clock::now();
+  FeedLoad load = load_feed(feed, std::nullopt, load_control_for(feed));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_EQ(load.error, "postgres feed 'cases': the load did not finish within load_timeout (1s)");
+  // With the deadline far off, the feed's timeout bounds each wait instead.
+  feed.timeout_seconds = 1;
+  feed.load_timeout_seconds = 300;
+  load = load_feed(feed, std::nullopt, load_control_for(feed));
+  EXPECT_EQ(load.error, "postgres feed 'cases': cannot connect: the server sent nothing for 1 s (the feed's timeout)");
+  EXPECT_EQ(load.error.find("planted-pw"), std::string::npos);
 }
 
 TEST(FeedSetLoads, AReloadTakesOverTheLoadsOfUnchangedFeeds) {

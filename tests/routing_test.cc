@@ -122,5 +122,44 @@ escalate_after = "soon"
             }));
 }
 
+// A secret a receiver reads at send time is checked now: missing, every notification would fail its
+// attempts and be dropped before anyone looked.
+TEST_F(RoutingConfigTest, AReceiversSecretFilesMustBeReadable) {
+  EXPECT_EQ(check(R"([[receiver]]
+name = "mail"
+type = "email"
+smtp_url = "smtp://127.0.0.1:25"
+username = "casewatch"
+password_file = "no-such-password"
+from = "casewatch@la.example.gov.uk"
+to = "team@la.example.gov.uk"
+[[receiver]]
+name = "hook"
+type = "webhook"
+url = "https://hooks.example/"
+bearer_token_file = "no-such-token"
+[[route]]
+receiver = "mail"
+)"),
+            (std::vector<std::string>{
+                "c.toml:14:17: error: 'password_file' " + (dir_ / "no-such-password").string() + " cannot be read",
+                "c.toml:21:21: error: 'bearer_token_file' " + (dir_ / "no-such-token").string() + " cannot be read",
+            }));
+  write("no-such-password", "secret\n");
+  write("no-such-token", "secret\n");
+  EXPECT_EQ(check(R"([[receiver]]
+name = "mail"
+type = "email"
+smtp_url = "smtp://127.0.0.1:25"
+username = "casewatch"
+password_file = "no-such-password"
+from = "casewatch@la.example.gov.uk"
+to = "team@la.example.gov.uk"
+[[route]]
+receiver = "mail"
+)"),
+            std::vector<std::string>{});
+}
+
 }  // namespace
 }  // namespace casewatch
