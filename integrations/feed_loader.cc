@@ -149,8 +149,10 @@ FeedRows::FeedRows(const FeedConfig& feed, FeedLoad& load)
       cells_(feed.fields.size()),
       repaired_(feed.fields.size()) {
   if (!feed.stored_fields.empty()) builder_.store_only(feed.stored_fields);
+  // A column not kept (eval keeps only what its rules read) needs no repair: only its type is checked.
   for (size_t f = 0; f < feed.fields.size(); ++f)
-    if (feed.fields[f].type == Type::String) text_fields_.push_back(f);
+    if (feed.fields[f].type == Type::String && (feed.stored_fields.empty() || feed.stored_fields[f] || f == feed.schema->key))
+      text_fields_.push_back(f);
 }
 
 bool FeedRows::map_columns(std::span<const std::string_view> names, bool may_be_data) {

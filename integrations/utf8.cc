@@ -30,15 +30,12 @@ size_t utf8_sequence_length(std::string_view text, size_t i) {
   return n;
 }
 
-bool is_valid_utf8(std::string_view text) {
-  // ASCII eight bytes at a time: nearly every cell of an extract is ASCII.
-  size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, text.data() + i, 8);
-    if (word & 0x8080808080808080ull) break;
-  }
+bool is_valid_utf8_from(std::string_view text, size_t i) {
   while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
     const size_t n = utf8_sequence_length(text, i);
     if (n == 0) return false;
     i += n;
