@@ -15,6 +15,8 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <string_view>
+#include <vector>
 #include <sstream>
 
 #include "integrations/feed_source.h"
@@ -39,31 +41,28 @@ std::string first_line(std::string text) {
   return text;
 }
 
-// A message with its quoted parts left out: a data error quotes the offending value, and a
-// connection string libpq cannot parse is quoted back, password and all.
+// A message with everything from its first double quote to its last left out: a data error quotes
+// the offending value, and a connection string libpq cannot parse is quoted back, password and
+// all. A quote inside what is quoted cannot make the rest show (one pair at a time could).
 std::string without_quotes(const std::string& message) {
-  std::string out;
-  bool quoted = false;
-  for (char c : message) {
-    if (c == '"') {
-      out += quoted ? "...\"" : "\"";
-      quoted = !quoted;
-    } else if (!quoted) {
-      out += c;
-    }
-  }
-  return out;
+  const size_t first = message.find('"');
+  if (first == std::string::npos) return message;
+  const size_t last = message.rfind('"');
+  if (last == first) return message.substr(0, first) + "\"...";
+  return message.substr(0, first) + "\"...\"" + message.substr(last + 1);
 }
 
-// The server's reason, never a value from a row: a data error (SQLSTATE class 22, 23) quotes the
-// offending value, so its quoted parts are left out; the rest quote only names.
+// The server's reason, never a value from a row: its quoted parts are left out (they may quote a
+// value, or a name made from one), and an error the query's own code raised (RAISE, SQLSTATE
+// class P0) may say anything, so only its SQLSTATE is given.
 std::string reason_of(const PGresult* result, PGconn* connection) {
   const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const char* primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  if (state && std::string_view(state).starts_with("P0"))
+    return std::string("an error raised by the query's own code, its text left out (SQLSTATE ") + state + ")";
   std::string message = primary ? primary : first_line(PQerrorMessage(connection));
   if (message.starts_with("ERROR:  ")) message.erase(0, 8);
-  if (state && (std::string_view(state).starts_with("22") || std::string_view(state).starts_with("23")))
-    message = without_quotes(message);
+  message = without_quotes(message);
   return state ? message + " (SQLSTATE " + state + ")" : message;
 }
 
@@ -84,17 +83,21 @@ std::string literal(const std::string& text) {
 // backend, a dropped network) stops the load in time and never the thread for ever.
 class Session {
  public:
-  Session(PGconn* connection, const LoadControl& control, std::chrono::milliseconds timeout)
+  Session(PGconn* connection, const LoadControl& control, std::chrono::seconds timeout)
       : c_(connection), control_(control), timeout_(timeout) {}
+  static constexpr std::chrono::seconds kStatementGrace{5};
 
-  // Waits until the socket can be read (or written); "" when it can, else why not.
-  std::string wait(bool for_write, std::chrono::milliseconds quiet_limit) {
+  // Waits until the socket can be read (or written); "" when it can, else why not. `grace`: how
+  // much longer than the feed's timeout to wait (for the server's own statement_timeout to speak).
+  std::string wait(bool for_write, std::chrono::seconds grace = std::chrono::seconds(0)) {
     const auto started = std::chrono::steady_clock::now();
+    const auto quiet_limit = std::chrono::duration_cast<std::chrono::milliseconds>(timeout_ + grace);
     for (;;) {
       if (control_.stopped()) return control_.reason();
       const auto quiet = std::chrono::steady_clock::now() - started;
       if (quiet >= quiet_limit)
-        return "the server sent nothing for " + std::to_string(quiet_limit.count() / 1000) + " s (the feed's timeout)";
+        return "the server sent nothing for " + std::to_string(quiet_limit.count() / 1000) + " s (the feed's timeout" +
+               (grace.count() ? " and " + std::to_string(grace.count()) + " s for its statement_timeout)" : ")");
       pollfd fd{PQsocket(c_), static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
       if (fd.fd < 0) return "the connection is gone";
       const int ms = static_cast<int>(std::min(control_.remaining(std::chrono::milliseconds(100)),
@@ -112,7 +115,7 @@ class Session {
       const int left = PQflush(c_);
       if (left == 0) return "";
       if (left < 0) return first_line(PQerrorMessage(c_));
-      if (std::string problem = wait(true, timeout_); !problem.empty()) return problem;
+      if (std::string problem = wait(true); !problem.empty()) return problem;
     }
   }
 
@@ -121,7 +124,7 @@ class Session {
   // server's own statement_timeout to speak first). Null at the end of the command's results.
   Result next_result(std::string& problem) {
     while (PQisBusy(c_)) {
-      if (problem = wait(false, timeout_ + std::chrono::seconds(5)); !problem.empty()) return nullptr;
+      if (problem = wait(false, kStatementGrace); !problem.empty()) return nullptr;
       if (!PQconsumeInput(c_)) {
         problem = first_line(PQerrorMessage(c_));
         return nullptr;
@@ -156,7 +159,7 @@ class Session {
         if (n == -2) problem = first_line(PQerrorMessage(c_));
         return n;
       }
-      if (problem = wait(false, timeout_ + std::chrono::seconds(5)); !problem.empty()) return -2;
+      if (problem = wait(false, kStatementGrace); !problem.empty()) return -2;
       if (!PQconsumeInput(c_)) {
         problem = first_line(PQerrorMessage(c_));
         return -2;
@@ -167,8 +170,81 @@ class Session {
  private:
   PGconn* c_;
   const LoadControl& control_;
-  std::chrono::milliseconds timeout_;
+  std::chrono::seconds timeout_;
 };
+
+// Splits libpq's comma-separated list ("a,b"); one value serves every host, as in libpq.
+std::vector<std::string> comma_list(const char* text) {
+  std::vector<std::string> out;
+  if (!text) return out;
+  std::string_view rest(text);
+  for (;;) {
+    const size_t comma = rest.find(',');
+    out.emplace_back(rest.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+// Connects without blocking, each wait bounded by the feed's timeout and the load's control; a
+// connection string naming several hosts is tried host by host, so one that takes the connection
+// and never answers does not keep the others from being tried. "" in `error` when connected.
+Connection connect(const std::string& dsn, const PQconninfoOption* parsed, int64_t timeout_seconds,
+                   const LoadControl& control, std::string& error) {
+  const char* host = nullptr;
+  const char* hostaddr = nullptr;
+  const char* port = nullptr;
+  for (const PQconninfoOption* o = parsed; o->keyword; ++o) {
+    if (std::string_view(o->keyword) == "host") host = o->val;
+    if (std::string_view(o->keyword) == "hostaddr") hostaddr = o->val;
+    if (std::string_view(o->keyword) == "port") port = o->val;
+  }
+  const std::vector<std::string> hosts = comma_list(host), addresses = comma_list(hostaddr), ports = comma_list(port);
+  const size_t attempts = std::max<size_t>({1, hosts.size(), addresses.size()});
+  // The DSN first (a key=value string or a URI), then what casewatch insists on: its name,
+  // keepalive probes, and a TCP user timeout, so a peer that vanishes is noticed; then the host.
+  const std::string timeout = std::to_string(timeout_seconds);
+  const std::string user_timeout = std::to_string(timeout_seconds * 1000);
+  std::string reasons;
+  for (size_t i = 0; i < attempts; ++i) {
+    std::vector<const char*> keys = {"dbname", "connect_timeout", "application_name", "keepalives", "keepalives_idle",
+                                     "keepalives_interval", "keepalives_count", "tcp_user_timeout"};
+    std::vector<const char*> values = {dsn.c_str(), timeout.c_str(), "casewatch", "1", "30", "10", "3", user_timeout.c_str()};
+    auto pick = [&](const std::vector<std::string>& list, const char* key) {
+      if (attempts == 1 || list.empty()) return;
+      keys.push_back(key);
+      values.push_back(list[list.size() == 1 ? 0 : std::min(i, list.size() - 1)].c_str());
+    };
+    pick(hosts, "host");
+    pick(addresses, "hostaddr");
+    pick(ports, "port");
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+    Connection connection(PQconnectStartParams(keys.data(), values.data(), 1));
+    std::string reason;
+    if (!connection || PQstatus(connection.get()) == CONNECTION_BAD) {
+      reason = first_line(connection ? PQerrorMessage(connection.get()) : "out of memory");
+    } else {
+      // No notice goes to stderr as libpq would send it: a RAISE NOTICE may name a child.
+      PQsetNoticeProcessor(connection.get(), [](void*, const char*) {}, nullptr);
+      Session session(connection.get(), control, std::chrono::seconds(timeout_seconds));
+      for (PostgresPollingStatusType state = PGRES_POLLING_WRITING; reason.empty() && state != PGRES_POLLING_OK;) {
+        if (state == PGRES_POLLING_FAILED) reason = first_line(PQerrorMessage(connection.get()));
+        else if (reason = session.wait(state == PGRES_POLLING_WRITING); reason.empty()) state = PQconnectPoll(connection.get());
+      }
+      if (reason.empty()) return connection;
+    }
+    if (control.stopped()) {
+      error = control.reason();
+      return nullptr;
+    }
+    const std::string name = attempts == 1 ? "" : (hosts.size() > i ? hosts[i] : addresses[i]) + ": ";
+    reasons += (reasons.empty() ? "" : "; ") + name + reason;
+  }
+  error = "cannot connect: " + reasons;
+  return nullptr;
+}
 
 class PostgresSource final : public FeedSource {
  public:
@@ -186,6 +262,11 @@ class PostgresSource final : public FeedSource {
     dsn_text << in.rdbuf();
     const std::string dsn = first_line(dsn_text.str());
     redact.add_secret(dsn);
+    // An empty string would connect with libpq's defaults (PGHOST, the local socket, ~/.pgpass).
+    if (dsn.find_first_not_of(" \t") == std::string::npos) {
+      load.error = where + feed_.dsn_file + ": its first line is empty: no connection string";
+      return;
+    }
     // Parsed here first: libpq's own complaint about a malformed string quotes the string.
     char* parse_error = nullptr;
     PQconninfoOption* options_parsed = PQconninfoParse(dsn.c_str(), &parse_error);
@@ -198,38 +279,18 @@ class PostgresSource final : public FeedSource {
     for (PQconninfoOption* o = options_parsed; o->keyword; ++o)
       if (o->val && (std::string_view(o->keyword) == "password" || std::string_view(o->keyword) == "sslpassword"))
         redact.add_secret(o->val);
-    PQconninfoFree(options_parsed);
-
-    // The DSN first (a key=value string or a URI), then what casewatch insists on: its name,
-    // keepalive probes, and a TCP user timeout, so a peer that vanishes is noticed.
     const int64_t timeout_seconds = std::max<int64_t>(1, feed_.timeout_seconds);
     const std::string timeout = std::to_string(timeout_seconds);
-    const std::string user_timeout = std::to_string(timeout_seconds * 1000);
-    const char* keys[] = {"dbname", "connect_timeout", "application_name", "keepalives", "keepalives_idle",
-                          "keepalives_interval", "keepalives_count", "tcp_user_timeout", nullptr};
-    const char* values[] = {dsn.c_str(), timeout.c_str(), "casewatch", "1", "30", "10", "3", user_timeout.c_str(), nullptr};
-    Connection connection(PQconnectStartParams(keys, values, 1));
-    if (!connection || PQstatus(connection.get()) == CONNECTION_BAD) {
-      load.error = where + "cannot connect: " + first_line(connection ? PQerrorMessage(connection.get()) : "out of memory");
+    std::string problem;
+    Connection connection = connect(dsn, options_parsed, timeout_seconds, options.control, problem);
+    PQconninfoFree(options_parsed);
+    if (!connection) {
+      load.error = where + problem;
       return;
     }
     PGconn* c = connection.get();
     Session session(c, options.control, std::chrono::seconds(timeout_seconds));
-    // PQconnectPoll moves through the hosts the string names; each wait is bounded.
-    for (PostgresPollingStatusType state = PGRES_POLLING_WRITING; state != PGRES_POLLING_OK;) {
-      if (state == PGRES_POLLING_FAILED) {
-        load.error = where + "cannot connect: " + first_line(PQerrorMessage(c));
-        return;
-      }
-      if (std::string problem = session.wait(state == PGRES_POLLING_WRITING, std::chrono::seconds(timeout_seconds));
-          !problem.empty()) {
-        load.error = where + "cannot connect: " + problem;
-        return;
-      }
-      state = PQconnectPoll(c);
-    }
     PQsetnonblocking(c, 1);
-    std::string problem;
     const std::string setup = "SET statement_timeout = " + literal(timeout + "s") +
                               "; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET TimeZone = " +
                               literal(feed_.timezone.empty() ? "UTC" : feed_.timezone) +

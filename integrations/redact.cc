@@ -14,8 +14,11 @@ void Redactor::add_secret(std::string_view secret) {
 
 std::string Redactor::operator()(std::string_view message) const {
   std::string out(message);
+  static constexpr std::string_view kMark = "[redacted]";
   for (const std::string& secret : secrets_)
-    for (size_t at; (at = out.find(secret)) != std::string::npos;) out.replace(at, secret.size(), "[redacted]");
+    // On past each replacement: a secret inside the mark itself ("red") is not found again.
+    for (size_t at = out.find(secret); at != std::string::npos; at = out.find(secret, at + kMark.size()))
+      out.replace(at, secret.size(), kMark);
   static const RE2 userinfo(R"(([A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s"'<>]*@)");
   static const RE2 query(R"(([A-Za-z][A-Za-z0-9+.\-]*://[^\s"'?#<>]*)\?[^\s"'#<>]*)");
   static const RE2 password(R"((?i)(\b(?:ssl)?pass(?:word|wd)?\s*=\s*)('[^']*'|[^\s'"]+))");
