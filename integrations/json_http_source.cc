@@ -24,6 +24,7 @@
 #include "casewatch/version.h"
 #include "integrations/feed_source.h"
 #include "integrations/http_post.h"
+#include "integrations/utf8.h"
 
 namespace casewatch {
 namespace {
@@ -86,8 +87,16 @@ class RecordsSax final : public nlohmann::json_sax<json> {
   }
   bool end_object() override { return close(); }
   bool end_array() override { return close(); }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) override {
-    error_ = "invalid JSON at byte " + std::to_string(position);
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
+    // What nlohmann says is wrong, without what it read ("; last read: '...'" quotes the page).
+    std::string what = e.what();
+    if (const size_t dash = what.find(" - "); dash != std::string::npos) what = what.substr(dash + 3);
+    else if (const size_t tag = what.find("] "); what.starts_with("[json.exception.out_of_range") && tag != std::string::npos)
+      what = what.substr(tag + 2);
+    else what.clear();
+    what = what.substr(0, what.find("; last read"));
+    what = what.substr(0, what.find(" parsing '"));  // "number overflow parsing '1e999'" quotes it
+    error_ = "invalid JSON at byte " + std::to_string(position) + (what.empty() ? "" : " (" + what + ")");
     return false;
   }
 
@@ -240,6 +249,140 @@ class RecordsSax final : public nlohmann::json_sax<json> {
   std::string error_;
 };
 
+// JSON text on its way to the parser, a piece at a time. Outside strings, a run of whitespace
+// becomes one space (the parser keeps every byte it skips until the next token: a page of
+// spaces would be held whole); inside strings, a byte that is not UTF-8 becomes U+FFFD, as a
+// CSV cell's does (a Windows-1252 byte fails no page), a sequence cut between two pieces waiting
+// for the next; and no string or bare value may pass kMaxTokenBytes.
+class JsonText {
+ public:
+  static constexpr size_t kMaxTokenBytes = 16 << 20;
+
+  // Appends what `in` becomes to `out`; false once a token is too long.
+  bool filter(std::string_view in, std::string& out) {
+    if (!cut_.empty()) {  // the start of a sequence the last piece ended in
+      std::string joined = cut_ + std::string(in);
+      cut_.clear();
+      return filter_all(joined, out, false);
+    }
+    return filter_all(in, out, false);
+  }
+  // At the end of the text: what waits for a next piece that will not come.
+  bool flush(std::string& out) {
+    std::string rest;
+    rest.swap(cut_);
+    return filter_all(rest, out, true);
+  }
+
+ private:
+  bool filter_all(std::string_view in, std::string& out, bool last) {
+    out.reserve(out.size() + in.size());
+    for (size_t i = 0; i < in.size();) {
+      const unsigned char c = static_cast<unsigned char>(in[i]);
+      if (!in_string_) {
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+          if (!blank_) out += ' ';
+          blank_ = true;
+          ++i;
+          continue;
+        }
+        blank_ = false;
+        if (c == '"') {
+          in_string_ = true;
+          token_ = 0;
+        } else if (c == '{' || c == '}' || c == '[' || c == ']' || c == ',' || c == ':') {
+          token_ = 0;
+        } else if (++token_ > kMaxTokenBytes) {
+          return false;
+        }
+        out += static_cast<char>(c);
+        ++i;
+        continue;
+      }
+      if (++token_ > kMaxTokenBytes) return false;
+      if (c == '\\') {
+        const size_t n = escape_length(in.substr(i), last);
+        if (n == 0) {  // cut between two pieces
+          cut_ = std::string(in.substr(i));
+          return true;
+        }
+        if (lone_surrogate(in.substr(i, n))) out += "\\uFFFD";
+        else out.append(in.substr(i, n));
+        token_ += n - 1;
+        i += n;
+        continue;
+      }
+      if (c < 0x80) {
+        if (c == '"') in_string_ = false;
+        out += static_cast<char>(c);
+        ++i;
+        continue;
+      }
+      const size_t n = utf8_sequence_length(in, i);
+      if (n > 0) {
+        out.append(in.substr(i, n));
+        i += n;
+        continue;
+      }
+      if (!last && could_continue(in.substr(i))) {
+        cut_ = std::string(in.substr(i));
+        return true;
+      }
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+    return true;
+  }
+  static int hex4(std::string_view s) {  // the value of 4 hex digits, or -1
+    if (s.size() < 4) return -1;
+    int v = 0;
+    for (char ch : s.substr(0, 4)) {
+      const int d = std::isdigit(static_cast<unsigned char>(ch)) ? ch - '0'
+                    : (ch >= 'a' && ch <= 'f')                  ? ch - 'a' + 10
+                    : (ch >= 'A' && ch <= 'F')                  ? ch - 'A' + 10
+                                                                : -1;
+      if (d < 0) return -1;
+      v = v * 16 + d;
+    }
+    return v;
+  }
+  // The bytes of the escape `at` starts with, a surrogate pair whole; 0 when the piece ends before
+  // they do (and more may come). A malformed escape is passed on for the parser to refuse.
+  static size_t escape_length(std::string_view at, bool last) {
+    const size_t need = at.size() >= 2 && at[1] == 'u' ? 6 : 2;
+    if (at.size() < need) return last ? at.size() : 0;
+    if (need == 2) return 2;
+    const int unit = hex4(at.substr(2));
+    if (unit < 0xd800 || unit > 0xdbff) return 6;  // not a high surrogate
+    if (at.size() < 12) {
+      if (last || (at.size() > 6 && at[6] != '\\') || (at.size() > 7 && at[7] != 'u')) return 6;
+      return 0;
+    }
+    const int low = at[6] == '\\' && at[7] == 'u' ? hex4(at.substr(8)) : -1;
+    return low >= 0xdc00 && low <= 0xdfff ? 12 : 6;
+  }
+  // A \u escape of half a surrogate pair: JSON allows it, UTF-8 cannot hold it (U+FFFD instead,
+  // as for a byte that is not UTF-8).
+  static bool lone_surrogate(std::string_view escape) {
+    if (escape.size() != 6 || escape[1] != 'u') return false;
+    const int unit = hex4(escape.substr(2));
+    return unit >= 0xd800 && unit <= 0xdfff;
+  }
+  // A lead byte followed only by continuation bytes, fewer than its sequence needs.
+  static bool could_continue(std::string_view tail) {
+    const unsigned char lead = static_cast<unsigned char>(tail[0]);
+    const size_t need = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    if (need == 0 || tail.size() >= need) return false;
+    for (size_t k = 1; k < tail.size(); ++k)
+      if ((static_cast<unsigned char>(tail[k]) & 0xc0) != 0x80) return false;
+    return true;
+  }
+
+  bool in_string_ = false, blank_ = false;
+  size_t token_ = 0;
+  std::string cut_;
+};
+
 // One page over HTTP(S), as a stream: libcurl's multi interface is driven only when the parser
 // wants more bytes, and pauses the transfer while a megabyte waits unread, so nothing beyond a
 // small buffer is held whatever the body decodes to. Every wait is bounded by the load's control.
@@ -296,25 +439,42 @@ class HttpPage final : public std::streambuf {
   // Why the transfer failed, or "" (libcurl's words: the caller redacts them).
   std::string failure() const {
     if (stopped_) return control_.reason();
+    if (too_long_) return "a JSON string or value longer than " + std::to_string(JsonText::kMaxTokenBytes >> 20) + " MiB";
     if (too_large_) return "the response is larger than max_response_bytes (" + std::to_string(feed_.max_response_bytes) + ")";
+    // libcurl refuses a header line over 100 KB as "out of memory": it is the peer's doing.
+    if (done_ && result_ == CURLE_OUT_OF_MEMORY && !body_started_)
+      return "a response header is longer than 100 KB: refused";
     if (done_ && result_ != CURLE_OK) return error_buffer_[0] ? error_buffer_ : curl_easy_strerror(result_);
     return "";
   }
-  const std::vector<std::string>& links() const { return links_; }
+  // The page's rel="next" target as written, from the first Link header that has one.
+  const std::string& next_target() const { return next_target_; }
   const std::string& last_modified() const { return last_modified_; }
 
  protected:
   int_type underflow() override {
-    while (chunk_.empty() && !done_) pump();
-    if (chunk_.empty()) return traits_type::eof();
-    current_.swap(chunk_);
-    chunk_.clear();
-    setg(current_.data(), current_.data(), current_.data() + current_.size());
-    if (paused_) {
-      paused_ = false;
-      curl_easy_pause(easy_, CURLPAUSE_CONT);  // may deliver more into chunk_ at once
+    for (;;) {
+      if (control_.stopped()) stopped_ = done_ = true;
+      while (chunk_.empty() && !done_) pump();
+      if (stopped_ || too_long_) return traits_type::eof();
+      if (chunk_.empty()) {  // the end: what waited for a next piece
+        current_.clear();
+        if (!text_.flush(current_)) too_long_ = true;
+        if (current_.empty() || too_long_) return traits_type::eof();
+      } else {
+        current_.clear();
+        if (!text_.filter(chunk_, current_)) too_long_ = true;
+        chunk_.clear();
+        if (paused_) {
+          paused_ = false;
+          curl_easy_pause(easy_, CURLPAUSE_CONT);  // may deliver more into chunk_ at once
+        }
+        if (too_long_) return traits_type::eof();
+        if (current_.empty()) continue;  // a piece that was all whitespace
+      }
+      setg(current_.data(), current_.data(), current_.data() + current_.size());
+      return traits_type::to_int_type(current_[0]);
     }
-    return traits_type::to_int_type(current_[0]);
   }
 
  private:
@@ -344,7 +504,7 @@ class HttpPage final : public std::streambuf {
   static size_t on_body(char* data, size_t size, size_t count, void* self) {
     auto* page = static_cast<HttpPage*>(self);
     const size_t n = size * count;
-    page->headers_done_ = true;
+    page->headers_done_ = page->body_started_ = true;
     if (page->chunk_.size() >= kMaxBuffered) {
       page->paused_ = true;
       return CURL_WRITEFUNC_PAUSE;  // delivered again once the parser has read what waits
@@ -367,10 +527,11 @@ class HttpPage final : public std::streambuf {
     std::string lower = line;
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
     if (lower.starts_with("http/")) {  // a new response (after 100 Continue): start afresh
-      page->links_.clear();
+      page->next_target_.clear();
       page->headers_done_ = false;
     } else if (lower.starts_with("link:")) {
-      if (page->links_.size() < 100) page->links_.push_back(line.substr(5));  // a page's links, not a flood
+      // Each header is looked at as it comes, so any number of them costs nothing kept.
+      if (page->next_target_.empty()) page->next_target_ = next_page_target({line.substr(5)});
     } else if (lower.starts_with("last-modified:")) {
       page->last_modified_ = line.substr(14);
     }
@@ -386,9 +547,11 @@ class HttpPage final : public std::streambuf {
   char error_buffer_[CURL_ERROR_SIZE] = {0};
   std::string chunk_, current_;
   size_t total_ = 0;
-  bool done_ = false, headers_done_ = false, too_large_ = false, stopped_ = false, paused_ = false;
+  bool body_started_ = false;
+  bool done_ = false, headers_done_ = false, too_large_ = false, stopped_ = false, paused_ = false, too_long_ = false;
+  JsonText text_;
   CURLcode result_ = CURLE_OK;
-  std::vector<std::string> links_;
+  std::string next_target_;
   std::string last_modified_;
 };
 
@@ -522,7 +685,7 @@ class JsonHttpSource final : public FeedSource {
       }
       hash.add(std::string_view("\0page\0", 6));  // where one page ends and the next begins
       if (at_limit) break;
-      const std::string target = next_page_target(page.links());
+      const std::string& target = page.next_target();
       if (target.empty()) break;
       const std::string next = resolve_url(url, target);
       const std::optional<UrlParts> parts = next.empty() ? std::nullopt : url_parts(next);
