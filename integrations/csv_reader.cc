@@ -148,7 +148,15 @@ bool Reader::next(Record& out) {
     return true;
   };
 
+  auto too_many_fields = [&] {
+    out.error = "more than " + std::to_string(kMaxFields) + " fields";
+    out.fields.resize(kMaxFields);
+    unescaped_fields_.clear();  // the record is rejected: its fields are not read
+    return finish(eol);
+  };
+
   for (;;) {
+    if (out.fields.size() > kMaxFields) return too_many_fields();
     if (p == end || *p != '"') {
       // Unquoted: runs to the next comma or the end of the line. A quote here is plain data.
       if (const char* comma = commas.next(p, eol)) {

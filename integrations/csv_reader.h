@@ -20,6 +20,10 @@ struct Record {
 
 class Reader {
  public:
+  // A record with more fields is malformed (its line is skipped): a line of millions of commas
+  // would otherwise cost memory in proportion.
+  static constexpr size_t kMaxFields = 10'000;
+
   // `data` must outlive the reader. A leading UTF-8 byte order mark is skipped. Records end at
   // LF or CRLF (a lone CR inside quotes is data). Blank lines are skipped.
   explicit Reader(std::string_view data);

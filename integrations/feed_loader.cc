@@ -286,7 +286,8 @@ bool CsvRows::add(const csv::Record& record) {
     }
     return rows_.map_columns(record.fields, by_line_);
   }
-  const size_t number = by_line_ ? record.line : record.line - 1;
+  ++records_;
+  const size_t number = by_line_ ? record.line : records_;
   last_number_ = number;
   last_short_ = record.fields.size() < rows_.columns() || !record.error.empty();
   last_terminated_ = record.terminated;

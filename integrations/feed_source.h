@@ -86,6 +86,7 @@ class CsvRows {
   bool by_line_;
   bool header_read_ = false;
   size_t last_number_ = 0;
+  size_t records_ = 0;  // after the header: a database row's number (a text cell may hold line breaks)
   bool last_short_ = false, last_terminated_ = true;
 };
 

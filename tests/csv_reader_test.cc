@@ -103,6 +103,24 @@ TEST(CsvReader, FieldsAcrossCommaBlocksSplitAsWritten) {
   }
 }
 
+// A line of millions of commas would cost a view per field: past kMaxFields the record is
+// malformed and its line skipped, whole or read in pieces, quoted fields among them or not.
+TEST(CsvReader, TooManyFieldsRejectTheirLineAlone) {
+  const size_t most = csv::Reader::kMaxFields;
+  const std::string fits = "a" + std::string(most - 1, ',') + "\n";
+  const std::string over = "\"x,y\"" + std::string(most, ',') + "\"q\nq\",z\n";
+  const std::string data = "h\n" + fits + over + "last\n";
+  for (size_t piece : {size_t(7), size_t(4096), data.size() + 1}) {
+    std::vector<Row> rows = read_in_pieces(data, piece);
+    ASSERT_EQ(rows.size(), 4u) << piece;  // the bad record's quoted field, read before the limit, holds a line break
+    EXPECT_TRUE(rows[1].error.empty());
+    EXPECT_EQ(rows[1].fields.size(), most);
+    EXPECT_EQ(rows[2].error, "more than 10000 fields") << piece;
+    EXPECT_EQ(rows[2].line, 3u);
+    EXPECT_EQ(rows[3], ok(5, {"last"})) << piece;
+  }
+}
+
 TEST(CsvReader, EmptyInput) {
   EXPECT_TRUE(read_all("").empty());
   EXPECT_TRUE(read_all("\n\r\n\n").empty());

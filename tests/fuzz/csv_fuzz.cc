@@ -44,6 +44,16 @@ std::vector<Row> reference(std::string_view d) {
     Row row;
     row.line = line;
     for (;;) {
+      if (row.fields.size() > casewatch::csv::Reader::kMaxFields) {
+        row.error = "more than " + std::to_string(casewatch::csv::Reader::kMaxFields) + " fields";
+        row.fields.resize(casewatch::csv::Reader::kMaxFields);
+        while (pos < n && d[pos] != '\n') ++pos;
+        if (pos < n) {
+          ++line;
+          ++pos;
+        }
+        break;
+      }
       std::string field;
       if (pos < n && d[pos] == '"') {
         ++pos;
