@@ -131,17 +131,11 @@ bool is_field_name(std::string_view s) {  // an identifier the expression langua
   return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
-// http:// or https://, then a host.
+// As the loader will request it: an origin, no user name or password (secrets come from files),
+// and no byte that is a space or a control character anywhere (libcurl would refuse it at run time).
 bool is_http_url(std::string_view url) {
-  std::string_view rest;
-  if (url.starts_with("https://")) rest = url.substr(8);
-  else if (url.starts_with("http://")) rest = url.substr(7);
-  else return false;
-  size_t end = rest.find_first_of("/?#");
-  std::string_view authority = rest.substr(0, end);
-  if (size_t at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
-  if (authority.empty() || authority.front() == ':') return false;
-  return std::none_of(authority.begin(), authority.end(), [](char c) { return c == ' ' || c == '\t'; });
+  return !url_origin(url).empty() &&
+         std::none_of(url.begin(), url.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; });
 }
 
 }  // namespace
@@ -458,7 +452,7 @@ class Loader {
       case FeedType::JsonHttp: {
         require("url", feed.url);
         if (!feed.url.empty() && !is_http_url(feed.url))
-          file.error(*table.get("url"), "'url' must be an http:// or https:// URL with a host", d_);
+          file.error(*table.get("url"), "'url' must be an http:// or https:// URL with a host, no user name or password and no spaces", d_);
         readable_file("bearer_token_file", feed.bearer_token_file);
         readable_file("ca_file", feed.ca_file);
         if (auto v = file.get_string(table, "records", d_)) {
