@@ -202,7 +202,9 @@ class Daemon {
       service_.reload(std::make_shared<const Config>(std::move(*loaded)));
       http_->set_credentials(std::move(credentials));
       delivery_.set_receivers(receivers_for(*service_.config()));
-      service_.evaluate(manual_clock_ ? Service::FeedLoads::Wait : Service::FeedLoads::Poll);
+      // Before the first round, the reload's feeds are what it waits for (await_first_loads).
+      if (started_) service_.evaluate(manual_clock_ ? Service::FeedLoads::Wait : Service::FeedLoads::Poll);
+      else service_.poll_feeds();
     }
     sd_notify(0, "READY=1");
     return ok;

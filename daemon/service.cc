@@ -49,9 +49,9 @@ void log_changes(const std::vector<AlertChange>& changes) {
   }
 }
 
-// Loads at once: one per feed while there are few, and a queue beyond (each is mostly waiting on
-// a source, but a CSV load keeps a core busy).
-constexpr size_t kMaxLoadThreads = 16;
+// Loads at once: a worker for each feed's load and one for a stopped load still letting go of its
+// source, so that no feed waits behind others that stall (workers are made only when needed).
+size_t load_threads_for(const Config& config) { return 2 * config.feeds.size() + 2; }
 
 std::function<void()> feed_loaded_callback(std::shared_ptr<std::function<void()>> callback) {
   return [callback] {
@@ -86,7 +86,7 @@ Service::Service(std::shared_ptr<const Config> config, const Clock& clock, std::
       alert_store_(std::move(alerts)),
       outbox_(std::move(outbox)),
       metrics_(std::move(metrics)),
-      load_pool_(std::make_shared<LoadPool>(kMaxLoadThreads)),
+      load_pool_(std::make_shared<LoadPool>(load_threads_for(*config_))),
       feeds_(std::make_unique<FeedSet>(config_, load_pool_, feed_loaded_callback(feed_loaded_))),
       feed_unhealthy_rule_(make_feed_unhealthy_rule()),
       rule_inputs_(config_->rules.size()),
@@ -116,6 +116,15 @@ Status Service::restore() {
   if (!groups.ok()) return Status::error("cannot read the notification groups: " + groups.message());
   dispatcher_->restore(std::move(*groups));
   if (Status s = silences_.restore(); !s.ok()) return Status::error("cannot read the silences: " + s.message());
+  auto counts = alert_store_->load_documents("feed_counts");
+  if (!counts.ok()) return Status::error("cannot read the feeds' last record counts: " + counts.message());
+  std::vector<FeedSet::AcceptedCount> remembered;
+  for (const std::string& text : *counts) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("records") || !j["records"].is_number_unsigned()) continue;
+    remembered.push_back({j.value("feed", ""), j.value("definition", ""), j["records"].get<size_t>()});
+  }
+  feeds_->remember(remembered);
   auto history = alert_store_->load_documents("value_history");
   if (!history.ok()) return Status::error("cannot read the value history: " + history.message());
   for (const std::string& text : *history) {
@@ -278,14 +287,27 @@ Status Service::acknowledge(const std::string& fingerprint, const std::string& c
   return {};
 }
 
+void Service::feeds_refreshed(const FeedSet::Refreshed& refreshed) {
+  for (const auto& [feed, seconds] : refreshed.load_seconds) metrics_->observe_feed_load(feed, seconds);
+  if (!refreshed.loaded) return;  // a failed save is tried again at the next load, not at every poll
+  for (const FeedSet::AcceptedCount& count : feeds_->unsaved_counts()) {
+    nlohmann::json j = {{"feed", count.feed}, {"definition", count.definition}, {"records", count.records}};
+    const Status saved = alert_store_->put_document("feed_counts", count.feed, json_text(j));
+    state_written(saved, "could not save a feed's record count");
+    if (saved.ok()) feeds_->count_saved(count);
+  }
+}
+
 bool Service::poll_feeds() {
   // A feed that went down shows at once (its alert, /api/v1/feeds, casewatch_feed_up), not at the
   // next evaluation.
   FeedSet::Refreshed refreshed = feeds_->poll(clock_.now());
-  for (const auto& [feed, seconds] : refreshed.load_seconds) metrics_->observe_feed_load(feed, seconds);
+  feeds_refreshed(refreshed);
   const bool evaluate_now = evaluated_once_ && (refreshed.snapshots || refreshed.status);
   if (refreshed.loaded && !evaluate_now) give_back_freed_memory();  // the same bytes again, read and dropped
-  if (!evaluate_now && refreshed.status) publish(rule_status_);
+  // A load that started shows at once (loading_since, its metric): a slow source is seen before
+  // its deadline.
+  if (!evaluate_now && (refreshed.status || refreshed.started)) publish(rule_status_);
   return evaluate_now;
 }
 
@@ -337,7 +359,7 @@ void Service::evaluate(FeedLoads loads) {
   record_keys_.clear();
   const FeedSet::Refreshed refreshed =
       loads == FeedLoads::Poll ? feeds_->poll(now) : feeds_->refresh(now, loads == FeedLoads::Reload);
-  for (const auto& [feed, seconds] : refreshed.load_seconds) metrics_->observe_feed_load(feed, seconds);
+  feeds_refreshed(refreshed);
   const bool loaded = refreshed.loaded;
   lap("feeds");
   const Config& config = *config_;
@@ -427,6 +449,8 @@ void Service::evaluate(FeedLoads loads) {
   std::vector<Match> feed_matches;
   for (const FeedStatus& feed : feeds_->status(now)) {
     if (feed.up) continue;
+    // A first load under way has failed at nothing yet (past its load_timeout it is down).
+    if (!feed.stale && feed.last_error.empty() && feed.loading_since != 0) continue;
     Match m;
     m.key = feed.name;
     m.severity = Severity::Critical;
@@ -468,6 +492,7 @@ void Service::reload_refused() { metrics_->config_reloaded(false, clock_.now());
 
 void Service::reload(std::shared_ptr<const Config> config) {
   const int64_t now = clock_.now();
+  load_pool_->set_max_threads(load_threads_for(*config));
   auto feeds = std::make_unique<FeedSet>(config, load_pool_, feed_loaded_callback(feed_loaded_));
   feeds->adopt(*feeds_);
   std::vector<std::string> names = {kFeedUnhealthyRule};

@@ -142,6 +142,8 @@ class Service {
 
  private:
   void publish(std::vector<RuleStatus> rules);
+  // After feed loads ended: their durations to the metrics, their new record counts to the state.
+  void feeds_refreshed(const FeedSet::Refreshed& refreshed);
   // After a feed was read or rules evaluated: returns the freed pages to the system.
   void give_back_freed_memory();
   // Today's values of the exported aggregates of `rules` into value_history_, stored when they

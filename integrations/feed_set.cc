@@ -34,6 +34,18 @@ std::string definition_of(const FeedConfig& f) {
   return out;
 }
 
+std::string load_options_of(const FeedConfig& f) {
+  std::string out = std::to_string(f.load_timeout_seconds) + ' ' + std::to_string(f.timeout_seconds) + ' ' +
+                    std::to_string(f.max_records) + ' ' + std::to_string(f.max_response_bytes) + ' ' +
+                    std::to_string(f.max_pages) + '\n' + f.records + '\n' + f.bearer_token_file + '\n' + f.ca_file + '\n' +
+                    f.dsn_file + '\n' + f.timezone + '\n';
+  for (const auto& [name, value] : f.headers) out += name + ':' + value + '\n';
+  for (const auto& [name, file] : f.header_files) out += name + "<" + file + '\n';
+  for (const std::string& origin : f.allowed_origins) out += origin + '\n';
+  for (bool kept : f.stored_fields) out += kept ? '1' : '0';
+  return out;
+}
+
 }  // namespace
 
 FeedSet::FeedSet(std::shared_ptr<const Config> config, std::shared_ptr<LoadPool> pool, std::function<void()> on_loaded)
@@ -44,6 +56,7 @@ FeedSet::FeedSet(std::shared_ptr<const Config> config, std::shared_ptr<LoadPool>
     f.status.name = feed.name;
     f.status.type = feed_type_name(feed.type);
     f.definition = definition_of(feed);
+    f.load_options = load_options_of(feed);
     feeds_.push_back(std::move(f));
   }
 }
@@ -116,7 +129,7 @@ void FeedSet::accept(Feed& feed, FeedLoad load, int64_t now) {
 void FeedSet::start(Feed& feed) {
   auto loading = std::make_shared<Loading>(*feed.config);
   feed.loading = loading;
-  std::optional<size_t> last = feed.table ? std::optional<size_t>(feed.table->rows()) : std::nullopt;
+  std::optional<size_t> last = feed.table ? std::optional<size_t>(feed.table->rows()) : feed.remembered_records;
   // The job holds the config (so the feed's definition outlives a reload) and its own Loading.
   pool_->submit([config = config_, feed_config = feed.config, loading, last, on_loaded = on_loaded_] {
     try {
@@ -171,6 +184,7 @@ FeedSet::Refreshed FeedSet::poll(int64_t now, bool force) {
       feed.signature = signature;  // taken before reading: a change made while loading is seen next time
       feed.status.last_attempt = now;
       feed.status.loading_since = now;
+      result.started = true;
       start(feed);
     }
   }
@@ -192,12 +206,38 @@ FeedSet::Refreshed FeedSet::refresh(int64_t now, bool force) {
   result.snapshots = result.snapshots || ended.snapshots;
   result.status = result.status || ended.status;
   result.loaded = result.loaded || ended.loaded;
+  result.started = result.started || ended.started;
   result.load_seconds.insert(result.load_seconds.end(), ended.load_seconds.begin(), ended.load_seconds.end());
   return result;
 }
 
 bool FeedSet::settled() const {
   return std::all_of(feeds_.begin(), feeds_.end(), [](const Feed& f) { return f.first_load_ended; });
+}
+
+static std::string definition_hash(const std::string& definition) {
+  return std::to_string(StringInterner::hash(definition));
+}
+
+void FeedSet::remember(const std::vector<AcceptedCount>& counts) {
+  for (Feed& feed : feeds_)
+    for (const AcceptedCount& count : counts)
+      if (count.feed == feed.config->name && count.definition == definition_hash(feed.definition)) {
+        feed.remembered_records = feed.saved_records = count.records;
+      }
+}
+
+std::vector<FeedSet::AcceptedCount> FeedSet::unsaved_counts() const {
+  std::vector<AcceptedCount> out;
+  for (const Feed& feed : feeds_)
+    if (feed.table && feed.saved_records != feed.table->rows())
+      out.push_back({feed.config->name, definition_hash(feed.definition), feed.table->rows()});
+  return out;
+}
+
+void FeedSet::count_saved(const AcceptedCount& count) {
+  for (Feed& feed : feeds_)
+    if (feed.config->name == count.feed) feed.saved_records = count.records;
 }
 
 std::vector<std::string> FeedSet::first_loads_under_way() const {
@@ -224,7 +264,16 @@ void FeedSet::adopt(FeedSet& old) {
         feed.counted = previous.counted;
         feed.first_load_ended = previous.first_load_ended;
         feed.future_time_logged = previous.future_time_logged;
-        feed.loading = std::move(previous.loading);  // its result is this feed's
+        if (previous.loading && previous.load_options != feed.load_options) {
+          // Read with the old limits or credentials: stopped, and a load with the new ones starts at once.
+          previous.loading->control.cancel("the feed's configuration changed while it was read");
+          feed.status.loading_since = 0;
+          feed.status.last_attempt = 0;
+        } else {
+          feed.loading = std::move(previous.loading);  // its result is this feed's
+        }
+        feed.remembered_records = previous.remembered_records;
+        feed.saved_records = previous.saved_records;
       }
 }
 

@@ -51,6 +51,7 @@ class FeedSet {
     bool snapshots = false;  // a snapshot changed: evaluate
     bool status = false;     // a feed went up or down: publish at once
     bool loaded = false;     // a feed was read (even if to the same snapshot)
+    bool started = false;    // a load started: its feed shows loading_since (publish, no need to evaluate)
     std::vector<std::pair<std::string, double>> load_seconds;  // each load that ended: feed, seconds
   };
   // Never waits. Takes in the loads that ended; marks a load past its load_timeout down (and
@@ -70,6 +71,21 @@ class FeedSet {
   // Takes over from `old` (after a reload) the snapshots, status and loads under way of feeds
   // whose definition is unchanged.
   void adopt(FeedSet& old);
+
+  // The record count of each feed's last accepted load, kept in the state so that the shrink
+  // check of the first load after a restart has something to compare with (a cut extract found
+  // at start must not resolve alerts in bulk). `definition` tells a count of another feed of the
+  // same name (changed since) from this one's.
+  struct AcceptedCount {
+    std::string feed;
+    std::string definition;
+    size_t records = 0;
+  };
+  // Before the first poll: the counts the state held.
+  void remember(const std::vector<AcceptedCount>& counts);
+  // The counts the state does not hold yet; each one saved is told back, so a failed save is tried again.
+  std::vector<AcceptedCount> unsaved_counts() const;
+  void count_saved(const AcceptedCount& count);
 
   const Table* snapshot(size_t feed) const { return feeds_[feed].table.get(); }
   std::vector<const Table*> snapshots() const;
@@ -103,6 +119,9 @@ class FeedSet {
     bool future_time_logged = false;
     std::shared_ptr<Loading> loading;
     std::string definition;  // for adopt(): a fingerprint of the feed's config
+    std::string load_options;  // for adopt(): how it is read (limits, credentials); a change restarts a load under way
+    std::optional<size_t> remembered_records;  // from the state, until this process accepts a load
+    std::optional<size_t> saved_records;       // what the state holds
   };
   static Feed::Signature signature_of(const FeedConfig& feed);
   void start(Feed& feed);

@@ -9,6 +9,11 @@ LoadPool::LoadPool(size_t max_threads) : state_(std::make_shared<State>()) {
   state_->max_threads = std::max<size_t>(1, max_threads);
 }
 
+void LoadPool::set_max_threads(size_t max_threads) {
+  std::lock_guard lock(state_->mutex);
+  state_->max_threads = std::max<size_t>(1, max_threads);
+}
+
 LoadPool::~LoadPool() { stop(std::chrono::seconds(2)); }
 
 void LoadPool::submit(std::function<void()> job) {
@@ -30,6 +35,7 @@ void LoadPool::submit(std::function<void()> job) {
 void LoadPool::work(std::shared_ptr<State> state) {
   std::unique_lock lock(state->mutex);
   for (;;) {
+    if (state->threads > state->max_threads) break;  // the pool was made smaller
     if (state->queue.empty()) {
       if (state->stopping) break;
       ++state->idle;

@@ -23,6 +23,8 @@ class LoadPool {
   // stop() with a short wait.
   ~LoadPool();
 
+  // For the jobs submitted from now on (workers beyond it end as they finish).
+  void set_max_threads(size_t max_threads);
   // Runs `job` on a worker (nothing, once the pool is stopping).
   void submit(std::function<void()> job);
   // Refuses new jobs, drops the ones still waiting, and waits up to `timeout` for the running ones

@@ -143,6 +143,7 @@ const char* kSchema =
     "CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, document TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS acks (id TEXT PRIMARY KEY, document TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS value_history (id TEXT PRIMARY KEY, document TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS feed_counts (id TEXT PRIMARY KEY, document TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS deliveries ("
     "  fingerprint TEXT NOT NULL, notification_id TEXT NOT NULL, receiver TEXT NOT NULL, target TEXT NOT NULL,"
     "  delivered_at INTEGER NOT NULL, resolved INTEGER NOT NULL);"

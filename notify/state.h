@@ -30,7 +30,7 @@ class AlertStore {
   virtual Result<std::vector<Alert>> load_alerts() = 0;
   // The changes of one evaluation, atomically.
   virtual Status save(const std::vector<AlertChange>& changes) = 0;
-  // `table`: "silences" or "acks".
+  // `table`: "silences", "acks", "value_history" or "feed_counts".
   virtual Status put_document(std::string_view table, const std::string& id, const std::string& json) = 0;
   virtual Status delete_document(std::string_view table, const std::string& id) = 0;
   virtual Result<std::vector<std::string>> load_documents(std::string_view table) = 0;
