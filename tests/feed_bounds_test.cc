@@ -267,6 +267,12 @@ TEST(Redactor, TakesOutSecretsAndWhatLooksLikeThem) {
   EXPECT_EQ(redact("host=db password=hunter2 user=x"), "host=db password=[redacted] user=x");
   EXPECT_EQ(redact("sent Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.x"), "sent Authorization: Bearer [redacted]");
   EXPECT_EQ(redact("Connection refused"), "Connection refused");
+  // A secret found inside the words put in its place is not looked for there again.
+  for (const char* inside : {"red", "act", "redacted", "[redacted]"}) {
+    Redactor loop;
+    loop.add_secret(inside);
+    EXPECT_EQ(loop(std::string("user x: ") + inside + " failed"), "user x: [redacted] failed") << inside;
+  }
 }
 
 // --- check and the query ---
@@ -417,6 +423,34 @@ TEST(FeedSetLoads, AReloadTakesOverTheLoadsOfUnchangedFeeds) {
   changed_old.reset();
   while (ended.load() < 2) std::this_thread::sleep_for(5ms);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);  // cancelled, not left to its 30 s
+}
+
+// The same feed with a new load_timeout: the load under way had the old one, and is not kept.
+TEST(FeedSetLoads, AReloadWithNewLimitsRestartsTheLoadUnderWay) {
+  SilentPort silent;
+  auto make = [&](int64_t load_timeout) {
+    auto config = std::make_shared<Config>();
+    FeedConfig stalled = feed_of(FeedType::JsonHttp, {{"id", "id", Type::String}});
+    stalled.name = "stalled";
+    stalled.url = "http://127.0.0.1:" + std::to_string(silent.port()) + "/records";
+    stalled.timeout_seconds = 3600;
+    stalled.load_timeout_seconds = load_timeout;
+    config->feeds = {stalled};
+    return config;
+  };
+  auto pool = std::make_shared<LoadPool>(2);
+  std::atomic<int> ended{0};
+  auto old = std::make_unique<FeedSet>(make(3600), pool, [&] { ++ended; });
+  old->poll(100);
+  FeedSet shorter(make(1), pool, [&] { ++ended; });
+  shorter.adopt(*old);
+  EXPECT_EQ(shorter.status(100)[0].loading_since, 0);  // stopped
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(shorter.poll(101).started);  // and a load with the new limit begins at once
+  while (ended.load() < 2) std::this_thread::sleep_for(5ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+  shorter.poll(102);
+  EXPECT_EQ(shorter.status(102)[0].last_error, "json_http feed 'stalled': the load did not finish within load_timeout (1s)");
 }
 
 }  // namespace

@@ -115,7 +115,8 @@ TEST_F(ServiceTest, AStateThatCannotBeWrittenShowsInTheSnapshotAndMetrics) {
   snapshot = service.snapshot();
   EXPECT_NE(snapshot->state_error.find("could not save 1 alert changes: disk I/O error"), std::string::npos)
       << snapshot->state_error;
-  EXPECT_NE(metrics->render().find("casewatch_state_write_failures_total 1"), std::string::npos);
+  // Two writes failed: the alert changes and the feed's new record count.
+  EXPECT_NE(metrics->render().find("casewatch_state_write_failures_total 2"), std::string::npos);
 
   store->fail_saves(false);
   clock.advance(60);
