@@ -177,6 +177,9 @@ class HostileApi:
                         self.wfile.write(data)
                         return
                     body = {"items": records_page(100, 3)}
+                elif api.mode == "huge_header":
+                    headers["X-Padding"] = "p" * 200_000
+                    body = {"items": records_page(0, 3)}
                 elif api.mode == "whitespace":  # 100 MB of blanks between the records and the end
                     raw = json.dumps({"items": records_page(0, 3)}).encode()[:-2] + b" " * 100_000_000 + b"]}"
                     packed = gzip.compress(raw, 6)
@@ -458,6 +461,12 @@ class JsonApiFaults(FaultTest):
         code, err, blanks = self.eval_usage(config)
         self.assertEqual(code, 0, err)  # blanks are JSON: the page is read, its three records kept
         self.assertLess(blanks - baseline, 40 * 1024, (baseline, blanks))
+
+    def test_a_header_too_long_for_libcurl_is_named_as_one(self):
+        self.api.mode = "huge_header"
+        result, out = self.eval_json(self.config(json_feed(self.api.url())))
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("json_http feed 'referrals': page 1: a response header is longer than 100 KB: refused", result.stderr)
 
     def test_the_next_link_is_found_among_any_number_of_link_headers(self):
         self.api.mode = "many_links"
