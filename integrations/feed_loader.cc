@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstring>
 #include <numeric>
+#include <random>
 
 #include "config/toml_util.h"
 #include "integrations/feed_source.h"
@@ -93,7 +94,26 @@ uint64_t hash_word(const char* at) {
 }
 }  // namespace
 
-ContentHash::ContentHash() : a_(kHashOdd), b_(2 * kHashOdd), c_(3 * kHashOdd), d_(4 * kHashOdd) {}
+// The lanes start from a key drawn once per process: whoever writes a cell of an extract cannot
+// compute, offline, bytes that make a changed extract hash as the one in force (which would keep
+// the old snapshot, "unchanged"). Not a cryptographic hash (SHA-256 would cost a cold eval of the
+// England profile a third more), but a keyed one; the value is never stored or shown.
+namespace {
+struct HashKey {
+  uint64_t lanes[4];
+  HashKey() {
+    std::random_device random;
+    for (uint64_t& lane : lanes) lane = (static_cast<uint64_t>(random()) << 32 | random()) | 1;
+  }
+};
+const HashKey& hash_key() {
+  static const HashKey key;
+  return key;
+}
+}  // namespace
+
+ContentHash::ContentHash()
+    : a_(hash_key().lanes[0]), b_(hash_key().lanes[1]), c_(hash_key().lanes[2]), d_(hash_key().lanes[3]) {}
 
 void ContentHash::add(std::string_view bytes) {
   // Four independent lanes of StringInterner::hash's mix: one chain of multiplies over a whole
@@ -161,11 +181,16 @@ bool FeedRows::map_columns(std::span<const std::string_view> names, bool may_be_
   size_t found = 0;
   for (size_t f = 0; f < feed_.fields.size(); ++f) {
     position_[f] = SIZE_MAX;
-    for (size_t c = 0; c < names.size(); ++c)
-      if (same_heading(names[c], feed_.fields[f].column)) {
-        position_[f] = c;
-        break;
+    for (size_t c = 0; c < names.size(); ++c) {
+      if (!same_heading(names[c], feed_.fields[f].column)) continue;
+      if (position_[f] != SIZE_MAX) {
+        // "Cases" and " cases": whichever were taken, the other's values would be lost unseen.
+        load_.error = "column \"" + feed_.fields[f].column + "\" matches two headings (columns " +
+                      std::to_string(position_[f] + 1) + " and " + std::to_string(c + 1) + "): which one is meant is unclear";
+        return false;
       }
+      position_[f] = c;
+    }
     if (position_[f] == SIZE_MAX) missing.push_back("\"" + feed_.fields[f].column + "\"");
     else ++found;
   }
@@ -299,6 +324,15 @@ bool CsvRows::add(const csv::Record& record) {
   // A row with fewer cells than the header is malformed: its missing cells are not nulls.
   if (record.fields.size() < rows_.columns()) {
     rows_.reject(number, "", "the row has " + std::to_string(record.fields.size()) + " of the header's " +
+                                 std::to_string(rows_.columns()) + " columns", rows_.key_cell(record.fields));
+    return !rows_.over_limit();
+  }
+  // More cells than headings: an unquoted comma ("1,200") has shifted every cell after it. Empty
+  // extra cells are only trailing separators.
+  if (record.fields.size() > rows_.columns() &&
+      std::any_of(record.fields.begin() + static_cast<std::ptrdiff_t>(rows_.columns()), record.fields.end(),
+                  [](std::string_view cell) { return !trim(cell).empty(); })) {
+    rows_.reject(number, "", "the row has " + std::to_string(record.fields.size()) + " cells, more than the header's " +
                                  std::to_string(rows_.columns()) + " columns", rows_.key_cell(record.fields));
     return !rows_.over_limit();
   }

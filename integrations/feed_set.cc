@@ -16,6 +16,9 @@ namespace {
 
 // A source time further ahead than this (clocks that disagree a little) counts as unknown.
 constexpr int64_t kFutureSourceTolerance = 300;
+// No extract was written before 2000-01-01: an earlier time (0, a negative one) is a clock or a
+// copy that lost it.
+constexpr int64_t kEarliestSourceTime = 946684800;
 
 std::string feed_type_name(FeedType type) {
   switch (type) {
@@ -26,23 +29,24 @@ std::string feed_type_name(FeedType type) {
   return "?";
 }
 
+// Everything that decides what a source's bytes mean: a change makes the snapshot read under the
+// old definition another feed's, even when the source's bytes are the same.
 std::string definition_of(const FeedConfig& f) {
-  std::string out = f.name + '\n' + feed_type_name(f.type) + '\n' + f.path + '\n' + f.url + '\n' + f.query + '\n' +
-                    f.key + '\n' + f.date_format + '\n' + std::to_string(f.valid_dates.from) + ':' +
-                    std::to_string(f.valid_dates.until) + '\n';
+  std::string out = f.name + '\n' + feed_type_name(f.type) + '\n' + f.path + '\n' + f.url + '\n' + f.records + '\n' +
+                    f.query + '\n' + f.timezone + '\n' + f.key + '\n' + f.date_format + '\n' +
+                    std::to_string(f.valid_dates.from) + ':' + std::to_string(f.valid_dates.until) + '\n';
   for (const auto& field : f.fields) out += field.name + '=' + field.column + ':' + std::string(type_name(field.type)) + '\n';
+  for (bool kept : f.stored_fields) out += kept ? '1' : '0';
   return out;
 }
 
 std::string load_options_of(const FeedConfig& f) {
   std::string out = std::to_string(f.load_timeout_seconds) + ' ' + std::to_string(f.timeout_seconds) + ' ' +
                     std::to_string(f.max_records) + ' ' + std::to_string(f.max_response_bytes) + ' ' +
-                    std::to_string(f.max_pages) + '\n' + f.records + '\n' + f.bearer_token_file + '\n' + f.ca_file + '\n' +
-                    f.dsn_file + '\n' + f.timezone + '\n';
+                    std::to_string(f.max_pages) + '\n' + f.bearer_token_file + '\n' + f.ca_file + '\n' + f.dsn_file + '\n';
   for (const auto& [name, value] : f.headers) out += name + ':' + value + '\n';
   for (const auto& [name, file] : f.header_files) out += name + "<" + file + '\n';
   for (const std::string& origin : f.allowed_origins) out += origin + '\n';
-  for (bool kept : f.stored_fields) out += kept ? '1' : '0';
   return out;
 }
 
@@ -90,6 +94,11 @@ void FeedSet::accept(Feed& feed, FeedLoad load, int64_t now) {
     if (!feed.future_time_logged)
       spdlog::warn("the source's modification time is in the future ({} s ahead): its age is counted from the last "
                    "new data instead", load.source_time - now);
+    feed.future_time_logged = true;
+    load.source_time = 0;
+  } else if (load.source_time != 0 && load.source_time < kEarliestSourceTime) {
+    if (!feed.future_time_logged)
+      spdlog::warn("the source's modification time is before 2000: its age is counted from the last new data instead");
     feed.future_time_logged = true;
     load.source_time = 0;
   }

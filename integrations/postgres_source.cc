@@ -52,14 +52,36 @@ std::string without_quotes(const std::string& message) {
   return message.substr(0, first) + "\"...\"" + message.substr(last + 1);
 }
 
-// The server's reason, never a value from a row: its quoted parts are left out (they may quote a
-// value, or a name made from one), and an error the query's own code raised (RAISE, SQLSTATE
-// class P0) may say anything, so only its SQLSTATE is given.
+// SQLSTATE classes whose built-in messages speak of the query, the session or the server, not of
+// a row's values: connection, unsupported feature, transaction state, authorisation, catalog or
+// schema name, syntax or access, rollback, resources, limits, prerequisite state, operator
+// intervention (a statement timeout), system error.
+bool speaks_of_the_query(std::string_view state) {
+  static constexpr std::string_view kClasses[] = {"08", "0A", "25", "28", "3D", "3F", "40", "42", "53", "54", "55", "57", "58"};
+  return std::any_of(std::begin(kClasses), std::end(kClasses), [&](std::string_view c) { return state.starts_with(c); });
+}
+
+// The server's reason, never a value from a row. A built-in error of a class that speaks of the
+// query is given with its quoted parts left out (they may quote a value, or a name made from one);
+// any other (a data error, which quotes values bare: "date field value out of range: 2001-02-31")
+// and any error raised by the query's own code (RAISE, whatever SQLSTATE it chose, or a PL's own)
+// may say anything, so only its SQLSTATE is given.
 std::string reason_of(const PGresult* result, PGconn* connection) {
   const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const char* primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-  if (state && std::string_view(state).starts_with("P0"))
-    return std::string("an error raised by the query's own code, its text left out (SQLSTATE ") + state + ")";
+  const char* source = result ? PQresultErrorField(result, PG_DIAG_SOURCE_FILE) : nullptr;
+  if (state) {
+    const std::string_view code(state);
+    // The PLs' sources are pl_exec.c (PL/pgSQL), plpy_*.c, plperl.c, pltcl.c.
+    const bool raised = code.starts_with("P0") || (source && std::string_view(source).starts_with("pl"));
+    if (raised) return std::string("an error raised by the query's own code, its text left out (SQLSTATE ") + state + ")";
+    if (!speaks_of_the_query(code)) {
+      const char* kind = code.starts_with("22")   ? "a data error"
+                         : code.starts_with("23") ? "an integrity constraint error"
+                                                  : "an error";
+      return std::string(kind) + ", its text left out as it may quote a row (SQLSTATE " + state + ")";
+    }
+  }
   std::string message = primary ? primary : first_line(PQerrorMessage(connection));
   if (message.starts_with("ERROR:  ")) message.erase(0, 8);
   message = without_quotes(message);

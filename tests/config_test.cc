@@ -1066,17 +1066,19 @@ id = { column = "id" }
 
 // A url is checked as the loader will request it.
 TEST_F(ConfigTest, JsonFeedUrlsAreThoseTheLoaderCanRequest) {
+  auto write_feed = [&](std::string url) {
+    write("casewatch.toml", "[[feed]]\nname = \"leavers\"\ntype = \"json_http\"\nurl = \"" + url +
+                                "\"\nkey = \"id\"\n[feed.fields]\nid = { column = \"id\" }\n");
+  };
   for (const char* url : {"http://api.example/x?a b", "http://api.example/x\\ty", "https://user:pw@api.example/x",
                           "http://:8080/x", "http://api.example:99999/x", "file:///etc/passwd", "http://"}) {
-    write("casewatch.toml", std::string("[[feed]]\nname = \"leavers\"\ntype = \"json_http\"\nurl = \"") + url +
-                                "\"\nkey = \"id\"\n[feed.fields]\nid = { column = \"id\" }\n");
+    write_feed(url);
     EXPECT_EQ(failing(), (std::vector<std::string>{"casewatch.toml:4:7: error: 'url' must be an http:// or https:// URL "
                                                    "with a host, no user name or password and no spaces"}))
         << url;
   }
   for (const char* url : {"http://api.example/x?a=b%20c", "https://API.example:8443/", "http://[::1]:8080/x"}) {
-    write("casewatch.toml", std::string("[[feed]]\nname = \"leavers\"\ntype = \"json_http\"\nurl = \"") + url +
-                                "\"\nkey = \"id\"\n[feed.fields]\nid = { column = \"id\" }\n");
+    write_feed(url);
     EXPECT_TRUE(load()) << url << (errors().empty() ? "" : errors()[0]);
   }
 }

@@ -391,17 +391,22 @@ TEST(FeedSetLoads, APostgresServerThatNeverAnswersIsBoundedByTheDeadline) {
   EXPECT_EQ(load.error.find("planted-pw"), std::string::npos);
 }
 
+// A config of one json_http feed that stalls on `silent`.
+std::shared_ptr<Config> stalled_feed_config(const SilentPort& silent, int64_t load_timeout, const std::string& path = "/records") {
+  auto config = std::make_shared<Config>();
+  FeedConfig stalled = feed_of(FeedType::JsonHttp, {{"id", "id", Type::String}});
+  stalled.name = "stalled";
+  stalled.url = "http://127.0.0.1:" + std::to_string(silent.port()) + path;
+  stalled.timeout_seconds = 3600;
+  stalled.load_timeout_seconds = load_timeout;
+  config->feeds = {stalled};
+  return config;
+}
+
 TEST(FeedSetLoads, AReloadTakesOverTheLoadsOfUnchangedFeeds) {
-  TempDir dir;
   SilentPort silent;
   auto make = [&](int64_t load_timeout, std::string path = "/records") {
-    auto config = std::make_shared<Config>();
-    FeedConfig stalled = feed_of(FeedType::JsonHttp, {{"id", "id", Type::String}});
-    stalled.name = "stalled";
-    stalled.url = "http://127.0.0.1:" + std::to_string(silent.port()) + path;
-    stalled.load_timeout_seconds = load_timeout;
-    config->feeds = {stalled};
-    return config;
+    return stalled_feed_config(silent, load_timeout, path);
   };
   auto pool = std::make_shared<LoadPool>(2);
   std::atomic<int> ended{0};
@@ -425,19 +430,39 @@ TEST(FeedSetLoads, AReloadTakesOverTheLoadsOfUnchangedFeeds) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);  // cancelled, not left to its 30 s
 }
 
+// A reload that changes what the same bytes mean (a JSON pointer, the timezone of a database's
+// times, the fields kept) must not keep the snapshot read under the old meaning as "unchanged".
+TEST(FeedSetLoads, AReloadThatChangesWhatTheBytesMeanDropsTheSnapshot) {
+  TempDir dir;
+  const std::string path = dir.file("a.csv", "ID,Done,Team\nA1,,T\n");
+  auto make = [&](auto change) {
+    auto config = std::make_shared<Config>();
+    FeedConfig feed = csv_feed(path);
+    feed.timezone = "Europe/London";
+    change(feed);
+    config->feeds = {feed};
+    return config;
+  };
+  auto pool = std::make_shared<LoadPool>(2);
+  FeedSet old(make([](FeedConfig&) {}), pool);
+  old.refresh(100);
+  ASSERT_NE(old.snapshot(0), nullptr);
+  FeedSet same(make([](FeedConfig&) {}), pool);
+  same.adopt(old);
+  EXPECT_EQ(same.snapshot(0), old.snapshot(0));
+  for (auto change : std::vector<std::function<void(FeedConfig&)>>{
+           [](FeedConfig& f) { f.records = "/items"; }, [](FeedConfig& f) { f.timezone = "UTC"; },
+           [](FeedConfig& f) { f.stored_fields = {true, false, true}; }}) {
+    FeedSet changed(make(change), pool);
+    changed.adopt(old);
+    EXPECT_EQ(changed.snapshot(0), nullptr);
+  }
+}
+
 // The same feed with a new load_timeout: the load under way had the old one, and is not kept.
 TEST(FeedSetLoads, AReloadWithNewLimitsRestartsTheLoadUnderWay) {
   SilentPort silent;
-  auto make = [&](int64_t load_timeout) {
-    auto config = std::make_shared<Config>();
-    FeedConfig stalled = feed_of(FeedType::JsonHttp, {{"id", "id", Type::String}});
-    stalled.name = "stalled";
-    stalled.url = "http://127.0.0.1:" + std::to_string(silent.port()) + "/records";
-    stalled.timeout_seconds = 3600;
-    stalled.load_timeout_seconds = load_timeout;
-    config->feeds = {stalled};
-    return config;
-  };
+  auto make = [&](int64_t load_timeout) { return stalled_feed_config(silent, load_timeout); };
   auto pool = std::make_shared<LoadPool>(2);
   std::atomic<int> ended{0};
   auto old = std::make_unique<FeedSet>(make(3600), pool, [&] { ++ended; });

@@ -525,6 +525,31 @@ TEST(FeedCsv, AShortRowIsRejectedAlone) {
             (std::vector<std::string>{"f.csv:3: row rejected: the row has 2 of the header's 5 columns"}));
 }
 
+// An unquoted comma ("1,200") shifts every cell after it: a row with more cells than headings is
+// rejected alone, unless the extra cells are empty (trailing separators).
+TEST(FeedCsv, ARowWithMoreCellsThanHeadingsIsRejectedUnlessTheyAreEmpty) {
+  FeedConfig feed = cases_feed();
+  feed.max_rejected_ratio = 1;
+  FeedLoad load = load_csv(feed, std::string(kHeader) + "C1,02/06/2017,1,200,yes,A\nC2,03/06/2017,2,no,B,,\nC3,03/06/2017,3,no,B, \n",
+                           "f.csv", std::nullopt);
+  ASSERT_TRUE(load.accepted) << load.error;
+  EXPECT_EQ(keys(*load.table), (std::vector<std::string>{"C2", "C3"}));
+  EXPECT_EQ(formatted(load, "f.csv"),
+            (std::vector<std::string>{"f.csv:2: row rejected: the row has 6 cells, more than the header's 5 columns"}));
+}
+
+// Two headings that both match a declared column: whichever were read, the other's values would
+// be lost unseen.
+TEST(FeedCsv, TwoHeadingsForOneColumnFailTheLoad) {
+  FeedConfig feed = cases_feed();
+  const std::string header(kHeader);
+  const std::string first = header.substr(0, header.find(','));
+  FeedLoad load = load_csv(feed, header.substr(0, header.size() - 1) + ", " + first + "\nC1,02/06/2017,1,yes,A,X\n", "f.csv",
+                           std::nullopt);
+  EXPECT_FALSE(load.accepted);
+  EXPECT_EQ(load.error, "column \"" + feed.fields[0].column + "\" matches two headings (columns 1 and 6): which one is meant is unclear");
+}
+
 // Placeholders for "not known" (01/01/1900, 0000-01-01) and dates past 2099 are bad cells: a
 // placeholder in a `done` column must not close an overdue deadline.
 TEST(FeedCsv, DatesOutsideValidDatesAreBadCells) {

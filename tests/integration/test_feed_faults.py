@@ -26,6 +26,9 @@ from sinks import Postgres, SmtpSink, WebhookSink, free_port, wait_until
 
 TESTS_BINARY = os.environ.get("CASEWATCH_TESTS", os.path.join(os.path.dirname(BINARY), "tests", "casewatch_tests"))
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+# AddressSanitizer keeps freed memory in quarantine (256 MB) and shadows the rest: peak RSS is not
+# the program's own there, so the memory bounds are asserted on the normal build only.
+SANITIZED = os.environ.get("CASEWATCH_SANITIZED") in ("1", "ON", "TRUE")
 AS_OF = "2017-06-14"
 
 REFERRAL_RULE = """
@@ -451,7 +454,8 @@ class JsonApiFaults(FaultTest):
         self.assertIn("json_http feed 'referrals': page 1: the JSON nests deeper than 64 levels", err)
         # The page decodes to 20 MB of '[' and costs a bounded buffer: libcurl, while the transfer is
         # paused, holds what one network read decodes to (a 200 MB bomb measured the same, 32 MB).
-        self.assertLess(bomb - baseline, 40 * 1024, (baseline, bomb))
+        if not SANITIZED:
+            self.assertLess(bomb - baseline, 40 * 1024, (baseline, bomb))
 
     def test_a_page_of_blanks_is_read_in_little_memory(self):
         config = self.config(json_feed(self.api.url()))
@@ -460,7 +464,8 @@ class JsonApiFaults(FaultTest):
         self.api.mode = "whitespace"
         code, err, blanks = self.eval_usage(config)
         self.assertEqual(code, 0, err)  # blanks are JSON: the page is read, its three records kept
-        self.assertLess(blanks - baseline, 40 * 1024, (baseline, blanks))
+        if not SANITIZED:
+            self.assertLess(blanks - baseline, 40 * 1024, (baseline, blanks))
 
     def test_a_header_too_long_for_libcurl_is_named_as_one(self):
         self.api.mode = "huge_header"
@@ -567,6 +572,9 @@ CREATE TABLE escape_probe (v text);
 -- A NOTICE and an error that quote a row, as a view's or a function's own code may.
 CREATE FUNCTION noisy(t text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'row %% seen', t; RETURN t; END $$;
 CREATE FUNCTION boom(t text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'bad row %%', t; END $$;
+-- The same, with the SQLSTATE of a data error, an internal one and a missing relation.
+CREATE FUNCTION boom_as(t text, code text) RETURNS text LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'child %% of 12 Acacia Road', t USING ERRCODE = code; END $$;
 GRANT SELECT ON referrals, settings TO reader;
 """ % rows, database="council")
 
@@ -656,6 +664,18 @@ key = "referral_id"
         self.assertEqual(result.returncode, 1)
         self.assertIn("the query failed: an error raised by the query's own code, its text left out (SQLSTATE P0001)",
                       result.stderr)
+        self.assertNotIn("R0", result.stderr)
+        for code in ("22023", "XX000", "42P01", "08006"):  # raised by the query's code: whatever it chose
+            result, out = self.eval_json(self.config(self.pg_feed(
+                query="SELECT boom_as(id, '%s') AS id, referred, authorised, team FROM referrals" % code)))
+            self.assertEqual(result.returncode, 1)
+            self.assertIn("an error raised by the query's own code, its text left out (SQLSTATE %s)" % code, result.stderr)
+            self.assertNotIn("Acacia", result.stderr)
+        # A built-in data error quotes the value bare.
+        result, out = self.eval_json(self.config(self.pg_feed(
+            query="SELECT id, (id || '-02-31')::date AS referred, authorised, team FROM referrals")))
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("the query failed: a data error, its text left out as it may quote a row (SQLSTATE 22", result.stderr)
         self.assertNotIn("R0", result.stderr)
         result, out = self.eval_json(self.config(self.pg_feed(
             query="SELECT id::regclass::text AS id, referred, authorised, team FROM referrals")))
