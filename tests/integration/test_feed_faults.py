@@ -792,6 +792,14 @@ class CsvFaults(FaultTest):
         self.assertTrue(feed["stale"])
         self.assertIn(("casewatch_feed_unhealthy", "caseloads"), d.alerts())
 
+    def test_a_modification_time_before_2000_is_unknown_too(self):
+        self.config("")
+        os.utime(os.path.join(self.dir, "caseloads.csv"), (1, 1))  # a copy that lost its time
+        d = self.daemon()
+        self.assertTrue(self.feeds(d)["caseloads"]["up"])
+        self.assertIsNone(self.feeds(d)["caseloads"]["source_time"])
+        self.assertIn("the source's modification time is before 2000", d.log())
+
     def test_a_rejected_row_keeps_its_record_present_and_its_alert_held(self):
         header = "id,referred,authorised,team\n"
         self.write("referrals.csv", header + "R1,2017-05-01,,Assessment\nR2,2017-05-02,,Assessment\n")
