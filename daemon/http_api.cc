@@ -266,8 +266,6 @@ http::Response HttpApi::handle(http::Request& request) {
     if (r.method != request.method && !(request.method == "HEAD" && r.method == "GET")) continue;
     if (auto values = r.match(request.path)) {
       http::Response response = r.handler(request, *values);
-      // Alerts are about children: no browser or proxy keeps a copy.
-      response.headers.emplace_back("Cache-Control", "no-store");
       if (request.method == "HEAD") response.body.clear();
       return response;
     }

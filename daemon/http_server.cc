@@ -300,18 +300,28 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         response = error_response(500, "internal error");
       }
       net::post(self->server_.io, [self, response = std::move(response)]() mutable {
-        ++self->served_;
-        bool close = !self->keep_alive_ || self->served_ >= self->server_.limits.max_requests_per_connection ||
-                     self->server_.stopping;
-        self->send(std::move(response), close);
+        self->send(std::move(response), !self->keep_alive_ || self->server_.stopping);
       });
     });
   }
 
+  // Every answer, a refusal too, goes out here: one place for what each must carry.
   void send(Response r, bool close_after) {
+    // A refusal sent before the request was read through honours the client's wish to close, and
+    // counts toward the connection's limit as an answer does.
+    if (parser_ && parser_->is_header_done() && !parser_->get().keep_alive()) close_after = true;
+    if (++answered_ >= server_.limits.max_requests_per_connection) close_after = true;
     response_ = bhttp::response<bhttp::string_body>(static_cast<bhttp::status>(r.status), 11);
     response_.set(bhttp::field::content_type, r.content_type);
     for (auto& [name, value] : r.headers) response_.insert(name, value);
+    // Alerts are about children: no browser or proxy keeps a copy, no page is framed by another
+    // site (an Acknowledge button clicked through a frame), nothing is sniffed as another type.
+    response_.set(bhttp::field::cache_control, "no-store");
+    response_.set("X-Content-Type-Options", "nosniff");
+    response_.set("Referrer-Policy", "no-referrer");
+    response_.set("X-Frame-Options", "DENY");
+    response_.set("Content-Security-Policy", "frame-ancestors 'none'");
+    if (tls_) response_.set("Strict-Transport-Security", "max-age=31536000");
     response_.keep_alive(!close_after);
     response_.body() = std::move(r.body);
     response_.prepare_payload();
@@ -330,7 +340,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   Request request_;
   bhttp::response<bhttp::string_body> response_;
   bhttp::response<bhttp::empty_body> continue_;
-  size_t served_ = 0;
+  size_t answered_ = 0;  // answers on this connection, refusals included
   bool keep_alive_ = false;
 };
 

@@ -311,6 +311,31 @@ class FrontDoorTest(unittest.TestCase):
         self.assertEqual(page.status, 200)
         self.assertEqual(page.headers.get("Cache-Control"), "no-store")
 
+    def test_every_answer_carries_the_same_guards_and_honours_close(self):
+        auth = ("Authorization: Bearer %s\r\n" % TOKEN).encode()
+        for data, status in (
+                (b"GET /api/v1/alerts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"401"),
+                (b"GET /nowhere HTTP/1.1\r\nHost: x\r\n" + auth + b"Connection: close\r\n\r\n", b"404"),
+                (b"DELETE /api/v1/alerts HTTP/1.1\r\nHost: x\r\n" + auth + b"Connection: close\r\n\r\n", b"405"),
+                (b"GET /api/v1/alerts HTTP/1.0\r\n\r\n", b"401"),  # HTTP/1.0: closed after its answer
+                (b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n", b"400"),
+                (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", b"431"),
+                (b"GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"200")):
+            started = time.monotonic()
+            out = raw(self.d.port, data, timeout=8)
+            self.assertLess(time.monotonic() - started, 3, data[:40])  # closed at once, not at the idle timeout
+            head = out.split(b"\r\n\r\n")[0].lower()
+            self.assertTrue(head.startswith(b"http/1.1 " + status), (data[:40], head[:80]))
+            for guard in (b"cache-control: no-store", b"x-content-type-options: nosniff", b"x-frame-options: deny",
+                          b"content-security-policy: frame-ancestors 'none'", b"referrer-policy: no-referrer"):
+                self.assertIn(guard, head, (data[:40], guard))
+        # A NUL ends a password where crypt() reads it: what follows must not pass unread.
+        self.assertEqual(request(self.d.url("/"), headers={"Authorization": basic(VICTOR[0], VICTOR[1] + "\0anything")}).status, 401)
+        self.assertEqual(request(self.d.url("/"), headers={"Authorization": basic(*VICTOR)}).status, 200)
+        # Nor does a NUL in a query reach a page.
+        page = request(self.d.url("/team?name=MASH%00x"), headers={"Authorization": basic(*VICTOR)})
+        self.assertNotIn("\0", page.body)
+
     def test_the_token_file_is_read_again_on_reload(self):
         self.d.write("grafana-token", "a-new-viewer-token\n")
         self.assertEqual(self.d.post("/-/reload").status, 200)
