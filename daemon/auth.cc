@@ -114,7 +114,8 @@ std::optional<Presented> parse_authorization(std::string_view header) {
   }
   if (p.scheme == "basic") {
     auto decoded = base64_decode(rest);
-    if (!decoded) return std::nullopt;
+    // A NUL would end the password where crypt() reads it: "pw\0anything" would pass as "pw".
+    if (!decoded || decoded->find('\0') != std::string::npos) return std::nullopt;
     size_t colon = decoded->find(':');
     if (colon == std::string::npos) return std::nullopt;
     p.user = decoded->substr(0, colon);

@@ -13,7 +13,10 @@ std::string html_escape(std::string_view text) {
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&#39;"; break;
-      default: out += c;
+      default:
+        // A control character (a NUL from "?name=%00") is no text: shown as U+FFFD.
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) out += "\xEF\xBF\xBD";
+        else out += c;
     }
   }
   return out;

@@ -25,6 +25,9 @@ TEST(Authorization, SchemesAnyCaseAndBasicDecoded) {
   EXPECT_EQ(basic->user, "alice");
   EXPECT_EQ(basic->password, "open sesame:!");
   EXPECT_FALSE(parse_authorization("Basic bm9jb2xvbg=="));  // "nocolon"
+  // A NUL would end the password for crypt(): "victorpw\0anything" must not pass as "victorpw".
+  EXPECT_FALSE(parse_authorization("Basic dmljdG9yOnZpY3RvcnB3AGFueXRoaW5n"));  // victor:victorpw\0anything
+  EXPECT_FALSE(parse_authorization("Basic dmljAHRvcjpwdw=="));  // vic\0tor:pw
   EXPECT_FALSE(parse_authorization("Basic !!!"));
   EXPECT_FALSE(parse_authorization("Digest x"));
   EXPECT_FALSE(parse_authorization("Bearer"));

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/pages.h"
+#include "integrations/html.h"
 #include "rules/calendar.h"
 #include "rules/date.h"
 
@@ -9,6 +10,15 @@ namespace casewatch {
 namespace {
 
 Day ymd(int y, unsigned m, unsigned d) { return days_from_civil(y, m, d); }
+
+// Text from a query string or an extract goes into HTML: markup escaped, control bytes (a NUL
+// from "?name=%00") and bytes that are not UTF-8 shown as U+FFFD.
+TEST(HtmlEscape, MarkupIsEscapedAndControlBytesReplaced) {
+  EXPECT_EQ(html_escape("<a href=\"x\">Tom & 'Jo'</a>"), "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jo&#39;&lt;/a&gt;");
+  EXPECT_EQ(html_escape(std::string("MASH\0team\x7f\x1b[31m", 15)), "MASH\xEF\xBF\xBDteam\xEF\xBF\xBD\xEF\xBF\xBD[31m");
+  EXPECT_EQ(html_escape("line\tone\ntwo\r"), "line\tone\ntwo\r");
+  EXPECT_EQ(html_escape("Bad\x81" "Byte"), "Bad\xEF\xBF\xBD" "Byte");
+}
 
 TEST(Pages, DueWordingCountsWorkingDays) {
   const Calendar calendar(Calendar::england_and_wales_bank_holidays());
