@@ -552,7 +552,10 @@ Result<std::unique_ptr<SqliteState>> SqliteState::open(const std::string& direct
   if (Status s = state->lock(directory); !s.ok()) return s;
   const bool existed = std::filesystem::exists(state->path_, ec);
   if (existed) {
-    std::string problem = quick_check(state->path_);
+    // SQLite takes an empty file for an empty database: every alert would fire again as new and
+    // the acknowledgements and silences be gone without a word. Only an absent file starts empty.
+    const auto size = std::filesystem::file_size(state->path_, ec);
+    std::string problem = !ec && size == 0 ? "it is empty, 0 bytes" : quick_check(state->path_);
     if (!problem.empty()) {
       if (!options.move_damaged_aside)
         return Status::error("the state file " + state->path_ + " is damaged (" + problem +

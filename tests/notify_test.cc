@@ -736,6 +736,25 @@ TEST_F(StateTest, ADamagedFileStopsTheStartOrIsMovedAside) {
   EXPECT_TRUE((*(*recovered)->alert_store())->load_alerts()->empty());  // afresh
 }
 
+// An empty file is not an empty store: taken as one, every alert would fire again as new and the
+// acknowledgements and silences be gone without a word. Only an absent file starts afresh.
+TEST_F(StateTest, AnEmptyOrForeignFileIsRefusedNotTakenAsAnEmptyStore) {
+  std::filesystem::create_directories(dir_);
+  for (const std::string& content : {std::string(), std::string("not a database, a text file\n")}) {
+    { std::ofstream(db(), std::ios::binary | std::ios::trunc) << content; }
+    auto refused = SqliteState::open(dir_);
+    ASSERT_FALSE(refused.ok()) << content.size();
+    EXPECT_NE(refused.message().find("the state file " + db() + " is damaged ("), std::string::npos) << refused.message();
+    EXPECT_NE(refused.message().find("--state-recover"), std::string::npos);
+  }
+  EXPECT_NE(SqliteState::open(dir_).message().find("is damaged (file is not a database)"), std::string::npos);
+  std::ofstream(db(), std::ios::trunc).close();
+  EXPECT_NE(SqliteState::open(dir_).message().find("is damaged (it is empty, 0 bytes)"), std::string::npos);
+  StateOptions recover;
+  recover.move_damaged_aside = true;
+  EXPECT_TRUE(SqliteState::open(dir_, recover).ok());
+}
+
 TEST_F(StateTest, ANewerSchemaIsRefusedAnOlderOneMigratedAfterABackup) {
   std::filesystem::create_directories(dir_);
   {  // a state file as the first daemon wrote it: no version, no missing_since, no target
