@@ -16,7 +16,8 @@ namespace casewatch {
 std::string local_time(int64_t seconds, const std::string& timezone);
 std::string format_uk_date(Day day);  // "14/06/2017"
 // Up to and including <body>; `can_act` adds the script behind the acknowledge and silence buttons.
-std::string page_head(const std::string& title, bool can_act);
+// `clock`: casewatch's time when the page was made (its evaluation), for the page's script.
+std::string page_head(const std::string& title, bool can_act, int64_t clock);
 // A line of links to every team's page, `current` not linked.
 std::string team_links(const ServiceSnapshot& snapshot, const std::string& current);
 // The teams the service knows: those of its alerts and of [metrics] known_label_values.team.

@@ -54,7 +54,9 @@ async function acknowledge(button) {
 }
 async function silence(button) {
   button.disabled = true;
-  const ends = new Date(Date.now() + 7 * 86400 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  // Seven days from casewatch's own clock (the page says when it was made), not the browser's.
+  const clock = Number(document.body.dataset.clock) * 1000 || Date.now();
+  const ends = new Date(clock + 7 * 86400 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
   const response = await fetch('/api/v1/silences', {
     method: 'POST', headers: {'Content-Type': 'application/json', 'X-Casewatch-Request': '1'},
     body: JSON.stringify({matchers: {alertname: button.dataset.rule, key: button.dataset.key}, ends_at: ends,
@@ -77,12 +79,12 @@ std::string local_time(int64_t seconds, const std::string& timezone) {
 
 std::string format_uk_date(Day day) { return day == kNullDay ? "" : format_date(day, "%d/%m/%Y"); }
 
-std::string page_head(const std::string& title, bool can_act) {
+std::string page_head(const std::string& title, bool can_act, int64_t clock) {
   std::string out = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" +
                     html_escape(title) + "</title><style>" + kPageStyle + "</style>";
   if (can_act) out += std::string("<script>") + kPageScript + "</script>";
-  return out + "</head><body>";
+  return out + "</head><body data-clock=\"" + std::to_string(clock) + "\">";
 }
 
 std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
@@ -96,7 +98,7 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
     const std::string_view team = a.labels.value_or_empty("team");
     ++by_team[team.empty() ? "(no team)" : std::string(team)];
   }
-  html << page_head("casewatch", can_acknowledge);
+  html << page_head("casewatch", can_acknowledge, s.evaluated_at);
   html << "<h1>casewatch</h1><div class=\"meta\">"
        << (s.ready ? "Last evaluation " + local_time(s.evaluated_at, s.timezone) : std::string("Waiting for the first evaluation"))
        << " &middot; times in " << html_escape(s.timezone) << "</div>";

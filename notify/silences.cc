@@ -108,6 +108,9 @@ Result<std::string> Silences::add(const nlohmann::json& body, int64_t now) {
   std::string error;
   auto s = silence_from(body.value("matchers", nlohmann::json()), error);
   if (!s) return Status::error(error);
+  // "": {"regex": ".*"} would silence every alert under a name no one reads.
+  for (const LabelMatcher& m : s->matchers)
+    if (m.label.empty()) return Status::error("a matcher needs a label name");
   auto text = [&](const char* key) { return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : ""; };
   s->starts_at = now;
   if (body.contains("starts_at")) {
@@ -119,6 +122,11 @@ Result<std::string> Silences::add(const nlohmann::json& body, int64_t now) {
   if (!ends) return Status::error("ends_at is required: an RFC 3339 timestamp");
   s->ends_at = *ends;
   if (s->ends_at <= s->starts_at) return Status::error("ends_at must be after starts_at");
+  // A silence is a pause, not a way to switch an alert off for good: a child's timescale slipping
+  // for a year unseen is what casewatch exists to prevent.
+  if (s->ends_at - std::max(now, s->starts_at) > kMaxSilenceSeconds)
+    return Status::error("a silence lasts at most " + std::to_string(kMaxSilenceSeconds / 86400) +
+                         " days: ends_at is further off");
   s->created_by = text("created_by");
   s->comment = text("comment");
   if (s->created_by.empty()) return Status::error("created_by is required");

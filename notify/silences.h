@@ -46,6 +46,7 @@ struct Ack {
 
 class Silences {
  public:
+  static constexpr int64_t kMaxSilenceSeconds = 90 * 86400;  // from now, or from its start
   // `ids` makes each new silence's id (random in the daemon, counted in tests).
   Silences(AlertStore& store, std::function<std::string()> ids) : store_(store), ids_(std::move(ids)) {}
   Status restore();

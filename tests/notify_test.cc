@@ -531,6 +531,20 @@ TEST(SilencesTest, RegexMatchersAndAcknowledgementsThatLapse) {
   EXPECT_FALSE(silences.add(nlohmann::json::parse(R"({"matchers": {"team": {"regex": "("}}, "ends_at":
       "2017-06-15T00:00:00Z", "created_by": "a"})"), kStart).ok());
 
+  // A matcher needs a label name, and a silence lasts at most 90 days.
+  auto refused = [&](const char* body) { return silences.add(nlohmann::json::parse(body), kStart).message(); };
+  EXPECT_EQ(refused(R"({"matchers": {"": {"regex": ".*"}}, "ends_at": "2017-06-15T00:00:00Z", "created_by": "a"})"),
+            "a matcher needs a label name");
+  EXPECT_EQ(refused(R"({"matchers": {"team": "A"}, "ends_at": "9999-12-31T00:00:00Z", "created_by": "a"})"),
+            "a silence lasts at most 90 days: ends_at is further off");
+  EXPECT_EQ(refused(R"({"matchers": {"team": "A"}, "starts_at": "2017-07-01T00:00:00Z", "ends_at": "2017-10-01T00:00:00Z",
+                        "created_by": "a"})"),
+            "a silence lasts at most 90 days: ends_at is further off");
+  auto within = silences.add(nlohmann::json::parse(R"({"matchers": {"team": "A"}, "ends_at": "2017-09-01T00:00:00Z",
+                             "created_by": "a"})"), kStart);
+  ASSERT_TRUE(within.ok()) << within.message();
+  EXPECT_TRUE(silences.remove(*within).ok());
+
   // An acknowledgement holds until the alert resolves or its severity rises.
   ASSERT_TRUE(silences.acknowledge(warning, "alice", "on it", kStart).ok());
   EXPECT_TRUE(silences.apply({&warning}, kStart + 86400).count(warning.fingerprint));
