@@ -267,6 +267,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void on_admitted(std::optional<Response> refusal) {
     if (refusal) return send(std::move(*refusal), has_body_pending(*parser_));
     if (!has_body_pending(*parser_)) return on_body({});
+    // A body is read only for someone who signed in: an open route (/-/healthy, /metrics) would
+    // otherwise let anyone hold a connection and a megabyte of memory per socket.
+    if (request_.principal.empty()) return send(error_response(401, "a request without credentials may carry no body"), true);
     beast::get_lowest_layer(stream_).expires_after(server_.limits.body_timeout);
     auto read_body = [self = this->shared_from_this()] {
       bhttp::async_read(self->stream_, self->buffer_, *self->parser_,

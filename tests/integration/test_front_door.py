@@ -336,6 +336,20 @@ class FrontDoorTest(unittest.TestCase):
         page = request(self.d.url("/team?name=MASH%00x"), headers={"Authorization": basic(*VICTOR)})
         self.assertNotIn("\0", page.body)
 
+    def test_an_open_route_reads_no_body_from_a_client_without_credentials(self):
+        for path in (b"/-/healthy", b"/metrics"):
+            started = time.monotonic()
+            out = raw(self.d.port, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n", timeout=8)
+            self.assertLess(time.monotonic() - started, 3, path)  # answered and closed, the body never awaited
+            self.assertTrue(out.startswith(b"HTTP/1.1 401"), out[:80])
+            self.assertIn(b"a request without credentials may carry no body", out)
+        # Signed in, a body is read as before.
+        out = raw(self.d.port, b"POST /api/v1/silences HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode() +
+                  b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}", timeout=8)
+        self.assertTrue(out.startswith(b"HTTP/1.1 400"), out[:80])
+        self.assertIn(b"matchers must be a non-empty object", out)
+        self.assert_unharmed()
+
     def test_the_token_file_is_read_again_on_reload(self):
         self.d.write("grafana-token", "a-new-viewer-token\n")
         self.assertEqual(self.d.post("/-/reload").status, 200)
