@@ -30,9 +30,15 @@ std::optional<std::string> read_secret_file(const std::string& path) {
   return secret;
 }
 
-// A bcrypt hash that matches nothing, checked when the user is unknown so that the time taken
-// does not tell which names exist.
+// A bcrypt hash that matches nothing, checked for an unknown user when no user is configured.
 constexpr const char* kDummyHash = "$2b$10$E81haD331sjOwPnaX125.u3nysItyWsXB5ItOz.ks/aAa5m1/FtT.";
+
+// A bcrypt hash's cost ("$2b$12$..." is 12), or 0.
+int bcrypt_cost(std::string_view hash) {
+  if (hash.size() < 7 || !std::isdigit(static_cast<unsigned char>(hash[4])) || !std::isdigit(static_cast<unsigned char>(hash[5])))
+    return 0;
+  return (hash[4] - '0') * 10 + (hash[5] - '0');
+}
 
 }  // namespace
 
@@ -189,6 +195,11 @@ std::shared_ptr<const Credentials> Credentials::load(const ServerConfig& server,
       if (ok) credentials->users_[user_name] = {*hash, *parse_role(*role)};
     }
   }
+  // An unknown user's password is checked against the costliest configured hash (the answer is
+  // no whatever it says), so that an unknown name takes as long as the slowest known one.
+  credentials->stand_in_hash_ = credentials->users_.empty() ? kDummyHash : credentials->users_.begin()->second.hash;
+  for (const auto& [name, user] : credentials->users_)
+    if (bcrypt_cost(user.hash) > bcrypt_cost(credentials->stand_in_hash_)) credentials->stand_in_hash_ = user.hash;
   if (RAND_bytes(credentials->cache_key_.data(), static_cast<int>(credentials->cache_key_.size())) != 1)
     diagnostics.error("casewatch", "cannot draw a random key");
   if (diagnostics.size() != problems) return nullptr;
@@ -205,9 +216,11 @@ std::optional<Principal> Credentials::by_token(std::string_view token) const {
   return Principal{found->name, found->role, false};
 }
 
+int Credentials::unknown_user_cost() const { return bcrypt_cost(stand_in_hash_); }
+
 std::optional<Principal> Credentials::by_password(std::string_view user, std::string_view password) const {
   auto it = users_.find(user);
-  const std::string& hash = it == users_.end() ? std::string(kDummyHash) : it->second.hash;
+  const std::string& hash = it == users_.end() ? stand_in_hash_ : it->second.hash;
 
   // The keyed hash of what was presented, to remember a password checked right without keeping it.
   unsigned char digest[EVP_MAX_MD_SIZE];

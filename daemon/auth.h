@@ -38,6 +38,8 @@ class Credentials {
 
   bool empty() const { return tokens_.empty() && users_.empty(); }
   bool has_users() const { return !users_.empty(); }
+  // The bcrypt cost an unknown user's password is checked at: the highest configured.
+  int unknown_user_cost() const;
   bool has_tokens() const { return !tokens_.empty(); }
 
   std::optional<Principal> by_token(std::string_view token) const;
@@ -56,6 +58,7 @@ class Credentials {
   };
   std::vector<Token> tokens_;
   std::map<std::string, User, std::less<>> users_;
+  std::string stand_in_hash_;  // checked for an unknown user (see load)
   std::array<unsigned char, 32> cache_key_{};
   mutable std::mutex cache_mutex_;
   mutable std::map<std::string, std::chrono::steady_clock::time_point> verified_;  // keyed hash -> until

@@ -85,21 +85,22 @@ std::optional<nlohmann::json> parse_json_body(std::string_view body, size_t max_
   return nlohmann::json::parse(body, nullptr, false);
 }
 
-// Failed sign-ins, by user name and by client address: after five for one user, or twenty from
-// one address (an office shares one), in a minute, that user or address waits a minute, so
-// passwords cannot be guessed at the speed of the network.
+// Failed sign-ins, by client address and by user from that address: after five for one user from
+// one address, or twenty from one address (an office shares one), in a minute, that pair or
+// address waits a minute, so passwords cannot be guessed at the speed of the network. Never by
+// user alone: wrong passwords from elsewhere must not lock the real user out.
 class HttpApi::SignInLimiter {
  public:
   bool blocked(const std::string& peer, const std::string& user) {
     std::lock_guard lock(mutex_);
     auto now = SteadyClock::now();
-    return is_blocked(by_peer_, peer, now) || is_blocked(by_user_, user, now);
+    return is_blocked(by_peer_, peer, now) || is_blocked(by_peer_and_user_, peer + '\n' + user, now);
   }
   void failed(const std::string& peer, const std::string& user) {
     std::lock_guard lock(mutex_);
     auto now = SteadyClock::now();
     count(by_peer_, peer, now, kFailuresPerAddress);
-    count(by_user_, user, now, kFailuresPerUser);
+    count(by_peer_and_user_, peer + '\n' + user, now, kFailuresPerUser);
   }
 
  private:
@@ -126,7 +127,7 @@ class HttpApi::SignInLimiter {
   }
 
   std::mutex mutex_;
-  std::map<std::string, Entry> by_peer_, by_user_;
+  std::map<std::string, Entry> by_peer_, by_peer_and_user_;
 };
 
 struct HttpApi::Route {

@@ -395,7 +395,11 @@ class FrontDoorTest(unittest.TestCase):
             resp = request(self.d.url("/"), headers={"Authorization": basic("alice", "wrong-password-123")})
             self.assertEqual(resp.status, 401)
         resp = request(self.d.url("/"), headers={"Authorization": basic(*ALICE)})
-        self.assertEqual(resp.status, 429)  # even the right password waits a minute now
+        self.assertEqual(resp.status, 429)  # even the right password waits a minute now, from that address
+        # From another address alice is not locked out: guesses elsewhere cannot keep her out.
+        elsewhere = raw(self.d.port, ("GET / HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\nConnection: close\r\n\r\n"
+                                      % basic(*ALICE)).encode(), source="127.0.0.2")
+        self.assertTrue(elsewhere.startswith(b"HTTP/1.1 200"), elsewhere[:60])
         # Another person in the same office (the same address) still signs in...
         self.assertEqual(request(self.d.url("/"), headers={"Authorization": basic(*VICTOR)}).status, 200)
         # ...until that address has failed twenty times.
