@@ -117,6 +117,11 @@ class PackageTest(unittest.TestCase):
         checked = subprocess.run(["/usr/bin/casewatch", "check", "-c", CONFIG], capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stderr)
 
+        # Untouched, the installed config names its state directory: check as the service's user
+        # outside systemd (no STATE_DIRECTORY) says nothing of it, and the state is the unit's.
+        outside = subprocess.run(self.as_service("/usr/bin/casewatch check -c %s" % CONFIG, {}), capture_output=True,
+                                 text=True)
+        self.assertNotIn("state_dir", outside.stderr)
         # Edit one file: the config, to read an extract (here a test folder the service can read).
         port = free_port()
         with open(os.path.join(self.work, "assessments.csv"), "w") as f:
