@@ -90,15 +90,11 @@ void FeedSet::accept(Feed& feed, FeedLoad load, int64_t now) {
   load.error = valid_utf8(load.error);
   // A source that says it changed in the future (a clock set wrong, a server's bad header) says
   // nothing about its age: the feed ages from its last new data instead.
-  if (load.source_time > now + kFutureSourceTolerance) {
+  const bool ahead = load.source_time > now + kFutureSourceTolerance;
+  if (ahead || (load.source_time != 0 && load.source_time < kEarliestSourceTime)) {
     if (!feed.future_time_logged)
-      spdlog::warn("the source's modification time is in the future ({} s ahead): its age is counted from the last "
-                   "new data instead", load.source_time - now);
-    feed.future_time_logged = true;
-    load.source_time = 0;
-  } else if (load.source_time != 0 && load.source_time < kEarliestSourceTime) {
-    if (!feed.future_time_logged)
-      spdlog::warn("the source's modification time is before 2000: its age is counted from the last new data instead");
+      spdlog::warn("the source's modification time is {}: its age is counted from the last new data instead",
+                   ahead ? "in the future (" + std::to_string(load.source_time - now) + " s ahead)" : std::string("before 2000"));
     feed.future_time_logged = true;
     load.source_time = 0;
   }

@@ -184,25 +184,9 @@ class HostileApi:
                     headers["X-Padding"] = "p" * 200_000
                     body = {"items": records_page(0, 3)}
                 elif api.mode == "whitespace":  # 100 MB of blanks between the records and the end
-                    raw = json.dumps({"items": records_page(0, 3)}).encode()[:-2] + b" " * 100_000_000 + b"]}"
-                    packed = gzip.compress(raw, 6)
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Encoding", "gzip")
-                    self.send_header("Content-Length", str(len(packed)))
-                    self.end_headers()
-                    self.wfile.write(packed)
-                    return
+                    return self.send_gzip(json.dumps({"items": records_page(0, 3)}).encode()[:-2] + b" " * 100_000_000 + b"]}")
                 elif api.mode == "nesting":
-                    raw = b'{"items":[' + b"[" * 20_000_000
-                    packed = gzip.compress(raw, 9)
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Encoding", "gzip")
-                    self.send_header("Content-Length", str(len(packed)))
-                    self.end_headers()
-                    self.wfile.write(packed)
-                    return
+                    return self.send_gzip(b'{"items":[' + b"[" * 20_000_000)
                 else:
                     body = {"items": records_page(api.offset, 3)}
                 data = json.dumps(body).encode()
@@ -228,6 +212,16 @@ class HostileApi:
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(data)
+
+            def send_gzip(self, raw):
+                """A small page on the wire that decodes to `raw`."""
+                packed = gzip.compress(raw, 9)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(packed)))
+                self.end_headers()
+                self.wfile.write(packed)
 
             def log_message(self, *args):
                 pass
