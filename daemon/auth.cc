@@ -218,24 +218,29 @@ std::optional<Principal> Credentials::by_token(std::string_view token) const {
 
 int Credentials::unknown_user_cost() const { return bcrypt_cost(stand_in_hash_); }
 
-std::optional<Principal> Credentials::by_password(std::string_view user, std::string_view password) const {
-  auto it = users_.find(user);
-  const std::string& hash = it == users_.end() ? stand_in_hash_ : it->second.hash;
-
-  // The keyed hash of what was presented, to remember a password checked right without keeping it.
+std::string Credentials::remembered_key(std::string_view user, std::string_view password) const {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   std::string presented = std::string(user) + '\0' + std::string(password);
   HMAC(EVP_sha256(), cache_key_.data(), static_cast<int>(cache_key_.size()),
        reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), digest, &length);
-  std::string key(reinterpret_cast<const char*>(digest), length);
-  const auto now = SteadyClock::now();
-  {
-    std::lock_guard lock(cache_mutex_);
-    auto cached = verified_.find(key);
-    if (cached != verified_.end() && cached->second > now && it != users_.end())
-      return Principal{std::string(user), it->second.role, true};
-  }
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+std::optional<Principal> Credentials::remembered(std::string_view user, std::string_view password) const {
+  auto it = users_.find(user);
+  if (it == users_.end()) return std::nullopt;
+  const std::string key = remembered_key(user, password);
+  std::lock_guard lock(cache_mutex_);
+  auto cached = verified_.find(key);
+  if (cached == verified_.end() || cached->second <= SteadyClock::now()) return std::nullopt;
+  return Principal{std::string(user), it->second.role, true};
+}
+
+std::optional<Principal> Credentials::by_password(std::string_view user, std::string_view password) const {
+  if (auto principal = remembered(user, password)) return principal;
+  auto it = users_.find(user);
+  const std::string& hash = it == users_.end() ? stand_in_hash_ : it->second.hash;
   crypt_data data{};
   const std::string phrase(password);
   const char* result = crypt_r(phrase.c_str(), hash.c_str(), &data);
@@ -243,7 +248,7 @@ std::optional<Principal> Credentials::by_password(std::string_view user, std::st
   if (!ok) return std::nullopt;
   std::lock_guard lock(cache_mutex_);
   if (verified_.size() > 1000) verified_.clear();
-  verified_[key] = now + std::chrono::minutes(5);
+  verified_[remembered_key(user, password)] = SteadyClock::now() + std::chrono::minutes(5);
   return Principal{std::string(user), it->second.role, true};
 }
 

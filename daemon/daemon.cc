@@ -95,6 +95,7 @@ class Daemon {
     http.tls_cert_file = config.server.tls_cert_file;
     http.tls_key_file = config.server.tls_key_file;
     http.test_clock = manual_clock_ != nullptr;
+    http.external_url = external_url_of(config, http.listen);
     Diagnostics diagnostics;
     auto credentials = Credentials::load(config.server, diagnostics);
     if (!credentials) {
@@ -200,7 +201,7 @@ class Daemon {
       service_.reload_refused();
     } else {
       service_.reload(std::make_shared<const Config>(std::move(*loaded)));
-      http_->set_credentials(std::move(credentials));
+      http_->set_credentials(std::move(credentials), service_.external_url());
       delivery_.set_receivers(receivers_for(*service_.config()));
       // Before the first round, the reload's feeds are what it waits for (await_first_loads).
       if (started_) service_.evaluate(manual_clock_ ? Service::FeedLoads::Wait : Service::FeedLoads::Poll);

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
+
+#include <arpa/inet.h>
 
 #include <spdlog/spdlog.h>
 
@@ -170,7 +173,7 @@ HttpApi::HttpApi(Service& service, HttpOptions options, LoopActions actions,
       sign_ins_(std::make_unique<SignInLimiter>()),
       server_(options_.limits, [this](http::Request& r) { return admit(r); },
               [this](http::Request& r) { return handle(r); }) {
-  if (!credentials_) credentials_ = std::make_shared<Credentials>();
+  set_credentials(credentials_, options_.external_url);
   routes();
 }
 
@@ -181,12 +184,53 @@ std::shared_ptr<const Credentials> HttpApi::credentials() const {
   return credentials_;
 }
 
-void HttpApi::set_credentials(std::shared_ptr<const Credentials> credentials) {
-  std::lock_guard lock(credentials_mutex_);
-  credentials_ = std::move(credentials);
+
+// The host name a Host header names, in lower case, without port, brackets or a final dot.
+std::string host_name_of(std::string_view host) {
+  std::string name;
+  if (host.starts_with('[')) {
+    name = std::string(host.substr(1, host.find(']') == std::string_view::npos ? host.npos : host.find(']') - 1));
+  } else {
+    name = std::string(host.substr(0, host.rfind(':')));
+  }
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (name.ends_with('.')) name.pop_back();
+  return name;
 }
 
-std::optional<http::Response> HttpApi::admit(http::Request& request) {
+namespace {
+
+bool is_ip_literal(const std::string& name) {
+  unsigned char bytes[16];
+  return ::inet_pton(AF_INET, name.c_str(), bytes) == 1 || ::inet_pton(AF_INET6, name.c_str(), bytes) == 1;
+}
+
+}  // namespace
+
+void HttpApi::set_credentials(std::shared_ptr<const Credentials> credentials, const std::string& external_url) {
+  std::set<std::string> names = {"localhost"};
+  names.insert(host_name_of(options_.listen));
+  // "https://name:port/path" -> name
+  std::string_view url = external_url;
+  if (auto scheme = url.find("://"); scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
+  url = url.substr(0, url.find_first_of("/?#"));
+  if (auto at = url.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
+  names.insert(host_name_of(url.find(':') == std::string_view::npos && !url.starts_with('[') ? std::string(url) + ":"
+                                                                                              : std::string(url)));
+  std::lock_guard lock(credentials_mutex_);
+  credentials_ = credentials ? std::move(credentials) : std::make_shared<Credentials>();
+  host_names_ = std::move(names);
+}
+
+bool HttpApi::host_allowed(const http::Request& request) const {
+  // An IP address cannot be rebound: a page that reaches casewatch by one is of that origin.
+  const std::string name = host_name_of(request.header("host"));
+  if (is_ip_literal(name) || name.ends_with(".localhost")) return true;
+  std::lock_guard lock(credentials_mutex_);
+  return host_names_.contains(name);
+}
+
+http::Admission HttpApi::admit(http::Request& request) {
   // Which route, first: an unknown path is 404, a known one asked with another method 405.
   const Route* route = nullptr;
   std::string allowed;
@@ -198,68 +242,83 @@ std::optional<http::Response> HttpApi::admit(http::Request& request) {
     }
     allowed += (allowed.empty() ? "" : ", ") + r.method;
   }
-  if (!route && allowed.empty()) return reply_error(404, "no such endpoint: " + log_safe(request.path));
+  auto refuse = [](http::Response r) { return http::Admission{std::move(r), {}}; };
+  if (!route && allowed.empty()) return refuse(reply_error(404, "no such endpoint: " + log_safe(request.path)));
   if (!route) {
     http::Response r = reply_error(405, request.method + " is not allowed here; use " + allowed);
     r.headers.emplace_back("Allow", allowed);
-    return r;
+    return refuse(std::move(r));
   }
 
-  const Access access = route->access;
-  if (access == Access::Public || (access == Access::Metrics && options_.public_metrics)) return std::nullopt;
-  const Role needed = access == Access::Admin ? Role::Admin : access == Access::Manager ? Role::Manager : Role::Viewer;
   auto creds = credentials();
+  // Open to all on this machine, casewatch must not answer a page of another site that has
+  // pointed its own name at 127.0.0.1 (DNS rebinding): only the names casewatch is known by.
+  if (creds->empty() && !host_allowed(request))
+    return refuse(reply_error(403, "casewatch answers only to the names it is known by (localhost, its listen address, "
+                                   "server.external_url) while no credentials are configured"));
+  const Access access = route->access;
+  if (access == Access::Public || (access == Access::Metrics && options_.public_metrics)) return {};
+  const Role needed = access == Access::Admin ? Role::Admin : access == Access::Manager ? Role::Manager : Role::Viewer;
   if (creds->empty()) {
     // Nobody is configured: reading is open (casewatch listens on loopback unless told
     // otherwise), changing anything is not.
     if (needed > Role::Viewer)
-      return reply_error(403, "this endpoint needs credentials: server.users_file, server.tokens or server.auth_token_file");
+      return refuse(
+          reply_error(403, "this endpoint needs credentials: server.users_file, server.tokens or server.auth_token_file"));
     request.principal = "anonymous";
     request.role = static_cast<int>(Role::Viewer);
-    return std::nullopt;
+    return {};
   }
-  auto challenge = [&](std::string message) {
+  auto challenge = [creds](std::string message) {
     http::Response r = reply_error(401, std::move(message));
     if (creds->has_users()) r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"casewatch\", charset=\"UTF-8\"");
     if (creds->has_tokens()) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"casewatch\"");
     return r;
   };
   std::string_view header = request.header("authorization");
-  if (header.empty()) return challenge("sign in, or send a bearer token");
+  if (header.empty()) return refuse(challenge("sign in, or send a bearer token"));
   auto presented = parse_authorization(header);
-  if (!presented) return challenge("the Authorization header is not Basic or Bearer credentials");
+  if (!presented) return refuse(challenge("the Authorization header is not Basic or Bearer credentials"));
 
-  std::optional<Principal> principal;
+  // What a known principal may do here, once it is known.
+  auto grant = [needed](http::Request& request, const Principal& principal) -> std::optional<http::Response> {
+    if (principal.role < needed)
+      return reply_error(403, "'" + principal.name + "' is a " + std::string(role_name(principal.role)) +
+                                  ": this needs a " + std::string(role_name(needed)));
+    // A browser sends a password with any request to this site, even one another site makes it
+    // send; casewatch's own page adds this header, which no other site can.
+    if (principal.signed_in_with_password && request.method != "GET" && request.method != "HEAD" &&
+        request.header("x-casewatch-request").empty())
+      return reply_error(403, "a browser request that changes something must come from casewatch's own page");
+    request.principal = principal.name;
+    request.role = static_cast<int>(principal.role);
+    request.signed_in_with_password = principal.signed_in_with_password;
+    return std::nullopt;
+  };
   if (presented->scheme == "bearer") {
-    principal = creds->by_token(presented->token);
-    if (!principal) return challenge("missing or wrong bearer token");
-  } else {
-    if (!request.tls && !request.peer_is_loopback)
-      return challenge("passwords are accepted only over TLS or from this machine");
-    if (sign_ins_->blocked(request.peer, presented->user)) {
-      http::Response r = reply_error(429, "too many failed sign-ins: wait a minute");
-      r.headers.emplace_back("Retry-After", "60");
-      return r;
-    }
-    principal = creds->by_password(presented->user, presented->password);
-    if (!principal) {
-      sign_ins_->failed(request.peer, presented->user);
-      spdlog::warn("sign-in failed for user '{}' from {}", log_safe(presented->user), request.peer);
-      return challenge("wrong user name or password");
-    }
+    auto principal = creds->by_token(presented->token);
+    if (!principal) return refuse(challenge("missing or wrong bearer token"));
+    return {grant(request, *principal), {}};
   }
-  if (principal->role < needed)
-    return reply_error(403, "'" + principal->name + "' is a " + std::string(role_name(principal->role)) + ": this needs a " +
-                                std::string(role_name(needed)));
-  // A browser sends a password with any request to this site, even one another site makes it
-  // send; casewatch's own page adds this header, which no other site can.
-  if (principal->signed_in_with_password && request.method != "GET" && request.method != "HEAD" &&
-      request.header("x-casewatch-request").empty())
-    return reply_error(403, "a browser request that changes something must come from casewatch's own page");
-  request.principal = principal->name;
-  request.role = static_cast<int>(principal->role);
-  request.signed_in_with_password = principal->signed_in_with_password;
-  return std::nullopt;
+  if (!request.tls && !request.peer_is_loopback)
+    return refuse(challenge("passwords are accepted only over TLS or from this machine"));
+  if (sign_ins_->blocked(request.peer, presented->user)) {
+    http::Response r = reply_error(429, "too many failed sign-ins: wait a minute");
+    r.headers.emplace_back("Retry-After", "60");
+    return refuse(std::move(r));
+  }
+  if (auto principal = creds->remembered(presented->user, presented->password)) return {grant(request, *principal), {}};
+  // bcrypt, slow on purpose: on the server's sign-in pool, never ahead of a token's request.
+  return {std::nullopt, [this, creds, challenge, grant, user = presented->user,
+                         password = presented->password](http::Request& request) -> std::optional<http::Response> {
+            auto principal = creds->by_password(user, password);
+            if (!principal) {
+              sign_ins_->failed(request.peer, user);
+              spdlog::warn("sign-in failed for user '{}' from {}", log_safe(user), request.peer);
+              return challenge("wrong user name or password");
+            }
+            return grant(request, *principal);
+          }};
 }
 
 http::Response HttpApi::handle(http::Request& request) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@ namespace casewatch {
 
 struct HttpOptions {
   std::string listen;  // HOST:PORT
+  std::string external_url;  // its host is one of the names casewatch answers to without credentials
   bool public_metrics = true;
   std::string tls_cert_file, tls_key_file;
   bool test_clock = false;  // enables POST /-/test/advance (tests only)
@@ -47,13 +49,14 @@ class HttpApi {
   bool start(std::string& error);
   void stop();
   int port() const { return server_.port(); }
-  // After a reload: the token and users files as they are now.
-  void set_credentials(std::shared_ptr<const Credentials> credentials);
+  // After a reload: the token and users files, and server.external_url, as they are now.
+  void set_credentials(std::shared_ptr<const Credentials> credentials, const std::string& external_url);
 
  private:
   enum class Access { Public, Metrics, Viewer, Manager, Admin };
   struct Route;
-  std::optional<http::Response> admit(http::Request& request);
+  http::Admission admit(http::Request& request);
+  bool host_allowed(const http::Request& request) const;
   http::Response handle(http::Request& request);
   void routes();
   std::shared_ptr<const Credentials> credentials() const;
@@ -64,6 +67,7 @@ class HttpApi {
   std::vector<Route> routes_;
   mutable std::mutex credentials_mutex_;
   std::shared_ptr<const Credentials> credentials_;
+  std::set<std::string> host_names_;  // besides IP addresses and localhost; under credentials_mutex_
   class SignInLimiter;
   std::unique_ptr<SignInLimiter> sign_ins_;
   http::Server server_;
@@ -71,6 +75,9 @@ class HttpApi {
 
 // The status page; `can_acknowledge` shows the buttons of a manager or admin.
 std::string render_status_page(const ServiceSnapshot& snapshot, bool can_acknowledge);
+
+// The host name a Host header (or HOST:PORT) names: lower case, without port, brackets or final dot.
+std::string host_name_of(std::string_view host);
 
 // JSON parsed with its nesting limited (a body of 60,000 nested arrays must be refused, not
 // recursed through); nullopt with `error` otherwise.

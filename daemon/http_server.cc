@@ -69,6 +69,7 @@ namespace {
 struct SessionBase {
   std::string peer;
   bool idle = true;              // waiting for a request's header: may be evicted for a new client
+  bool signed_in = false;        // a request on it was admitted with credentials
   Clock::time_point idle_since = Clock::now();
   virtual ~SessionBase() = default;
   virtual void close() = 0;      // on the I/O thread
@@ -78,7 +79,11 @@ struct SessionBase {
 
 struct Server::Impl {
   Impl(Limits l, Admit a, Handle h)
-      : limits(std::move(l)), admit(std::move(a)), handle(std::move(h)), pool(std::max<size_t>(1, limits.worker_threads)) {}
+      : limits(std::move(l)),
+        admit(std::move(a)),
+        handle(std::move(h)),
+        pool(std::max<size_t>(1, limits.worker_threads)),
+        slow_pool(std::max<size_t>(1, limits.slow_check_threads)) {}
 
   Limits limits;
   Admit admit;
@@ -87,6 +92,8 @@ struct Server::Impl {
   std::optional<net::ssl::context> tls;
   tcp::acceptor acceptor{io};
   net::thread_pool pool;
+  net::thread_pool slow_pool;
+  std::atomic<size_t> slow_checks_pending{0};
   std::thread thread;
   std::atomic<bool> stopping{false};
 
@@ -98,7 +105,7 @@ struct Server::Impl {
   };
   std::map<std::string, Bucket> buckets;
 
-  std::atomic<uint64_t> refused{0}, evicted{0}, rate_limited{0}, timeouts{0};
+  std::atomic<uint64_t> refused{0}, evicted{0}, rate_limited{0}, timeouts{0}, slow_checks_refused{0};
 
   void accept();
   void on_accept(tcp::socket socket);
@@ -126,19 +133,25 @@ struct Server::Impl {
     std::vector<std::shared_ptr<SessionBase>> live;
     for (auto& w : sessions)
       if (auto s = w.lock()) live.push_back(std::move(s));
-    auto oldest_idle = [&](bool same_peer) -> std::shared_ptr<SessionBase> {
+    // The one to push out: not signed in and idle, then not signed in and under way, then signed
+    // in and idle; the stalest of its kind. Never one signed in with a request under way.
+    auto victim_among = [&](bool same_peer) -> std::shared_ptr<SessionBase> {
+      auto rank = [](const SessionBase& s) { return s.signed_in ? (s.idle ? 2 : 3) : (s.idle ? 0 : 1); };
       std::shared_ptr<SessionBase> found;
-      for (auto& s : live)
-        if (s->idle && (!same_peer || s->peer == peer) && (!found || s->idle_since < found->idle_since)) found = s;
+      for (auto& s : live) {
+        if ((same_peer && s->peer != peer) || rank(*s) == 3) continue;
+        if (!found || rank(*s) < rank(*found) || (rank(*s) == rank(*found) && s->idle_since < found->idle_since))
+          found = s;
+      }
       return found;
     };
     const size_t mine = static_cast<size_t>(std::count_if(live.begin(), live.end(), [&](auto& s) { return s->peer == peer; }));
     std::shared_ptr<SessionBase> victim;
     if (mine >= limits.max_connections_per_client) {
-      victim = oldest_idle(true);  // a client's new connection pushes out its own stalest
+      victim = victim_among(true);  // a client's new connection pushes out one of its own
       if (!victim) return false;
     } else if (live.size() >= limits.max_connections) {
-      victim = oldest_idle(false);
+      victim = victim_among(false);
       if (!victim) return false;
     }
     if (victim) {
@@ -252,20 +265,44 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       r.headers.emplace_back("Retry-After", "1");
       return send(std::move(r), has_body_pending(*parser_));
     }
-    // Admission may hash a password: off the I/O thread.
     net::post(server_.pool, [self = this->shared_from_this()] {
-      std::optional<Response> refusal;
+      Admission admission;
       try {
-        refusal = self->server_.admit(self->request_);
+        admission = self->server_.admit(self->request_);
       } catch (...) {
-        refusal = error_response(500, "internal error");
+        admission.refusal = error_response(500, "internal error");
       }
-      net::post(self->server_.io, [self, refusal = std::move(refusal)]() mutable { self->on_admitted(std::move(refusal)); });
+      if (!admission.slow_check) return self->decided(std::move(admission.refusal));
+      if (++self->server_.slow_checks_pending > self->server_.limits.max_slow_checks) {
+        --self->server_.slow_checks_pending;
+        ++self->server_.slow_checks_refused;
+        Response busy = error_response(503, "too many sign-ins under way: try again in a moment");
+        busy.headers.emplace_back("Retry-After", "1");
+        return self->decided(std::move(busy));
+      }
+      net::post(self->server_.slow_pool, [self, check = std::move(admission.slow_check)] {
+        std::optional<Response> refusal;
+        try {
+          refusal = check(self->request_);
+        } catch (...) {
+          refusal = error_response(500, "internal error");
+        }
+        --self->server_.slow_checks_pending;
+        self->decided(std::move(refusal));
+      });
+    });
+  }
+
+  // From the pools: the admission's outcome, back to the I/O thread.
+  void decided(std::optional<Response> refusal) {
+    net::post(server_.io, [self = this->shared_from_this(), refusal = std::move(refusal)]() mutable {
+      self->on_admitted(std::move(refusal));
     });
   }
 
   void on_admitted(std::optional<Response> refusal) {
     if (refusal) return send(std::move(*refusal), has_body_pending(*parser_));
+    if (!request_.principal.empty()) signed_in = true;
     if (!has_body_pending(*parser_)) return on_body({});
     // A body is read only for someone who signed in: an open route (/-/healthy, /metrics) would
     // otherwise let anyone hold a connection and a megabyte of memory per socket.
@@ -414,6 +451,15 @@ bool Server::listen(const std::string& host_port, const std::string& tls_cert_fi
     impl_->tls.emplace(net::ssl::context::tls_server);
     impl_->tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
                             net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1);
+    // Mozilla's "intermediate" profile: TLS 1.2 with forward-secret AEAD suites only (no RSA key
+    // exchange, no CBC), and TLS 1.3; the client's order is honoured, as the profile says.
+    SSL_CTX_set_min_proto_version(impl_->tls->native_handle(), TLS1_2_VERSION);
+    SSL_CTX_set_cipher_list(impl_->tls->native_handle(),
+                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                            "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+                            "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305");
+    SSL_CTX_set_ciphersuites(impl_->tls->native_handle(),
+                             "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
     impl_->tls->use_certificate_chain_file(tls_cert_file, ec);
     if (!ec) impl_->tls->use_private_key_file(tls_key_file, net::ssl::context::pem, ec);
     if (ec) {
@@ -455,12 +501,13 @@ void Server::stop() {
     closed.get_future().wait();
   }
   impl_->pool.join();  // handlers under way finish; their answers go nowhere
+  impl_->slow_pool.join();  // after the pool, which hands checks to it
   impl_->io.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
 Server::Counters Server::counters() const {
-  return {impl_->refused, impl_->evicted, impl_->rate_limited, impl_->timeouts};
+  return {impl_->refused, impl_->evicted, impl_->rate_limited, impl_->timeouts, impl_->slow_checks_refused};
 }
 
 }  // namespace casewatch::http

@@ -4,8 +4,12 @@
 // - Limits on header bytes and fields, body bytes (chunked included), connections in total and per
 //   client, requests per second per client, requests per connection; read and write timeouts.
 // - Sockets are served asynchronously on one thread of their own: an idle or slow socket holds a
-//   little memory, never a thread. Handlers (and the admission check, which may hash a password)
-//   run on a small pool, so a slow answer does not hold other clients either.
+//   little memory, never a thread. Handlers and admission checks run on a small pool, so a slow
+//   answer does not hold other clients either; a password hash runs on a smaller pool of its own
+//   with a bounded queue, so that requests that need none are never behind a flood of sign-ins.
+// - When every connection slot is taken, a new client pushes out a connection that has not
+//   signed in before one that has: the idle first, then those under way; a connection that has
+//   signed in is pushed out only when idle, and only after every other.
 // - stop() closes every connection and returns within a second or two.
 // Thread-safety: listen/start/stop from one thread; the callbacks are called on the pool.
 #pragma once
@@ -63,11 +67,18 @@ struct Limits {
   std::chrono::milliseconds body_timeout{30000};
   std::chrono::milliseconds write_timeout{30000};
   size_t worker_threads = 4;
+  size_t slow_check_threads = 1;   // password hashes
+  size_t max_slow_checks = 32;   // under way or waiting; beyond, 503 at once
 };
 
-// Decides from the head alone (body empty): nullopt admits the request (and may set its principal
-// and role); a response refuses it, and is sent without reading the body.
-using Admit = std::function<std::optional<Response>(Request& head)>;
+// What the admission check decides from the head alone (body empty). Neither set admits the
+// request (the check may have set its principal and role); a refusal is sent without reading the
+// body; a slow check (a password hash) is run on the slow-check pool and decides in its turn.
+struct Admission {
+  std::optional<Response> refusal;
+  std::function<std::optional<Response>(Request& head)> slow_check;
+};
+using Admit = std::function<Admission(Request& head)>;
 using Handle = std::function<Response(Request& request)>;
 
 class Server {
@@ -86,7 +97,7 @@ class Server {
   void stop();
 
   struct Counters {
-    uint64_t connections_refused = 0, connections_evicted = 0, rate_limited = 0, timeouts = 0;
+    uint64_t connections_refused = 0, connections_evicted = 0, rate_limited = 0, timeouts = 0, slow_checks_refused = 0;
   };
   Counters counters() const;
 

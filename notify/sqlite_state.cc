@@ -512,7 +512,15 @@ std::string quick_check(const std::string& path) {
   int rc = sqlite3_step(s.stmt);
   if (rc != SQLITE_ROW) return sqlite3_errmsg(c.db);
   std::string first = column_text(s.stmt, 0);
-  return first == "ok" ? "" : first;
+  if (first != "ok") return first;
+  // Sound, but another program's database: taken as a state it would be an empty one.
+  Statement tables;
+  if (sqlite3_prepare_v2(c.db, "SELECT count(*), sum(name = 'alerts') FROM sqlite_master WHERE type = 'table'", -1,
+                         &tables.stmt, nullptr) != SQLITE_OK || sqlite3_step(tables.stmt) != SQLITE_ROW)
+    return sqlite3_errmsg(c.db);
+  if (sqlite3_column_int(tables.stmt, 0) > 0 && sqlite3_column_int(tables.stmt, 1) == 0)
+    return "it is not a casewatch state: its tables are another program's";
+  return "";
 }
 
 }  // namespace

@@ -762,6 +762,39 @@ TEST_F(StateTest, AnEmptyOrForeignFileIsRefusedNotTakenAsAnEmptyStore) {
     EXPECT_NE(refused.message().find("--state-recover"), std::string::npos);
   }
   EXPECT_NE(SqliteState::open(dir_).message().find("is damaged (file is not a database)"), std::string::npos);
+  {  // another program's database
+    std::filesystem::remove(db());
+    sqlite3* handle = nullptr;
+    ASSERT_EQ(sqlite3_open(db().c_str(), &handle), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(handle, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(handle);
+  }
+  EXPECT_NE(SqliteState::open(dir_).message().find("is damaged (it is not a casewatch state"), std::string::npos);
+  {  // a real state cut short, as by a copy that stopped half way
+    std::filesystem::remove(db());
+    {
+      auto state = SqliteState::open(dir_);
+      ASSERT_TRUE(state.ok()) << state.message();
+      auto store = (*state)->alert_store();
+      ASSERT_TRUE(store.ok());
+      std::vector<AlertChange> changes;
+      for (int i = 0; i < 2000; ++i) {
+        AlertChange change{AlertChange::Kind::Fired, {}};
+        change.alert.fingerprint = "fp" + std::to_string(i);
+        change.alert.rule = "assessment_timescale";
+        change.alert.key = "K" + std::to_string(i);
+        change.alert.labels = {{"team", std::string(100, 'x')}};
+        changes.push_back(change);
+      }
+      ASSERT_TRUE((*store)->save(changes).ok());
+    }
+    for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(db() + suffix);
+    const auto size = std::filesystem::file_size(db());
+    ASSERT_GT(size, 100000u);
+    std::filesystem::resize_file(db(), size / 2);
+  }
+  EXPECT_NE(SqliteState::open(dir_).message().find("the state file " + db() + " is damaged ("), std::string::npos);
   std::ofstream(db(), std::ios::trunc).close();
   EXPECT_NE(SqliteState::open(dir_).message().find("is damaged (it is empty, 0 bytes)"), std::string::npos);
   StateOptions recover;

@@ -282,6 +282,26 @@ class DaemonTest(unittest.TestCase):
         self.assertIn(("assessment_timescale", "A1"), d.alerts())
         with self.assertRaises(Exception):  # plain HTTP on the TLS port is refused
             urllib.request.urlopen("http://127.0.0.1:%d/-/healthy" % d.port, timeout=10).read()
+        # Mozilla's intermediate profile: forward-secret AEAD suites only; HSTS on every answer.
+        self.assertIn("max-age=", d.get("/-/healthy").headers.get("Strict-Transport-Security", ""))
+
+        def handshake(ciphers, version):
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            context.minimum_version = context.maximum_version = version
+            context.set_ciphers(ciphers)
+            try:
+                with socket.create_connection(("127.0.0.1", d.port), timeout=10) as sock:
+                    with context.wrap_socket(sock) as tls:
+                        return tls.cipher()[0]
+            except ssl.SSLError:
+                return None
+
+        self.assertEqual(handshake("ECDHE-RSA-AES128-GCM-SHA256", ssl.TLSVersion.TLSv1_2), "ECDHE-RSA-AES128-GCM-SHA256")
+        self.assertIsNotNone(handshake("DEFAULT", ssl.TLSVersion.TLSv1_3))
+        for weak in ("AES128-GCM-SHA256", "AES128-SHA", "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384"):
+            self.assertIsNone(handshake(weak + ":@SECLEVEL=0", ssl.TLSVersion.TLSv1_2), weak)
 
     def test_json_logs_carry_no_field_values(self):
         import json

@@ -300,6 +300,10 @@ class FrontDoorTest(unittest.TestCase):
     def test_scheme_case_methods_and_challenges(self):
         lower = request(self.d.url("/api/v1/alerts"), headers={"Authorization": "bearer " + TOKEN})
         self.assertEqual(lower.status, 200)
+        # With credentials configured, they guard the door whatever name it is reached by.
+        elsewhere = request(self.d.url("/api/v1/alerts"), headers={"Authorization": "Bearer " + TOKEN,
+                                                                    "Host": "casewatch.example:8080"})
+        self.assertEqual(elsewhere.status, 200)
         wrong_method = request(self.d.url("/api/v1/alerts"), "DELETE", token=TOKEN)
         self.assertEqual(wrong_method.status, 405)
         self.assertEqual(wrong_method.headers.get("Allow"), "GET")
@@ -430,6 +434,37 @@ class FrontDoorTest(unittest.TestCase):
         # A viewer sees no buttons.
         page = request(self.d.url("/"), headers={"Authorization": basic(*VICTOR)})
         self.assertNotIn('class="ack"', page.body)
+
+
+class OpenFrontDoorTest(unittest.TestCase):
+    """No user or token configured (the shipped default): reading is open on this machine, so a
+    page of another site whose name has been pointed at 127.0.0.1 must not be answered."""
+
+    def setUp(self):
+        config = CONFIG.replace('auth_token_file = "api-token"\nusers_file = "users.toml"\n'
+                                'tokens = [{ name = "grafana", file = "grafana-token", role = "viewer" }]\n',
+                                'external_url = "https://casewatch.council.example/"\n')
+        self.assertNotIn("users_file", config)
+        self.d = Deployment(config, RULES, DATA).start()
+
+    def tearDown(self):
+        self.d.cleanup()
+
+    def status_with_host(self, host):
+        return request(self.d.url("/api/v1/alerts"), headers={"Host": host}).status
+
+    def test_only_the_names_casewatch_is_known_by_are_answered(self):
+        port = self.d.port
+        for host in ("127.0.0.1:%d" % port, "localhost:%d" % port, "LOCALHOST.:%d" % port, "[::1]:%d" % port,
+                     "casewatch.council.example", "casewatch.council.example:443", "10.1.2.3:%d" % port):
+            self.assertEqual(self.status_with_host(host), 200, host)
+        for host in ("attacker.example:%d" % port, "casewatch.council.example.attacker.example", "", "localhost@x"):
+            refused = request(self.d.url("/api/v1/alerts"), headers={"Host": host})
+            self.assertEqual(refused.status, 403, host)
+            self.assertIn("answers only to the names it is known by", refused.body)
+            self.assertNotIn("A1", refused.body)
+        # Open routes too: nothing is answered to a name casewatch is not known by.
+        self.assertEqual(request(self.d.url("/-/healthy"), headers={"Host": "attacker.example"}).status, 403)
 
 
 if __name__ == "__main__":
