@@ -31,6 +31,14 @@ http::Response reply(int status, const json& body) {
   return r;
 }
 
+http::Response html_page(std::string body) {
+  http::Response r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::move(body);
+  r.headers.emplace_back("Content-Security-Policy", page_security_policy());
+  return r;
+}
+
 http::Response reply_error(int status, const std::string& message) {
   return reply(status, json{{"status", "error"}, {"error", message}});
 }
@@ -516,10 +524,7 @@ void HttpApi::routes() {
   add("GET", "/team", Access::Viewer, [this](http::Request& req, Params) {
     auto name = req.param("name");
     if (!name || name->empty()) return reply_error(400, "give the team: /team?name=TEAM");
-    http::Response r;
-    r.content_type = "text/html; charset=utf-8";
-    r.body = render_team_page(*service_.snapshot(), *name, req.role >= static_cast<int>(Role::Manager));
-    return r;
+    return html_page(render_team_page(*service_.snapshot(), *name, req.role >= static_cast<int>(Role::Manager)));
   });
   add("GET", "/alerts/{}", Access::Viewer, [this, on_loop, stopping](http::Request&, Params params) {
     auto snapshot = service_.snapshot();
@@ -537,16 +542,10 @@ void HttpApi::routes() {
       return stopping;
     auto deliveries = service_.deliveries_of(alert->fingerprint);
     if (deliveries.ok()) history.deliveries = std::move(*deliveries);
-    http::Response r;
-    r.content_type = "text/html; charset=utf-8";
-    r.body = render_alert_page(*snapshot, *alert, history);
-    return r;
+    return html_page(render_alert_page(*snapshot, *alert, history));
   });
   add("GET", "/", Access::Viewer, [this](http::Request& req, Params) {
-    http::Response r;
-    r.content_type = "text/html; charset=utf-8";
-    r.body = render_status_page(*service_.snapshot(), req.role >= static_cast<int>(Role::Manager));
-    return r;
+    return html_page(render_status_page(*service_.snapshot(), req.role >= static_cast<int>(Role::Manager)));
   });
 }
 

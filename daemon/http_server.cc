@@ -360,7 +360,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     response_.set("X-Content-Type-Options", "nosniff");
     response_.set("Referrer-Policy", "no-referrer");
     response_.set("X-Frame-Options", "DENY");
-    response_.set("Content-Security-Policy", "frame-ancestors 'none'");
+    // A page brings its own policy (its script and style by hash); anything else may run nothing.
+    if (response_.find("Content-Security-Policy") == response_.end())
+      response_.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     if (tls_) response_.set("Strict-Transport-Security", "max-age=31536000");
     response_.keep_alive(!close_after);
     response_.body() = std::move(r.body);

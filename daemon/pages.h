@@ -18,6 +18,9 @@ std::string format_uk_date(Day day);  // "14/06/2017"
 // Up to and including <body>; `can_act` adds the script behind the acknowledge and silence buttons.
 // `clock`: casewatch's time when the page was made (its evaluation), for the page's script.
 std::string page_head(const std::string& title, bool can_act, int64_t clock);
+// The Content-Security-Policy every page is served with: nothing but the pages' own style and
+// script (by their hashes), requests to casewatch itself, never framed.
+const std::string& page_security_policy();
 // A line of links to every team's page, `current` not linked.
 std::string team_links(const ServiceSnapshot& snapshot, const std::string& current);
 // The teams the service knows: those of its alerts and of [metrics] known_label_values.team.

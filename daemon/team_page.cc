@@ -85,9 +85,9 @@ std::string alert_row(const ServiceSnapshot& s, const Alert& a, const std::strin
       row << "silenced";
     } else {
       row << "<button class=\"ack\" data-fingerprint=\"" << html_escape(a.fingerprint)
-          << "\" onclick=\"acknowledge(this)\">Acknowledge</button> <button class=\"silence\" data-rule=\""
+          << "\">Acknowledge</button> <button class=\"silence\" data-rule=\""
           << html_escape(a.rule) << "\" data-key=\"" << html_escape(a.key)
-          << "\" onclick=\"silence(this)\">Silence 7 days</button>";
+          << "\">Silence 7 days</button>";
     }
     row << "</td>";
   }

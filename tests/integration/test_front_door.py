@@ -331,8 +331,19 @@ class FrontDoorTest(unittest.TestCase):
             head = out.split(b"\r\n\r\n")[0].lower()
             self.assertTrue(head.startswith(b"http/1.1 " + status), (data[:40], head[:80]))
             for guard in (b"cache-control: no-store", b"x-content-type-options: nosniff", b"x-frame-options: deny",
-                          b"content-security-policy: frame-ancestors 'none'", b"referrer-policy: no-referrer"):
+                          b"content-security-policy: default-src 'none'; frame-ancestors 'none'",
+                          b"referrer-policy: no-referrer"):
                 self.assertIn(guard, head, (data[:40], guard))
+        # A page may run its own script and style, by their hashes, and nothing inline besides.
+        for path in ("/", "/team?name=Assessment"):
+            page = request(self.d.url(path), headers={"Authorization": basic(*ALICE)})
+            policy = page.headers.get("Content-Security-Policy")
+            self.assertRegex(policy, r"^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/]+=*'; "
+                                     r"style-src 'sha256-[A-Za-z0-9+/]+=*';.*frame-ancestors 'none'$")
+            self.assertNotIn("unsafe-inline", policy)
+            self.assertIn('class="ack"', page.body)
+            self.assertNotRegex(page.body, r"<[^>]+\son[a-z]+=", path)  # no inline event handlers
+            self.assertNotIn(" style=", page.body)
         # A NUL ends a password where crypt() reads it: what follows must not pass unread.
         self.assertEqual(request(self.d.url("/"), headers={"Authorization": basic(VICTOR[0], VICTOR[1] + "\0anything")}).status, 401)
         self.assertEqual(request(self.d.url("/"), headers={"Authorization": basic(*VICTOR)}).status, 200)
@@ -419,6 +430,9 @@ class FrontDoorTest(unittest.TestCase):
 
         driver = chromium(self, basic(*ALICE), window="800,600")
         driver.get(self.d.url("/"))
+        # The page's style ran under its policy (by hash), as its script must for the click below.
+        self.assertEqual(driver.execute_script("return getComputedStyle(document.body).backgroundColor"),
+                         "rgb(250, 250, 250)")
         buttons = driver.find_elements(By.CSS_SELECTOR, "button.ack")
         self.assertEqual(len(buttons), 2)
         buttons[0].click()
