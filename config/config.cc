@@ -224,7 +224,7 @@ class Loader {
     const toml::table* server = file.get_table(file.root(), "server", d_);
     if (!server) return;
     file.reject_unknown_keys(*server, {"listen", "auth_token_file", "tls_cert_file", "tls_key_file", "public_metrics",
-                                       "external_url", "tokens", "users_file"},
+                                       "external_url", "tokens", "users_file", "max_silence"},
                              "[server]", d_);
     ServerConfig& s = config_.server;
     if (auto v = file.get_string(*server, "listen", d_)) {
@@ -264,6 +264,11 @@ class Loader {
     if (auto v = file.get_string(*server, "tls_key_file", d_)) s.tls_key_file = resolve_path(config_.directory, *v);
     if (auto v = file.get_bool(*server, "public_metrics", d_)) s.public_metrics = *v;
     if (auto v = file.get_string(*server, "external_url", d_)) s.external_url = *v;
+    if (auto v = file.get_interval(*server, "max_silence", d_)) {
+      // A silence is a pause: a year unseen is what casewatch exists to prevent.
+      if (*v > 366 * 86400) file.error(*server->get("max_silence"), "'max_silence' may be at most \"366d\"", d_);
+      else s.max_silence_seconds = *v;
+    }
     if (s.tls_cert_file.empty() != s.tls_key_file.empty())
       file.error(*server, "set both 'tls_cert_file' and 'tls_key_file', or neither", d_);
   }

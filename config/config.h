@@ -103,6 +103,7 @@ struct ServerConfig {
   std::string tls_key_file;
   bool public_metrics = true;
   std::string external_url;  // how people reach the status page, for links in notifications
+  int64_t max_silence_seconds = 90 * 86400;  // the longest a silence may last
 };
 
 struct EngineConfig {

@@ -486,11 +486,13 @@ void HttpApi::routes() {
     if (req.signed_in_with_password || !body->contains("created_by")) (*body)["created_by"] = req.principal;
     std::optional<Result<std::string>> id;
     if (!on_loop([&] {
-          id = service_.silences().add(*body, service_.clock_now());
+          const SilencePolicy policy{service_.config()->server.max_silence_seconds,
+                                     req.role >= static_cast<int>(Role::Admin)};
+          id = service_.silences().add(*body, service_.clock_now(), policy);
           if (id->ok()) service_.refresh_silences();
         }))
       return stopping;
-    if (!id->ok()) return reply_error(400, id->message());
+    if (!id->ok()) return reply_error(id->status().is_forbidden() ? 403 : 400, id->message());
     return reply(201, json{{"id", id->value()}});
   });
   add("DELETE", "/api/v1/silences/{}", Access::Manager, [this, on_loop, stopping](http::Request&, Params params) {

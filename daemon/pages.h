@@ -15,9 +15,9 @@ namespace casewatch {
 // `seconds` as "14/06/2017 09:00" in `timezone`; "never" for 0.
 std::string local_time(int64_t seconds, const std::string& timezone);
 std::string format_uk_date(Day day);  // "14/06/2017"
-// Up to and including <body>; `can_act` adds the script behind the acknowledge and silence buttons.
-// `clock`: casewatch's time when the page was made (its evaluation), for the page's script.
-std::string page_head(const std::string& title, bool can_act, int64_t clock);
+// Up to and including <body>, and a banner for each silence over every alert; `can_act` adds the
+// script behind the acknowledge and silence buttons, which counts from the page's evaluation.
+std::string page_head(const ServiceSnapshot& snapshot, const std::string& title, bool can_act);
 // The Content-Security-Policy every page is served with: nothing but the pages' own style and
 // script (by their hashes), requests to casewatch itself, never framed.
 const std::string& page_security_policy();

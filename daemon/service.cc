@@ -554,6 +554,7 @@ void Service::publish(std::vector<RuleStatus> rules) {
   snapshot->alert_teams = published_teams_;
   snapshot->rules = std::move(rules);
   snapshot->silenced = silenced_;
+  snapshot->covering_everything = silences_.covering_everything(clock_.now());
   snapshot->state_error = state_error_;
   snapshot->feeds = feeds_->status(snapshot->evaluated_at);
   snapshot->config = config_;

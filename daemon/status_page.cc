@@ -42,6 +42,7 @@ button.ack,button.silence{font-size:.8rem;padding:.15rem .5rem}tr.acked{opacity:
 .overdue{color:#b3261e;font-weight:600}.today{color:#9a6700;font-weight:600}
 nav.teams a{margin-right:.6rem}
 h3{font-size:1rem;margin:1rem 0 .25rem}
+.silenced-all{background:#b3261e;color:#fff;padding:.6rem .8rem;border-radius:.4rem;font-weight:600}
 )";
 
 // The page's one script: a manager's acknowledgements and silences, with the header that shows
@@ -115,12 +116,19 @@ const std::string& page_security_policy() {
   return policy;
 }
 
-std::string page_head(const std::string& title, bool can_act, int64_t clock) {
+std::string page_head(const ServiceSnapshot& s, const std::string& title, bool can_act) {
   std::string out = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" +
                     html_escape(title) + "</title><style>" + kPageStyle + "</style>";
   if (can_act) out += std::string("<script>") + kPageScript + "</script>";
-  return out + "</head><body data-clock=\"" + std::to_string(clock) + "\">";
+  out += "</head><body data-clock=\"" + std::to_string(s.evaluated_at) + "\">";
+  // Nothing is notified while it lasts: no page may look as if all were well.
+  for (const Silence& silence : s.covering_everything)
+    out += "<p class=\"silenced-all\" role=\"alert\">Every alert is silenced until " +
+           html_escape(local_time(silence.ends_at, s.timezone)) + " by " + html_escape(silence.created_by) +
+           (silence.comment.empty() ? std::string() : " (" + html_escape(silence.comment) + ")") +
+           ": no notification is sent for any of them.</p>";
+  return out;
 }
 
 std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
@@ -134,7 +142,7 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
     const std::string_view team = a.labels.value_or_empty("team");
     ++by_team[team.empty() ? "(no team)" : std::string(team)];
   }
-  html << page_head("casewatch", can_acknowledge, s.evaluated_at);
+  html << page_head(s, "casewatch", can_acknowledge);
   html << "<h1>casewatch</h1><div class=\"meta\">"
        << (s.ready ? "Last evaluation " + local_time(s.evaluated_at, s.timezone) : std::string("Waiting for the first evaluation"))
        << " &middot; times in " << html_escape(s.timezone) << "</div>";

@@ -139,7 +139,7 @@ std::string due_wording(Day due, Day today, const Calendar& calendar) {
 
 std::string render_team_page(const ServiceSnapshot& s, const std::string& team, bool can_act) {
   std::ostringstream html;
-  html << page_head("casewatch: " + team, can_act, s.evaluated_at);
+  html << page_head(s, "casewatch: " + team, can_act);
   html << "<h1>" << html_escape(team) << "</h1><div class=\"meta\">"
        << (s.ready ? "Last evaluation " + local_time(s.evaluated_at, s.timezone) : std::string("Waiting for the first evaluation"))
        << " &middot; times in " << html_escape(s.timezone) << " &middot; <a href=\"/\">all alerts</a></div>";
@@ -281,7 +281,7 @@ std::string render_team_page(const ServiceSnapshot& s, const std::string& team, 
 
 std::string render_alert_page(const ServiceSnapshot& s, const Alert& a, const AlertHistory& history) {
   std::ostringstream html;
-  html << page_head("casewatch: " + a.rule + " " + a.key, false, s.evaluated_at);
+  html << page_head(s, "casewatch: " + a.rule + " " + a.key, false);
   std::string severity(severity_name(a.severity));
   html << "<h1>" << html_escape(a.rule) << " <span class=\"sev " << severity << "\">" << severity << "</span></h1>"
        << "<div class=\"meta\">times in " << html_escape(s.timezone) << " &middot; <a href=\"/\">all alerts</a>";

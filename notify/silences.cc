@@ -6,6 +6,8 @@
 
 #include "config/as_of.h"
 #include "integrations/json_text.h"
+#include "integrations/utf8.h"
+#include "notify/notification.h"
 
 namespace casewatch {
 
@@ -29,6 +31,17 @@ SilenceState Silence::state(int64_t now) const {
   if (now < starts_at) return SilenceState::Pending;
   if (now >= ends_at) return SilenceState::Expired;
   return SilenceState::Active;
+}
+
+bool Silence::covers_everything() const {
+  // Values no one would pin: a matcher that takes all of them takes any.
+  static const char* const kProbes[] = {"x", "Zq 9-\xC3\xA9/_.~!", "0"};
+  for (const LabelMatcher& m : matchers) {
+    if (!m.regex) return false;
+    for (const char* probe : kProbes)
+      if (!RE2::FullMatch(probe, *m.regex)) return false;
+  }
+  return true;
 }
 
 bool Silence::matches(const Alert& alert, int64_t now) const {
@@ -103,7 +116,14 @@ Status Silences::restore() {
   return {};
 }
 
-Result<std::string> Silences::add(const nlohmann::json& body, int64_t now) {
+std::vector<Silence> Silences::covering_everything(int64_t now) const {
+  std::vector<Silence> found;
+  for (const auto& [id, silence] : silences_)
+    if (silence.state(now) == SilenceState::Active && silence.covers_everything()) found.push_back(silence);
+  return found;
+}
+
+Result<std::string> Silences::add(const nlohmann::json& body, int64_t now, const SilencePolicy& policy) {
   if (!body.is_object()) return Status::error("the body must be a JSON object");
   std::string error;
   auto s = silence_from(body.value("matchers", nlohmann::json()), error);
@@ -124,15 +144,21 @@ Result<std::string> Silences::add(const nlohmann::json& body, int64_t now) {
   if (s->ends_at <= s->starts_at) return Status::error("ends_at must be after starts_at");
   // A silence is a pause, not a way to switch an alert off for good: a child's timescale slipping
   // for a year unseen is what casewatch exists to prevent.
-  if (s->ends_at - std::max(now, s->starts_at) > kMaxSilenceSeconds)
-    return Status::error("a silence lasts at most " + std::to_string(kMaxSilenceSeconds / 86400) +
-                         " days: ends_at is further off");
+  if (s->ends_at - std::max(now, s->starts_at) > policy.max_seconds)
+    return Status::error("a silence lasts at most " +
+                         (policy.max_seconds % 86400 ? std::to_string(policy.max_seconds / 3600) + " hours"
+                                                     : std::to_string(policy.max_seconds / 86400) + " days") +
+                         " (server.max_silence): ends_at is further off");
+  if (s->covers_everything() && !policy.may_cover_everything)
+    return Status::forbidden("a silence that covers every alert (no matcher names a value) needs an admin");
   s->created_by = text("created_by");
   s->comment = text("comment");
   if (s->created_by.empty()) return Status::error("created_by is required");
   s->id = ids_();
   if (Status stored = store_.put_document("silences", s->id, json_text(silence_json(*s))); !stored.ok()) return stored;
-  spdlog::info("silence {} created by the API", s->id);
+  // Who silenced what is an operator's question; the matchers name rules and teams, not children.
+  spdlog::info("silence {} created by '{}' until {}{}", s->id, log_safe(s->created_by), rfc3339_utc(s->ends_at),
+               s->covers_everything() ? ": it covers every alert" : "");
   std::string id = s->id;
   silences_[id] = std::move(*s);
   return id;

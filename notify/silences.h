@@ -34,6 +34,15 @@ struct Silence {
 
   SilenceState state(int64_t now) const;
   bool matches(const Alert& alert, int64_t now) const;
+  // No matcher names a value: each is a regex that any value matches (".*", ".+"), so the
+  // silence covers every alert there is and any that may come.
+  bool covers_everything() const;
+};
+
+// What the one who creates a silence may do.
+struct SilencePolicy {
+  int64_t max_seconds = 90 * 86400;    // server.max_silence: from now, or from its start
+  bool may_cover_everything = false;   // an admin
 };
 
 struct Ack {
@@ -46,13 +55,14 @@ struct Ack {
 
 class Silences {
  public:
-  static constexpr int64_t kMaxSilenceSeconds = 90 * 86400;  // from now, or from its start
   // `ids` makes each new silence's id (random in the daemon, counted in tests).
   Silences(AlertStore& store, std::function<std::string()> ids) : store_(store), ids_(std::move(ids)) {}
   Status restore();
 
-  // Parses and stores a silence posted as SPEC 9's JSON; returns its id.
-  Result<std::string> add(const nlohmann::json& body, int64_t now);
+  // Parses and stores a silence posted as SPEC 9's JSON, within `policy`; returns its id.
+  Result<std::string> add(const nlohmann::json& body, int64_t now, const SilencePolicy& policy);
+  // The active silences that cover every alert, for every page to show.
+  std::vector<Silence> covering_everything(int64_t now) const;
   Status remove(const std::string& id);  // not_found when absent
   const std::map<std::string, Silence>& all() const { return silences_; }
   const std::map<std::string, Ack>& acks() const { return acks_; }  // by fingerprint

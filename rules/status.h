@@ -15,12 +15,15 @@ class [[nodiscard]] Status {
   static Status error(std::string message) { return Status(Code::Error, std::move(message)); }
   // What was asked for does not exist (an HTTP API answers 404).
   static Status not_found(std::string message) { return Status(Code::NotFound, std::move(message)); }
+  // Who asked may not do this (an HTTP API answers 403).
+  static Status forbidden(std::string message) { return Status(Code::Forbidden, std::move(message)); }
   bool ok() const { return code_ == Code::Ok; }
   bool is_not_found() const { return code_ == Code::NotFound; }
+  bool is_forbidden() const { return code_ == Code::Forbidden; }
   const std::string& message() const { return message_; }
 
  private:
-  enum class Code { Ok, Error, NotFound };
+  enum class Code { Ok, Error, NotFound, Forbidden };
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
   Code code_ = Code::Ok;
   std::string message_;

@@ -92,6 +92,7 @@ TEST_F(ConfigTest, EmptyConfigGetsEveryDefault) {
   EXPECT_TRUE(diagnostics_.empty());
   EXPECT_EQ(config->server.listen, "127.0.0.1:9797");
   EXPECT_TRUE(config->server.public_metrics);
+  EXPECT_EQ(config->server.max_silence_seconds, 90 * 86400);
   EXPECT_EQ(config->server.auth_token_file, "");
   EXPECT_EQ(config->server.tls_cert_file, "");
   EXPECT_EQ(config->engine.timezone, "Europe/London");
@@ -158,6 +159,7 @@ auth_token_file = "secrets/api-token"
 tls_cert_file = "tls/cert.pem"
 tls_key_file = "/etc/casewatch/key.pem"
 public_metrics = false
+max_silence = "14d"
 
 [engine]
 timezone = "America/New_York"
@@ -216,6 +218,7 @@ export = true
   EXPECT_EQ(config->server.tls_cert_file, dir_ + "/tls/cert.pem");
   EXPECT_EQ(config->server.tls_key_file, "/etc/casewatch/key.pem");
   EXPECT_FALSE(config->server.public_metrics);
+  EXPECT_EQ(config->server.max_silence_seconds, 14 * 86400);
   EXPECT_EQ(config->engine.timezone, "America/New_York");
   EXPECT_EQ(config->engine.evaluation_interval_seconds, 30);
   EXPECT_EQ(config->engine.state_dir, "/var/lib/casewatch");
@@ -465,10 +468,12 @@ TEST_F(ConfigTest, ServerProblems) {
 listen = "9797"
 tls_cert_file = "cert.pem"
 public_metrics = "yes"
+max_silence = "400d"
 )t");
   EXPECT_EQ(failing(), (Lines{
       "casewatch.toml:2:10: error: 'listen' must be HOST:PORT, e.g. \"127.0.0.1:9797\"",
       "casewatch.toml:4:18: error: 'public_metrics' must be true or false",
+      "casewatch.toml:5:15: error: 'max_silence' may be at most \"366d\"",
       "casewatch.toml:1:1: error: set both 'tls_cert_file' and 'tls_key_file', or neither",
   }));
 }

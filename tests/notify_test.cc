@@ -520,7 +520,7 @@ TEST(SilencesTest, RegexMatchersAndAcknowledgementsThatLapse) {
   Silences silences(store, [&] { return "s" + std::to_string(++ids); });
   auto id = silences.add(nlohmann::json::parse(R"({"matchers": {"team": {"regex": "Ass.*"}, "severity": "warning"},
       "ends_at": "2017-06-15T00:00:00Z", "created_by": "alice"})"),
-                         kStart);
+                         kStart, SilencePolicy{});
   ASSERT_TRUE(id.ok()) << id.message();
   EXPECT_EQ(*id, "s1");
   Alert warning = alert("A1", Severity::Warning, "Assessment");
@@ -529,21 +529,50 @@ TEST(SilencesTest, RegexMatchersAndAcknowledgementsThatLapse) {
   EXPECT_EQ(silences.apply({&warning, &other_team, &critical}, kStart), (std::set<std::string>{warning.fingerprint}));
   EXPECT_TRUE(silences.apply({&warning}, kStart + 86400).empty());  // expired
   EXPECT_FALSE(silences.add(nlohmann::json::parse(R"({"matchers": {"team": {"regex": "("}}, "ends_at":
-      "2017-06-15T00:00:00Z", "created_by": "a"})"), kStart).ok());
+      "2017-06-15T00:00:00Z", "created_by": "a"})"), kStart, SilencePolicy{}).ok());
 
   // A matcher needs a label name, and a silence lasts at most 90 days.
-  auto refused = [&](const char* body) { return silences.add(nlohmann::json::parse(body), kStart).message(); };
+  auto refused = [&](const char* body) { return silences.add(nlohmann::json::parse(body), kStart, SilencePolicy{}).message(); };
   EXPECT_EQ(refused(R"({"matchers": {"": {"regex": ".*"}}, "ends_at": "2017-06-15T00:00:00Z", "created_by": "a"})"),
             "a matcher needs a label name");
   EXPECT_EQ(refused(R"({"matchers": {"team": "A"}, "ends_at": "9999-12-31T00:00:00Z", "created_by": "a"})"),
-            "a silence lasts at most 90 days: ends_at is further off");
+            "a silence lasts at most 90 days (server.max_silence): ends_at is further off");
   EXPECT_EQ(refused(R"({"matchers": {"team": "A"}, "starts_at": "2017-07-01T00:00:00Z", "ends_at": "2017-10-01T00:00:00Z",
                         "created_by": "a"})"),
-            "a silence lasts at most 90 days: ends_at is further off");
+            "a silence lasts at most 90 days (server.max_silence): ends_at is further off");
   auto within = silences.add(nlohmann::json::parse(R"({"matchers": {"team": "A"}, "ends_at": "2017-09-01T00:00:00Z",
-                             "created_by": "a"})"), kStart);
+                             "created_by": "a"})"), kStart, SilencePolicy{});
   ASSERT_TRUE(within.ok()) << within.message();
   EXPECT_TRUE(silences.remove(*within).ok());
+  // The longest is the deployment's to choose (server.max_silence).
+  const SilencePolicy two_weeks{14 * 86400, false};
+  EXPECT_EQ(silences.add(nlohmann::json::parse(R"({"matchers": {"team": "A"}, "ends_at": "2017-07-01T00:00:00Z",
+                         "created_by": "a"})"), kStart, two_weeks).message(),
+            "a silence lasts at most 14 days (server.max_silence): ends_at is further off");
+
+  // A silence over every alert (no matcher names a value) needs an admin, and says so.
+  for (const char* everything : {R"({"alertname": {"regex": ".*"}})", R"({"alertname": {"regex": ".+"}})",
+                                 R"j({"team": {"regex": ".*"}, "severity": {"regex": "(.*)"}})j"}) {
+    auto body = nlohmann::json::parse(R"({"ends_at": "2017-06-20T00:00:00Z", "created_by": "a"})");
+    body["matchers"] = nlohmann::json::parse(everything);
+    auto by_manager = silences.add(body, kStart, SilencePolicy{});
+    EXPECT_TRUE(by_manager.status().is_forbidden()) << everything;
+    EXPECT_EQ(by_manager.message(), "a silence that covers every alert (no matcher names a value) needs an admin");
+    auto by_admin = silences.add(body, kStart, SilencePolicy{90 * 86400, true});
+    ASSERT_TRUE(by_admin.ok()) << everything;
+    ASSERT_EQ(silences.covering_everything(kStart).size(), 1u);
+    EXPECT_TRUE(silences.covering_everything(kStart + 30 * 86400).empty());  // once it has ended
+    EXPECT_TRUE(silences.remove(*by_admin).ok());
+  }
+  for (const char* narrow : {R"({"team": {"regex": "Ass.*"}})", R"({"alertname": {"regex": ".*"}, "team": "MASH"})",
+                             R"({"key": {"regex": "[0-9]+"}})"}) {
+    auto body = nlohmann::json::parse(R"({"ends_at": "2017-06-20T00:00:00Z", "created_by": "a"})");
+    body["matchers"] = nlohmann::json::parse(narrow);
+    auto by_manager = silences.add(body, kStart, SilencePolicy{});
+    ASSERT_TRUE(by_manager.ok()) << narrow;
+    EXPECT_TRUE(silences.covering_everything(kStart).empty()) << narrow;
+    EXPECT_TRUE(silences.remove(*by_manager).ok());
+  }
 
   // An acknowledgement holds until the alert resolves or its severity rises.
   ASSERT_TRUE(silences.acknowledge(warning, "alice", "on it", kStart).ok());

@@ -405,6 +405,31 @@ class FrontDoorTest(unittest.TestCase):
         self.assertEqual(reload.status, 403)
         self.assertEqual(self.d.post("/-/reload").status, 200)  # the admin token
 
+    def test_a_silence_over_every_alert_needs_an_admin_and_shows_on_every_page(self):
+        ends = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3 * 86400))
+        everything = json.dumps({"matchers": {"alertname": {"regex": ".*"}}, "ends_at": ends,
+                                 "comment": "server move"}).encode()
+        manager = request(self.d.url("/api/v1/silences"), "POST", everything,
+                          headers={"Authorization": basic(*ALICE), "X-Casewatch-Request": "1"})
+        self.assertEqual(manager.status, 403, manager.body)
+        self.assertIn("needs an admin", manager.body)
+        far = json.dumps({"matchers": {"alertname": "assessment_timescale"}, "ends_at": "2099-01-01T00:00:00Z"}).encode()
+        self.assertIn("at most 90 days", self.d.post("/api/v1/silences", far).body)
+        admin = self.d.post("/api/v1/silences", everything)
+        self.assertEqual(admin.status, 201, admin.body)
+        fingerprint = next(iter(self.d.alerts().values()))["fingerprint"]
+        for path in ("/", "/team?name=Assessment", "/alerts/" + fingerprint):
+            deadline = time.monotonic() + 5
+            while True:  # the page is made from the next evaluation's snapshot
+                page = request(self.d.url(path), headers={"Authorization": basic(*VICTOR)})
+                if "Every alert is silenced" in page.body or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertIn("Every alert is silenced until", page.body, path)
+            self.assertIn("by admin (server move)", page.body, path)
+        self.d.stop()
+        self.assertRegex(self.d.log(), r"silence [0-9a-f]{32} created by 'admin' until .*: it covers every alert")
+
     def test_failed_sign_ins_are_limited_and_logged_without_the_password(self):
         for _ in range(5):
             resp = request(self.d.url("/"), headers={"Authorization": basic("alice", "wrong-password-123")})
