@@ -430,15 +430,16 @@ void HttpApi::routes() {
     auto snapshot = service_.snapshot();
     json alerts = json::array();
     auto rule = req.param("rule"), severity = req.param("severity");
+    std::vector<std::pair<std::string, std::string>> label_filters;
+    for (const auto& [name, value] : req.query)
+      if (name.starts_with("label.")) label_filters.emplace_back(name.substr(6), value);
     for (const Alert& a : *snapshot->alerts) {
       if (rule && *rule != a.rule) continue;
       if (severity && *severity != severity_name(a.severity)) continue;
-      bool keep = true;
-      for (const auto& [name, value] : req.query) {
-        if (name.rfind("label.", 0) != 0) continue;
-        auto it = a.labels.find(name.substr(6));
-        keep = keep && it != a.labels.end() && it->second == value;
-      }
+      const bool keep = std::all_of(label_filters.begin(), label_filters.end(), [&](const auto& filter) {
+        auto it = a.labels.find(filter.first);
+        return it != a.labels.end() && it->second == filter.second;
+      });
       if (keep) alerts.push_back(alert_json(a, snapshot->silenced.count(a.fingerprint) > 0));
     }
     return reply(200, json{{"alerts", alerts}});

@@ -255,6 +255,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         auto key = percent_decode(pair.substr(0, eq), true);
         auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
         if (!key || !value) return send(error_response(400, "bad query string"), true);
+        if (request_.query.size() >= server_.limits.max_query_parameters)
+          return send(error_response(400, "too many query parameters"), true);
         if (!key->empty()) request_.query.emplace(std::move(*key), std::move(*value));
         query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
       }

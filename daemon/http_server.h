@@ -57,6 +57,7 @@ struct Response {
 struct Limits {
   size_t max_header_bytes = 16 * 1024;  // request line and fields together
   size_t max_header_fields = 100;
+  size_t max_query_parameters = 64;
   size_t max_body_bytes = 1 << 20;
   size_t max_connections = 512;
   size_t max_connections_per_client = 64;

@@ -324,6 +324,9 @@ class FrontDoorTest(unittest.TestCase):
                 (b"GET /api/v1/alerts HTTP/1.0\r\n\r\n", b"401"),  # HTTP/1.0: closed after its answer
                 (b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n", b"400"),
                 (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", b"431"),
+                # A thousand filters would each be tried against every alert.
+                (b"GET /api/v1/alerts?" + b"&".join(b"label.x%d=1" % i for i in range(1000)) +
+                 b" HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n", b"400"),
                 (b"GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"200")):
             started = time.monotonic()
             out = raw(self.d.port, data, timeout=8)
@@ -344,6 +347,9 @@ class FrontDoorTest(unittest.TestCase):
             self.assertIn('class="ack"', page.body)
             self.assertNotRegex(page.body, r"<[^>]+\son[a-z]+=", path)  # no inline event handlers
             self.assertNotIn(" style=", page.body)
+        filtered = request(self.d.url("/api/v1/alerts?label.team=Assessment&label.nothing=x"), token=TOKEN)
+        self.assertEqual(filtered.json()["alerts"], [])  # every label filter must hold
+        self.assertEqual(len(request(self.d.url("/api/v1/alerts?label.team=Assessment"), token=TOKEN).json()["alerts"]), 2)
         # A NUL ends a password where crypt() reads it: what follows must not pass unread.
         self.assertEqual(request(self.d.url("/"), headers={"Authorization": basic(VICTOR[0], VICTOR[1] + "\0anything")}).status, 401)
         self.assertEqual(request(self.d.url("/"), headers={"Authorization": basic(*VICTOR)}).status, 200)
