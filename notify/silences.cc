@@ -35,9 +35,15 @@ SilenceState Silence::state(int64_t now) const {
 
 bool Silence::covers_everything() const {
   // Values no one would pin: a matcher that takes all of them takes any.
+  // A matcher that takes "" takes every alert without that label: on a label no rule sets
+  // ({"nonexistent": ""}) it takes them all.
   static const char* const kProbes[] = {"x", "Zq 9-\xC3\xA9/_.~!", "0"};
   for (const LabelMatcher& m : matchers) {
-    if (!m.regex) return false;
+    if (!m.regex) {
+      if (!m.value.empty()) return false;
+      continue;
+    }
+    if (RE2::FullMatch("", *m.regex)) continue;
     for (const char* probe : kProbes)
       if (!RE2::FullMatch(probe, *m.regex)) return false;
   }

@@ -34,8 +34,8 @@ struct Silence {
 
   SilenceState state(int64_t now) const;
   bool matches(const Alert& alert, int64_t now) const;
-  // No matcher names a value: each is a regex that any value matches (".*", ".+"), so the
-  // silence covers every alert there is and any that may come.
+  // No matcher narrows it: each is a regex that any value matches (".*", ".+") or one that an
+  // absent label matches ("" or a regex taking ""), so it covers every alert, or may.
   bool covers_everything() const;
 };
 

@@ -518,8 +518,11 @@ std::string quick_check(const std::string& path) {
   if (sqlite3_prepare_v2(c.db, "SELECT count(*), sum(name = 'alerts') FROM sqlite_master WHERE type = 'table'", -1,
                          &tables.stmt, nullptr) != SQLITE_OK || sqlite3_step(tables.stmt) != SQLITE_ROW)
     return sqlite3_errmsg(c.db);
-  if (sqlite3_column_int(tables.stmt, 0) > 0 && sqlite3_column_int(tables.stmt, 1) == 0)
-    return "it is not a casewatch state: its tables are another program's";
+  // A state has its tables from its first start: a file without them is not one (the state may
+  // have been replaced by an empty database), and would start as an empty store.
+  if (sqlite3_column_int(tables.stmt, 1) == 0)
+    return sqlite3_column_int(tables.stmt, 0) > 0 ? "it is not a casewatch state: its tables are another program's"
+                                                   : "it is not a casewatch state: it holds no tables";
   return "";
 }
 
@@ -562,6 +565,10 @@ Result<std::unique_ptr<SqliteState>> SqliteState::open(const std::string& direct
   if (existed) {
     // SQLite takes an empty file for an empty database: every alert would fire again as new and
     // the acknowledgements and silences be gone without a word. Only an absent file starts empty.
+    // A sound file this user may not open is not damaged: moving it aside would lose it.
+    if (::access(state->path_.c_str(), R_OK | W_OK) != 0)
+      return Status::error("cannot open the state file " + state->path_ + ": " + std::strerror(errno) +
+                           ": it must be readable and writable by the user casewatch runs as");
     const auto size = std::filesystem::file_size(state->path_, ec);
     std::string problem = !ec && size == 0 ? "it is empty, 0 bytes" : quick_check(state->path_);
     if (!problem.empty()) {

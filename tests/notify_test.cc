@@ -552,7 +552,9 @@ TEST(SilencesTest, RegexMatchersAndAcknowledgementsThatLapse) {
 
   // A silence over every alert (no matcher names a value) needs an admin, and says so.
   for (const char* everything : {R"({"alertname": {"regex": ".*"}})", R"({"alertname": {"regex": ".+"}})",
-                                 R"j({"team": {"regex": ".*"}, "severity": {"regex": "(.*)"}})j"}) {
+                                 R"j({"team": {"regex": ".*"}, "severity": {"regex": "(.*)"}})j",
+                                 R"({"nonexistent": ""})", R"({"nonexistent": {"regex": ""}})",
+                                 R"({"alertname": {"regex": ".*"}, "nonexistent": ""})"}) {
     auto body = nlohmann::json::parse(R"({"ends_at": "2017-06-20T00:00:00Z", "created_by": "a"})");
     body["matchers"] = nlohmann::json::parse(everything);
     auto by_manager = silences.add(body, kStart, SilencePolicy{});
@@ -800,6 +802,18 @@ TEST_F(StateTest, AnEmptyOrForeignFileIsRefusedNotTakenAsAnEmptyStore) {
     sqlite3_close(handle);
   }
   EXPECT_NE(SqliteState::open(dir_).message().find("is damaged (it is not a casewatch state"), std::string::npos);
+  {  // a database with no tables at all, yet not empty
+    std::filesystem::remove(db());
+    sqlite3* handle = nullptr;
+    ASSERT_EQ(sqlite3_open(db().c_str(), &handle), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(handle, "CREATE TABLE t (x); DROP TABLE t; PRAGMA user_version = 3", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(handle);
+    ASSERT_GT(std::filesystem::file_size(db()), 0u);
+  }
+  EXPECT_NE(SqliteState::open(dir_).message().find("is damaged (it is not a casewatch state: it holds no tables)"),
+            std::string::npos)
+      << SqliteState::open(dir_).message();
   {  // a real state cut short, as by a copy that stopped half way
     std::filesystem::remove(db());
     {
