@@ -223,8 +223,7 @@ void HttpApi::set_credentials(std::shared_ptr<const Credentials> credentials, co
   if (auto scheme = url.find("://"); scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
   url = url.substr(0, url.find_first_of("/?#"));
   if (auto at = url.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
-  names.insert(host_name_of(url.find(':') == std::string_view::npos && !url.starts_with('[') ? std::string(url) + ":"
-                                                                                              : std::string(url)));
+  names.insert(host_name_of(url));
   std::lock_guard lock(credentials_mutex_);
   credentials_ = credentials ? std::move(credentials) : std::make_shared<Credentials>();
   host_names_ = std::move(names);

@@ -793,24 +793,18 @@ TEST_F(StateTest, AnEmptyOrForeignFileIsRefusedNotTakenAsAnEmptyStore) {
     EXPECT_NE(refused.message().find("--state-recover"), std::string::npos);
   }
   EXPECT_NE(SqliteState::open(dir_).message().find("is damaged (file is not a database)"), std::string::npos);
-  {  // another program's database
+  // The state replaced by an SQLite database that `sql` makes.
+  auto replace_with_database = [&](const char* sql) {
     std::filesystem::remove(db());
     sqlite3* handle = nullptr;
     ASSERT_EQ(sqlite3_open(db().c_str(), &handle), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(handle, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)", nullptr, nullptr, nullptr),
-              SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(handle, sql, nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(handle);
-  }
+  };
+  replace_with_database("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)");  // another program's
   EXPECT_NE(SqliteState::open(dir_).message().find("is damaged (it is not a casewatch state"), std::string::npos);
-  {  // a database with no tables at all, yet not empty
-    std::filesystem::remove(db());
-    sqlite3* handle = nullptr;
-    ASSERT_EQ(sqlite3_open(db().c_str(), &handle), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(handle, "CREATE TABLE t (x); DROP TABLE t; PRAGMA user_version = 3", nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(handle);
-    ASSERT_GT(std::filesystem::file_size(db()), 0u);
-  }
+  replace_with_database("CREATE TABLE t (x); DROP TABLE t; PRAGMA user_version = 3");  // no tables, yet not empty
+  ASSERT_GT(std::filesystem::file_size(db()), 0u);
   EXPECT_NE(SqliteState::open(dir_).message().find("is damaged (it is not a casewatch state: it holds no tables)"),
             std::string::npos)
       << SqliteState::open(dir_).message();
