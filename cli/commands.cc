@@ -18,7 +18,7 @@
 #include "config/config.h"
 #include "config/rule_tests.h"
 #include "integrations/json_text.h"
-#include "daemon/auth.h"
+#include "web/auth.h"
 #include "daemon/daemon.h"
 #include "integrations/feed_loader.h"
 #include "integrations/log.h"

@@ -14,8 +14,8 @@
 #include "config/as_of.h"
 #include "notify/delivery.h"
 #include "notify/sqlite_state.h"
-#include "daemon/http_api.h"
-#include "daemon/service.h"
+#include "web/http_api.h"
+#include "service/service.h"
 
 namespace casewatch {
 namespace {

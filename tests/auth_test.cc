@@ -1,6 +1,6 @@
 // Users, tokens and roles (issue 16): parsing Authorization headers, constant-time comparison,
 // the users file, bcrypt, and JSON bodies parsed with their nesting limited.
-#include "daemon/auth.h"
+#include "web/auth.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "daemon/http_api.h"
-#include "daemon/http_server.h"
+#include "web/http_api.h"
+#include "web/http_server.h"
 
 namespace casewatch {
 namespace {

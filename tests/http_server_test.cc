@@ -1,7 +1,7 @@
 // The bounded HTTP server's admission of connections and of slow checks, on real sockets.
 #include <utility>
 
-#include "daemon/http_server.h"
+#include "web/http_server.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

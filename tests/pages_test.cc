@@ -1,7 +1,7 @@
 // The pages' words and times: what a manager reads must be right on every day of the week.
 #include <gtest/gtest.h>
 
-#include "daemon/pages.h"
+#include "web/pages.h"
 #include "integrations/html.h"
 #include "rules/calendar.h"
 #include "rules/date.h"

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "config/config.h"
-#include "daemon/service.h"
+#include "service/service.h"
 #include "integrations/feed_set.h"
 #include "notify/state.h"
 

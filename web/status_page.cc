@@ -10,8 +10,8 @@
 
 #include "config/as_of.h"
 #include "integrations/html.h"
-#include "daemon/http_api.h"
-#include "daemon/pages.h"
+#include "web/http_api.h"
+#include "web/pages.h"
 
 namespace casewatch {
 namespace {

@@ -1,4 +1,4 @@
-#include "daemon/metrics.h"
+#include "service/metrics.h"
 
 #include <algorithm>
 

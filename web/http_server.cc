@@ -1,7 +1,7 @@
 // <utility> before Asio: Boost 1.74's Asio under C++20 with GCC 12 needs it.
 #include <utility>
 
-#include "daemon/http_server.h"
+#include "web/http_server.h"
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>

@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "daemon/pages.h"
+#include "web/pages.h"
 #include "integrations/html.h"
 #include "notify/receivers/common.h"
 #include "rules/value.h"

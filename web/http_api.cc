@@ -1,4 +1,4 @@
-#include "daemon/http_api.h"
+#include "web/http_api.h"
 
 #include <algorithm>
 #include <chrono>
@@ -9,7 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemon/pages.h"
+#include "web/pages.h"
 #include "notify/notification.h"
 #include "integrations/json_text.h"
 #include "integrations/utf8.h"

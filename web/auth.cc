@@ -1,4 +1,4 @@
-#include "daemon/auth.h"
+#include "web/auth.h"
 
 #include "config/diagnostics.h"
 

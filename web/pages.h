@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/service.h"
+#include "service/service.h"
 #include "notify/silences.h"
 #include "notify/state.h"
 

@@ -15,9 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/auth.h"
-#include "daemon/http_server.h"
-#include "daemon/service.h"
+#include "web/auth.h"
+#include "web/http_server.h"
+#include "service/service.h"
 
 namespace casewatch {
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "daemon/metrics.h"
+#include "service/metrics.h"
 #include "integrations/feed_set.h"
 #include "notify/alerts.h"
 #include "notify/clock.h"

@@ -1,4 +1,4 @@
-#include "daemon/service.h"
+#include "service/service.h"
 
 #include <malloc.h>
 
