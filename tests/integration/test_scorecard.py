@@ -7,6 +7,7 @@ rules and passes their unit tests (prometheus/tests/)."""
 import csv
 import datetime
 import glob
+import html
 import json
 import os
 import re
@@ -29,6 +30,11 @@ DASHBOARD = os.path.join(REPO, "dashboards", "casewatch-scorecard.json")
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 REAL_TEAM = "Assessment"
 WINDOW = "1m"  # for $__rate_interval, $__interval and $__range: a minute holds 1s scrapes
+CASEWATCH_URL = "http://127.0.0.1:9797"  # the casewatch_url variable's default: the example's listen
+# Panels drawn from the same counter as an alert, and that alert.
+PANEL_ALERTS = {"Rows rejected in the time range": "CasewatchFeedRowsRejected",
+                "State write failures": "CasewatchStateWriteFailing",
+                "Rule evaluation failures": "CasewatchRuleEvaluationFailing"}
 RECORDED = ["casewatch:kpi_value:avg_over_time_30d", "casewatch:kpi_value:avg_over_time_90d",
             "casewatch:alerts_firing:sum_by_team_severity", "casewatch:alerts_firing:sum_by_rule_team"]
 
@@ -222,6 +228,100 @@ class ScorecardTest(unittest.TestCase):
                                 "no team has series for %s" % expr)
                 checked += 1
         self.assertGreaterEqual(checked, 20)  # the 13 measures by team and the alert panels
+
+    def test_counter_panels_agree_with_their_alerts(self):
+        # A panel drawn beside an alert shows something (a value above 0) whenever the alert's
+        # expression has series: a counter already above 0 when Prometheus first sees it (the
+        # first load's rejected rows) counts, as in the alert, where increase() alone sees 0.
+        # $__range as Grafana sends it for the dashboard's default time range, and as the alerts'
+        # own hour.
+        board = self.dashboard()
+        default_range = re.fullmatch(r"now-(\d+[smhdwy])", board["time"]["from"]).group(1)
+        rules = {r["name"]: r for g in self.prometheus.get("/api/v1/rules")["data"]["groups"] for r in g["rules"]}
+        by_title = {p["title"]: p for p in panels(board["panels"])}
+        fired = 0
+        for title, alert in PANEL_ALERTS.items():
+            panel, expr = by_title[title], rules[alert]["query"]
+            self.assertIn(alert, panel["description"], title)
+            metrics = set(re.findall(r"casewatch_[a-z_]+_total", expr))
+            self.assertTrue(metrics)
+            (target,) = panel["targets"]
+            for metric in metrics:
+                self.assertIn(metric, target["expr"], "%s reads the metric %s alerts on" % (title, alert))
+            alerting = self.prometheus.query(expr)
+            fired += bool(alerting)
+            for window in (default_range, "1h"):
+                query = substitute(re.sub(r"\$\{?__range\}?", window, target["expr"]), ".*")
+                shown = self.prometheus.query(query)
+                for s in alerting:
+                    # The panel's series for this one: those whose labels all agree with it.
+                    mine = [float(p["value"][1]) for p in shown
+                            if all(s["metric"].get(k) == v for k, v in p["metric"].items() if k != "__name__")]
+                    self.assertTrue(mine and max(mine) > 0,
+                                    "%s fires for %s but panel %r shows %s over %s (%s)"
+                                    % (alert, s["metric"], title, mine or "nothing", window, query))
+        # The la extracts hold rejected rows: CasewatchFeedRowsRejected fires, so this compared something.
+        self.assertGreaterEqual(fired, 1)
+
+    def test_panels_say_none_and_by_team_panels_link_to_casewatch(self):
+        board = self.dashboard()
+        variables = {v["name"]: v for v in board["templating"]["list"]}
+        base = variables["casewatch_url"]
+        self.assertIn(base["type"], ("constant", "textbox"))
+        self.assertEqual((base["query"], base["current"]["value"]), (CASEWATCH_URL, CASEWATCH_URL))
+        by_team = 0
+        for panel in panels(board["panels"]):
+            if panel["type"] == "row":
+                continue
+            defaults = panel["fieldConfig"]["defaults"]
+            with self.subTest(panel=panel["title"]):
+                self.assertIsInstance(defaults.get("noValue"), str)
+                self.assertRegex(defaults["noValue"], r"^\w", "a text, not Grafana's No data")
+                links = defaults.get("links", []) + [link for o in panel["fieldConfig"]["overrides"]
+                                                     for prop in o["properties"] if prop["id"] == "links"
+                                                     for link in prop["value"]]
+                for link in links:
+                    self.assertTrue(link["url"].startswith("${casewatch_url}/"), link)
+                    self.assertTrue(link["title"], link)
+                if not any("$team" in t["expr"] for t in panel["targets"]):
+                    continue
+                by_team += 1
+                self.assertRegex(defaults["noValue"], r"(?i)this team|none")
+                team_links = [l for l in defaults.get("links", []) if "/team?name=" in l["url"]]
+                self.assertTrue(team_links, "a link to casewatch's team page")
+                for target in panel["targets"]:
+                    self.check_team_link(panel, target)
+        self.assertGreaterEqual(by_team, 20)  # the 13 measures by team and the alert panels
+
+    def check_team_link(self, panel, target):
+        """The link a series of this target gets (an override for its refId, else the defaults')
+        names the series' own team when it has one, and opens a casewatch page for it."""
+        links = panel["fieldConfig"]["defaults"].get("links", [])
+        for o in panel["fieldConfig"]["overrides"]:
+            if o["matcher"] == {"id": "byFrameRefID", "options": target["refId"]}:
+                links = next((p["value"] for p in o["properties"] if p["id"] == "links"), links)
+        series = self.prometheus.query(substitute(target["expr"], ".*"))
+        self.assertTrue(series)
+        has_team = all("team" in s["metric"] for s in series)
+        per_series = "${__data.fields.team" if target.get("format") == "table" else "${__field.labels.team"
+        for link in links:
+            if not has_team:
+                self.assertNotIn("__field.labels.team", link["url"], "%s has no team label" % target["refId"])
+        if has_team:
+            self.assertTrue(any(per_series in l["url"] for l in links),
+                            "%s %s: a link to each series' own team" % (panel["title"], target["refId"]))
+        # The links open casewatch's pages: the variables as Grafana fills them in.
+        team = next((s["metric"]["team"] for s in series if "team" in s["metric"]), REAL_TEAM)
+        for link in links:
+            url = re.sub(r"\$\{(__field\.labels|__data\.fields)\.team(:percentencode)?\}",
+                         urllib.parse.quote(team, safe=""), link["url"])
+            url = re.sub(r"\$\{team(:percentencode)?\}", urllib.parse.quote(REAL_TEAM, safe=""), url)
+            self.assertNotRegex(url[len("${casewatch_url}"):], r"\$", "a variable the test does not know")
+            resp = self.casewatch.get(url[len("${casewatch_url}"):])
+            self.assertEqual(resp.status, 200, (link, resp.body[:300]))
+            name = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("name")
+            if name:  # the team page of that team
+                self.assertIn("<h1>%s</h1>" % html.escape(name[0], quote=False), resp.body, url)
 
     def test_ratios_are_between_0_and_1_and_the_authority_has_every_measure(self):
         measures = {s["metric"]["rule"]: float(s["value"][1])
