@@ -554,6 +554,8 @@ void Service::publish(std::vector<RuleStatus> rules) {
   snapshot->alert_teams = published_teams_;
   snapshot->rules = std::move(rules);
   snapshot->silenced = silenced_;
+  for (const auto& [fingerprint, ack] : silences_.acks())
+    if (silenced_.count(fingerprint)) snapshot->acknowledged.emplace(fingerprint, ack);
   snapshot->covering_everything = silences_.covering_everything(clock_.now());
   snapshot->state_error = state_error_;
   snapshot->feeds = feeds_->status(snapshot->evaluated_at);

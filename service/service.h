@@ -68,6 +68,7 @@ struct ServiceSnapshot {
   std::vector<FeedStatus> feeds;
   std::vector<std::string> alert_teams;  // distinct values of the "team" label, for the status page
   std::set<std::string> silenced;        // fingerprints silenced or acknowledged
+  std::map<std::string, Ack> acknowledged;  // the acknowledged among them, by fingerprint
   std::vector<Silence> covering_everything;  // active silences over every alert: every page says so
   std::string state_error;               // the last state write that failed; "" when they succeed
   std::shared_ptr<const Config> config;  // the rules, calendar and timezone the alerts came from

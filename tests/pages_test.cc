@@ -23,20 +23,20 @@ TEST(HtmlEscape, MarkupIsEscapedAndControlBytesReplaced) {
 TEST(Pages, DueWordingCountsWorkingDays) {
   const Calendar calendar(Calendar::england_and_wales_bank_holidays());
   const Day wednesday = ymd(2017, 6, 14);
-  EXPECT_EQ(due_wording(wednesday, wednesday, calendar), "due today");
-  EXPECT_EQ(due_wording(ymd(2017, 6, 15), wednesday, calendar), "due tomorrow");
-  EXPECT_EQ(due_wording(ymd(2017, 6, 16), wednesday, calendar), "due in 2 working days (Friday)");
-  EXPECT_EQ(due_wording(ymd(2017, 6, 19), wednesday, calendar), "due in 3 working days (Monday)");
-  EXPECT_EQ(due_wording(ymd(2017, 6, 13), wednesday, calendar), "overdue by 1 working day");
-  EXPECT_EQ(due_wording(ymd(2017, 6, 12), wednesday, calendar), "overdue by 2 working days");
+  EXPECT_EQ(due_wording(wednesday, DayContext{wednesday, &calendar}), "due today");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 15), DayContext{wednesday, &calendar}), "due tomorrow");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 16), DayContext{wednesday, &calendar}), "due in 2 working days (Friday)");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 19), DayContext{wednesday, &calendar}), "due in 3 working days (Monday)");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 13), DayContext{wednesday, &calendar}), "overdue by 1 working day");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 12), DayContext{wednesday, &calendar}), "overdue by 2 working days");
   // Over the late May bank holiday: Friday 26 May to Wednesday 31 May is 2 working days.
-  EXPECT_EQ(due_wording(ymd(2017, 5, 26), ymd(2017, 5, 31), calendar), "overdue by 2 working days");
+  EXPECT_EQ(due_wording(ymd(2017, 5, 26), DayContext{ymd(2017, 5, 31), &calendar}), "overdue by 2 working days");
   // Due at a weekend: Sunday from Friday, and seen on the Sunday itself a day late.
   const Day friday = ymd(2017, 6, 16);
-  EXPECT_EQ(due_wording(ymd(2017, 6, 17), friday, calendar), "due tomorrow");
-  EXPECT_EQ(due_wording(ymd(2017, 6, 18), friday, calendar), "due on Sunday");
-  EXPECT_EQ(due_wording(ymd(2017, 6, 17), ymd(2017, 6, 18), calendar), "overdue since 17/06/2017");
-  EXPECT_EQ(due_wording(ymd(2017, 6, 17), ymd(2017, 6, 19), calendar), "overdue by 1 working day");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 17), DayContext{friday, &calendar}), "due tomorrow");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 18), DayContext{friday, &calendar}), "due on Sunday");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 17), DayContext{ymd(2017, 6, 18), &calendar}), "overdue since 17/06/2017");
+  EXPECT_EQ(due_wording(ymd(2017, 6, 17), DayContext{ymd(2017, 6, 19), &calendar}), "overdue by 1 working day");
 }
 
 TEST(Pages, TimesAreShownInTheEngineTimezone) {

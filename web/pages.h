@@ -8,13 +8,11 @@
 
 #include "service/service.h"
 #include "notify/silences.h"
+#include "notify/team_day.h"
 #include "notify/state.h"
 
 namespace casewatch {
 
-// `seconds` as "14/06/2017 09:00" in `timezone`; "never" for 0.
-std::string local_time(int64_t seconds, const std::string& timezone);
-std::string format_uk_date(Day day);  // "14/06/2017"
 // Up to and including <body>, and a banner for each silence over every alert; `can_act` adds the
 // script behind the acknowledge and silence buttons, which counts from the page's evaluation.
 std::string page_head(const ServiceSnapshot& snapshot, const std::string& title, bool can_act);
@@ -25,9 +23,6 @@ const std::string& page_security_policy();
 std::string team_links(const ServiceSnapshot& snapshot, const std::string& current);
 // The teams the service knows: those of its alerts and of [metrics] known_label_values.team.
 std::vector<std::string> known_teams(const ServiceSnapshot& snapshot);
-
-// "overdue by 2 working days", "due today", "due tomorrow", "due in 3 working days".
-std::string due_wording(Day due, Day today, const Calendar& calendar);
 
 // A team's morning: its children's timescales overdue, due today and this week by worker, most
 // urgent first; its measures with sparklines; what falls due in the days ahead.

@@ -83,16 +83,6 @@ document.addEventListener('click', (event) => {
 )";
 }  // namespace
 
-std::string local_time(int64_t seconds, const std::string& timezone) {
-  if (seconds <= 0) return "never";
-  AsOf local = as_of_instant(seconds, timezone);
-  int64_t clock = ((seconds + local.utc_offset_seconds) % 86400 + 86400) % 86400;
-  char hhmm[8];
-  std::snprintf(hhmm, sizeof hhmm, "%02d:%02d", static_cast<int>(clock / 3600), static_cast<int>(clock / 60 % 60));
-  return format_uk_date(local.day) + " " + hhmm;
-}
-
-std::string format_uk_date(Day day) { return day == kNullDay ? "" : format_date(day, "%d/%m/%Y"); }
 
 namespace {
 

@@ -14,7 +14,7 @@
 namespace casewatch {
 namespace {
 
-constexpr Day kThisWeekDays = 7;     // "due this week": within the next 7 days
+
 constexpr Day kSparklineDays = 30;
 
 std::string label_of(const Alert& a, const char* name) {
@@ -64,40 +64,51 @@ std::string sparkline(const std::map<Day, double>& days, Day today, const std::s
   return svg.str();
 }
 
-// The row of one alert: due date, what it means today, the summary, actions.
-std::string alert_row(const ServiceSnapshot& s, const Alert& a, const std::string& bucket, bool can_act) {
-  const Calendar& calendar = *s.config->calendar;
+const char* bucket_of(Urgency urgency) {
+  switch (urgency) {
+    case Urgency::Overdue: return "overdue";
+    case Urgency::DueToday: return "today";
+    case Urgency::DueThisWeek: return "week";
+    case Urgency::Later: return "later";
+    default: return "other";
+  }
+}
+
+// The row of one alert: due date, what it means today, the summary (its link to the alert's
+// page), actions. An acknowledged alert says by whom and when; a silenced one says so.
+std::string alert_row(const ServiceSnapshot& s, const DayItem& item, bool can_act) {
+  const Alert& a = *item.alert;
   bool silenced = s.silenced.count(a.fingerprint) > 0;
-  auto summary = a.annotations.find("summary");
+  std::string bucket = bucket_of(item.urgency);
   std::string severity(severity_name(a.severity));
   std::ostringstream row;
   row << "<tr id=\"alert-" << html_escape(a.fingerprint) << "\" data-bucket=\"" << bucket << "\""
-      << (silenced ? " class=\"acked\"" : "") << "><td class=\"date\">" << format_uk_date(a.due_date) << "</td><td class=\""
-      << (bucket == "overdue" ? "overdue" : bucket == "today" ? "today" : "") << "\">"
-      << (a.due_date == kNullDay ? "" : due_wording(a.due_date, s.today, calendar)) << "</td><td><span class=\"sev "
-      << severity << "\">" << severity << "</span> "
-      << (summary == a.annotations.end() ? html_escape(a.rule + " " + a.key) : html_escape(summary->second))
-      << (a.rejected_since ? " <span class=\"held\">(held: its latest row was rejected)</span>" : "") << "</td><td>"
-      << html_escape(a.rule) << "</td><td><a href=\"/alerts/" << html_escape(a.fingerprint) << "\">details</a></td>";
+      << (silenced ? " class=\"acked\"" : "") << "><td class=\"date\" data-label=\"Due\">" << format_uk_date(a.due_date)
+      << "</td><td data-label=\"When\" class=\"" << (bucket == "overdue" ? "overdue" : bucket == "today" ? "today" : "") << "\">"
+      << html_escape(item.timing) << "</td><td data-label=\"What\"><span class=\"sev " << severity << "\">" << severity
+      << "</span> <a href=\"" << html_escape(item.link) << "\">" << html_escape(item.what) << "</a>"
+      << (a.rejected_since ? " <span class=\"held\">(held: its latest row was rejected)</span>" : "") << "</td><td data-label=\"Rule\">"
+      << html_escape(item.title) << "</td><td data-label=\"Status\" class=\"status\">";
+  if (!item.acknowledged.empty()) row << html_escape(item.acknowledged);
+  else if (silenced) row << "silenced";
+  row << "</td>";
   if (can_act) {
-    row << "<td>";
-    if (silenced) {
-      row << "silenced";
-    } else {
+    row << "<td class=\"actions\">";
+    if (!silenced)
       row << "<button class=\"ack\" data-fingerprint=\"" << html_escape(a.fingerprint)
-          << "\">Acknowledge</button> <button class=\"silence\" data-rule=\""
-          << html_escape(a.rule) << "\" data-key=\"" << html_escape(a.key)
-          << "\">Silence 7 days</button>";
-    }
+          << "\">Acknowledge</button> <button class=\"silence\" data-rule=\"" << html_escape(a.rule) << "\" data-key=\""
+          << html_escape(a.key) << "\">Silence 7 days</button>";
     row << "</td>";
   }
   row << "</tr>";
   return row.str();
 }
 
-std::string table_head(bool can_act) {
-  return std::string("<div class=\"table-wrap\"><table><tr><th>Due</th><th>When</th><th>What</th><th>Rule</th><th></th>") +
-         (can_act ? "<th></th>" : "") + "</tr>";
+std::string table_head(const std::string& caption, bool can_act) {
+  return "<div class=\"table-wrap\"><table class=\"alerts\"><caption>" + html_escape(caption) +
+         "</caption><tr><th scope=\"col\">Due</th><th scope=\"col\">When</th><th scope=\"col\">What</th>"
+         "<th scope=\"col\">Rule</th><th scope=\"col\">Status</th>" +
+         (can_act ? "<th scope=\"col\">Actions</th>" : "") + "</tr>";
 }
 
 }  // namespace
@@ -123,20 +134,6 @@ std::string team_links(const ServiceSnapshot& s, const std::string& current) {
   return out + "</nav>";
 }
 
-std::string due_wording(Day due, Day today, const Calendar& calendar) {
-  if (due < today) {
-    int late = calendar.working_days_between(due, today);
-    if (late <= 0) return "overdue since " + format_uk_date(due);  // due on a weekend, today the next one
-    return "overdue by " + std::to_string(late) + (late == 1 ? " working day" : " working days");
-  }
-  if (due == today) return "due today";
-  if (due == today + 1) return "due tomorrow";
-  int left = calendar.working_days_between(today, due);
-  if (left <= 0) return "due on " + format_date(due, "%A");  // a non-working day before the next working one
-  return "due in " + std::to_string(left) + (left == 1 ? " working day" : " working days") + " (" +
-         format_date(due, "%A") + ")";
-}
-
 std::string render_team_page(const ServiceSnapshot& s, const std::string& team, bool can_act) {
   std::ostringstream html;
   html << page_head(s, "casewatch: " + team, can_act);
@@ -149,45 +146,22 @@ std::string render_team_page(const ServiceSnapshot& s, const std::string& team, 
     return html.str();
   }
 
-  // Timescales (alerts with a due date) by worker; the rest below them.
-  struct Entry {
-    const Alert* alert;
-    std::string bucket;
-  };
-  std::map<std::string, std::vector<Entry>> by_worker;
-  std::vector<const Alert*> others;
-  size_t counts[4] = {0, 0, 0, 0};  // overdue, today, this week, later
+  // The team's day, as its email and chat messages tell it.
+  std::vector<DayEntry> entries;
   for (const Alert& a : *s.alerts) {
     if (label_of(a, "team") != team) continue;
-    if (a.due_date == kNullDay) {
-      others.push_back(&a);
-      continue;
-    }
-    int b = a.due_date < s.today ? 0 : a.due_date == s.today ? 1 : a.due_date <= s.today + kThisWeekDays ? 2 : 3;
-    ++counts[b];
-    static const char* const kBuckets[] = {"overdue", "today", "week", "later"};
-    by_worker[label_of(a, "worker")].push_back({&a, kBuckets[b]});
+    auto ack = s.acknowledged.find(a.fingerprint);
+    entries.push_back({&a, false, false, ack == s.acknowledged.end() ? nullptr : &ack->second});
   }
-  for (auto& [worker, entries] : by_worker)
-    std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
-      return std::tie(x.alert->due_date, x.alert->rule, x.alert->key) < std::tie(y.alert->due_date, y.alert->rule, y.alert->key);
-    });
-  // Most urgent worker first: the earliest due date, then the most overdue, then the name.
-  std::vector<std::pair<std::string, std::vector<Entry>>> workers(by_worker.begin(), by_worker.end());
-  auto overdue_of = [](const std::vector<Entry>& entries) {
-    return std::count_if(entries.begin(), entries.end(), [](const Entry& e) { return e.bucket == "overdue"; });
-  };
-  std::stable_sort(workers.begin(), workers.end(), [&](const auto& x, const auto& y) {
-    Day dx = x.second.front().alert->due_date, dy = y.second.front().alert->due_date;
-    if (dx != dy) return dx < dy;
-    return overdue_of(x.second) > overdue_of(y.second);
-  });
+  DayContext context{s.today, s.config->calendar.get(), s.timezone};
+  TeamDay day = make_team_day(team, team, entries, context);
 
   html << "<div class=\"summary\">"
-       << "<div class=\"tile critical\"><b id=\"count-overdue\">" << counts[0] << "</b>overdue</div>"
-       << "<div class=\"tile warning\"><b id=\"count-today\">" << counts[1] << "</b>due today</div>"
-       << "<div class=\"tile warning\"><b id=\"count-week\">" << counts[2] << "</b>due this week</div>"
-       << "<div class=\"tile info\"><b id=\"count-other\">" << others.size() << "</b>other alerts</div></div>";
+       << "<div class=\"tile critical\"><b id=\"count-overdue\">" << day.overdue << "</b>overdue</div>"
+       << "<div class=\"tile warning\"><b id=\"count-today\">" << day.due_today << "</b>due today</div>"
+       << "<div class=\"tile warning\"><b id=\"count-week\">" << day.due_this_week << "</b>due this week</div>"
+       << "<div class=\"tile info\"><b id=\"count-other\">" << day.measures.size() + day.others.size()
+       << "</b>other alerts</div></div>";
 
   // The team's measures: the latest value, its trend, and whether it is past its target.
   std::set<std::pair<std::string, std::string>> alerting;
@@ -214,27 +188,21 @@ std::string render_team_page(const ServiceSnapshot& s, const std::string& team, 
   html << "</div>";
 
   html << "<h2>Timescales by worker</h2>";
-  if (workers.empty()) html << "<p>No timescale of this team is overdue or due soon.</p>";
-  for (const auto& [worker, entries] : workers) {
-    size_t overdue = 0, today = 0, week = 0, later = 0;
-    for (const Entry& e : entries)
-      (e.bucket == "overdue" ? overdue : e.bucket == "today" ? today : e.bucket == "week" ? week : later) += 1;
-    std::vector<std::string> parts;
-    if (overdue) parts.push_back(std::to_string(overdue) + " overdue");
-    if (today) parts.push_back(std::to_string(today) + " due today");
-    if (week) parts.push_back(std::to_string(week) + " due this week");
-    if (later) parts.push_back(std::to_string(later) + " later");
-    std::string what;
-    for (const std::string& p : parts) what += (what.empty() ? "" : ", ") + p;
-    html << "<h3 class=\"worker\">" << html_escape(worker.empty() ? "Not allocated" : worker) << " <span class=\"meta\">("
-         << what << ")</span></h3>" << table_head(can_act);
-    for (const Entry& e : entries) html << alert_row(s, *e.alert, e.bucket, can_act);
+  if (day.workers.empty()) html << "<p>No timescale of this team is overdue or due soon.</p>";
+  for (const WorkerDay& w : day.workers) {
+    std::string name = w.worker.empty() ? "Not allocated" : w.worker;
+    size_t open = w.heading.rfind(" (");
+    html << "<h3 class=\"worker\">" << html_escape(open == std::string::npos ? w.heading : w.heading.substr(0, open))
+         << (open == std::string::npos ? "" : " <span class=\"meta\">" + html_escape(w.heading.substr(open + 1)) + "</span>")
+         << "</h3>" << table_head(name + "'s timescales", can_act);
+    for (size_t i : w.items) html << alert_row(s, day.timescales[i], can_act);
     html << "</table></div>";
   }
 
-  if (!others.empty()) {
-    html << "<h2>Other alerts</h2>" << table_head(can_act);
-    for (const Alert* a : others) html << alert_row(s, *a, "other", can_act);
+  if (!day.measures.empty() || !day.others.empty()) {
+    html << "<h2>Other alerts</h2>" << table_head("Other alerts of " + team, can_act);
+    for (const auto* list : {&day.measures, &day.others})
+      for (const DayItem& item : *list) html << alert_row(s, item, can_act);
     html << "</table></div>";
   }
 
@@ -291,7 +259,7 @@ std::string render_alert_page(const ServiceSnapshot& s, const Alert& a, const Al
   auto summary = a.annotations.find("summary");
   if (summary != a.annotations.end()) html << "<p id=\"summary\">" << html_escape(summary->second) << "</p>";
   if (a.due_date != kNullDay && s.config)
-    html << "<p id=\"due\">Due " << format_uk_date(a.due_date) << ": " << due_wording(a.due_date, s.today, *s.config->calendar)
+    html << "<p id=\"due\">Due " << format_uk_date(a.due_date) << ": " << due_wording(a.due_date, DayContext{s.today, s.config->calendar.get(), s.timezone})
          << "</p>";
 
   html << "<h2>History</h2><ul id=\"history\">";
