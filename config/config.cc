@@ -656,7 +656,7 @@ class Loader {
     else if (table.get("kind")) file.error(*table.get("kind"), "rule kind '" + kind + "' is not one of deadline, condition, aggregate", d_);
     else file.error(table, "a rule needs a 'kind'", d_);
 
-    std::vector<std::string_view> allowed = {"name", "kind", "feed", "description", "where", "for", "labels",
+    std::vector<std::string_view> allowed = {"name", "kind", "feed", "description", "title", "where", "for", "labels",
                                              "annotations", "metric_labels", "enabled"};
     if (!kind_known) {  // which keys apply is unknown: report only the kind
       allowed.insert(allowed.end(), {"start", "done", "due_in", "due", "warn_before", "when", "severity", "group_by",
@@ -691,6 +691,9 @@ class Loader {
       return v;
     };
     spec.description = text("description");
+    spec.title = text("title");
+    if (spec.title.find_first_of("\r\n\t") != std::string::npos || spec.title.size() > 80)
+      file.error(*table.get("title"), "'title' is one line of at most 80 characters (it heads messages and subjects)", d_);
     spec.where = text("where");
     spec.when = text("when");
     spec.start = text("start");

@@ -138,6 +138,7 @@ struct Config {
   std::vector<RouteConfig> routes;
   std::vector<ReceiverConfig> receivers;
   ReceiverTemplateScope receiver_scope;
+  std::shared_ptr<const RuleTitles> rule_titles;  // each rule's `title`, where it has one
 
   int feed_index(std::string_view name) const;
   int rule_index(std::string_view name) const;

@@ -23,9 +23,9 @@ enum class Phrase {
   TimingOverdue, TimingOverdueOne, TimingOverdueSince, TimingDueToday, TimingDueTomorrow, TimingDueIn,
   TimingDueInOne, TimingDueOn,
   CountOverdue, CountDueToday, CountDueThisWeek, CountLater, CountMeasures, CountMeasuresOne, CountOthers,
-  CountOthersOne, CountResolved, CountNothing,
+  CountOthersOne, CountResolved, CountAcknowledged, CountNothing,
   Subject, DigestSubject, Intro, DigestIntro, WorkerHeading, NotAllocated, TimescalesHeading, MeasuresHeading,
-  OthersHeading, ResolvedHeading, More, TeamLink, Footer,
+  OthersHeading, ResolvedHeading, AcknowledgedHeading, More, TeamLink, Footer,
   ItemLine, ItemMeasure, ItemResolved, ItemAcknowledged, ItemNew,
 };
 inline constexpr size_t kPhraseCount = static_cast<size_t>(Phrase::ItemNew) + 1;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config/message_templates.h"
 #include "rules/calendar.h"
 #include "rules/rule.h"
 #include "rules/string_map.h"
@@ -73,6 +74,9 @@ struct RouteConfig {
 enum class ReceiverType { Email, Webhook, Alertmanager, File };
 enum class WebhookFormat { Json, Teams, Slack };
 
+// Rules' titles, by rule name.
+using RuleTitles = std::map<std::string, std::string, std::less<>>;
+
 struct ReceiverConfig {
   std::string name;
   ReceiverType type = ReceiverType::Webhook;
@@ -88,6 +92,9 @@ struct ReceiverConfig {
   std::shared_ptr<const Template> subject;
   std::string to_source, subject_source;
   std::vector<std::string> allowed_recipient_domains;
+  // email and chat webhooks: the wording (templates/messages.toml with `templates` over it)
+  std::shared_ptr<const MessageTemplates> templates;
+  std::string templates_path;
   // webhook
   std::string url;
   std::string url_file;  // where url came from, when it is a secret

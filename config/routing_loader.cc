@@ -39,10 +39,11 @@ void load_receiver(const TomlFile& file, const toml::table& t, const Config& con
   std::vector<std::string_view> allowed = {"name", "type", "max_attempts", "max_age", "timeout"};
   if (type == "email") {
     r.type = ReceiverType::Email;
-    allowed.insert(allowed.end(), {"smtp_url", "username", "password_file", "from", "to", "subject", "allowed_recipient_domains"});
+    allowed.insert(allowed.end(), {"smtp_url", "username", "password_file", "from", "to", "subject", "allowed_recipient_domains",
+                                    "templates"});
   } else if (type == "webhook") {
     r.type = ReceiverType::Webhook;
-    allowed.insert(allowed.end(), {"url", "url_file", "format", "headers", "bearer_token_file"});
+    allowed.insert(allowed.end(), {"url", "url_file", "format", "headers", "bearer_token_file", "templates"});
   } else if (type == "alertmanager") {
     r.type = ReceiverType::Alertmanager;
     allowed.insert(allowed.end(), {"urls"});
@@ -90,6 +91,14 @@ void load_receiver(const TomlFile& file, const toml::table& t, const Config& con
   auto readable = [&](const toml::node& at, const std::string& key, const std::string& path) {
     if (!std::ifstream(path)) file.error(at, "'" + key + "' " + path + " cannot be read", d);
   };
+  // The wording: the built-in file with the receiver's own over it, every mistake named with
+  // its own file, line and column.
+  r.templates = MessageTemplates::defaults();
+  if (auto v = file.get_string(t, "templates", d)) {
+    r.templates_path = resolve_path(config.directory, *v);
+    if (!std::ifstream(r.templates_path)) file.error(*t.get("templates"), "'templates' " + r.templates_path + " cannot be read", d);
+    else if (auto loaded = MessageTemplates::load(r.templates_path, config.tables, d)) r.templates = loaded;
+  }
   switch (r.type) {
     case ReceiverType::Email: {
       required("smtp_url", r.smtp_url);
@@ -234,6 +243,10 @@ void load_route(const TomlFile& file, const toml::table& t, size_t index, std::v
 
 void load_routing(const TomlFile& file, Config& config, Diagnostics& d) {
   config.receiver_scope = receiver_scope(config);
+  auto titles = std::make_shared<RuleTitles>();
+  for (const Rule& rule : config.rules)
+    if (!rule.spec.title.empty()) titles->emplace(rule.spec.name, rule.spec.title);
+  config.rule_titles = std::move(titles);
   std::vector<const toml::table*> route_tables;
   for (const char* section : {"receiver", "route"}) {
     const toml::node* node = file.root().get(section);

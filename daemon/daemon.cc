@@ -52,7 +52,8 @@ class Daemon {
 
   // The receivers of `config` over the real transports (libcurl).
   static std::shared_ptr<const Receivers> receivers_for(const Config& config) {
-    ReceiverContext context{config.tables, config.receiver_scope, curl_http_transport(), curl_smtp_transport()};
+    ReceiverContext context{config.tables,        config.receiver_scope,  curl_http_transport(), curl_smtp_transport(),
+                            config.calendar,      config.engine.timezone, config.rule_titles};
     return std::make_shared<const Receivers>(config.receivers, context);
   }
 

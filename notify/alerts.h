@@ -45,6 +45,15 @@ struct Alert {
   bool operator==(const Alert&) const = default;
 };
 
+// An acknowledgement: one alert taken in hand, until it resolves or its severity rises.
+struct Ack {
+  std::string fingerprint;
+  Severity severity = Severity::Warning;  // the severity acknowledged
+  std::string created_by;
+  std::string comment;
+  int64_t created_at = 0;
+};
+
 struct AlertChange {
   enum class Kind { Pending, Fired, SeverityChanged, Updated, Resolved };
   Kind kind;

@@ -286,6 +286,16 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
     for (size_t i = 0; i < alerts.size(); ++i) n.alerts.push_back({*alerts[i], false, 0, previous[i] == nullptr});
     if (route.send_resolved)
       for (const Alert* alert : resolved) n.alerts.push_back({*alert, true, in.now, false});
+    // What the last message had and someone has since acknowledged: said once, with who and when.
+    if (in.acknowledged)
+      for (const auto& [fp, alert] : g.sent)
+        if (auto ack = in.acknowledged->find(fp); ack != in.acknowledged->end() && !is_in(alerts, fp) && !in.resolved.count(fp)) {
+          NotifiedAlert told{alert, false, 0, false};
+          told.acknowledged_by = ack->second.created_by;
+          told.acknowledged_at = ack->second.created_at;
+          told.acknowledged_comment = ack->second.comment;
+          n.alerts.push_back(std::move(told));
+        }
     out.notifications.push_back(std::move(n));
     g.last_sent = in.now;
     g.sent.clear();

@@ -40,6 +40,8 @@ struct GroupState {
 struct DispatchInput {
   std::vector<const Alert*> alerts;          // every current alert
   std::set<std::string> silenced;            // fingerprints silenced or acknowledged
+  // The acknowledged among them: a group's next message says who took each one it last had.
+  const std::map<std::string, Ack>* acknowledged = nullptr;
   std::set<std::string> resolved;            // fingerprints that resolved since the last tick
   int64_t now = 0;
   Day today = kNullDay;                      // local date

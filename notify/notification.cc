@@ -23,7 +23,7 @@ std::string_view notification_status_name(NotificationStatus status) {
 
 NotificationStatus Notification::status() const {
   for (const auto& a : alerts)
-    if (!a.resolved) return NotificationStatus::Firing;
+    if (!a.resolved && !a.is_acknowledgement()) return NotificationStatus::Firing;
   return NotificationStatus::Resolved;
 }
 
@@ -53,6 +53,20 @@ void append_int(std::string& out, int64_t number) { out += std::to_string(number
 }  // namespace
 
 // Keys in nlohmann's order (sorted), so the text is what a JSON tree of the same would dump.
+void append_notified_alert_json(std::string& out, const NotifiedAlert& a) {
+  if (!a.is_acknowledgement()) return append_notified_alert_json(out, a.alert, a.resolved, a.ends_at, a.is_new);
+  out += "{\"acknowledged_at\":";
+  append_int(out, a.acknowledged_at);
+  out += ",\"acknowledged_by\":";
+  append_json_string(out, a.acknowledged_by);
+  out += ",\"acknowledged_comment\":";
+  append_json_string(out, a.acknowledged_comment);
+  out += ',';
+  size_t start = out.size();
+  append_notified_alert_json(out, a.alert, a.resolved, a.ends_at, a.is_new);
+  out.erase(start, 1);  // the rest of the same object: its opening brace goes
+}
+
 void append_notified_alert_json(std::string& out, const Alert& x, bool resolved, int64_t ends_at, bool is_new) {
   out += "{\"active_since\":";
   append_int(out, x.active_since);
@@ -86,7 +100,7 @@ std::string notification_text(const Notification& n) {
   std::string out = "{\"alerts\":[";
   for (const NotifiedAlert& a : n.alerts) {
     if (out.back() != '[') out += ',';
-    append_notified_alert_json(out, a.alert, a.resolved, a.ends_at, a.is_new);
+    append_notified_alert_json(out, a);
   }
   auto text_field = [&out](std::string_view name, std::string_view value) {
     out.append(",\"").append(name).append("\":");
@@ -110,7 +124,7 @@ std::string notification_text(const Notification& n) {
 DeliveryHistory delivery_history_of(const Notification& n) {
   DeliveryHistory out;
   for (const NotifiedAlert& a : n.alerts)
-    if (!n.whole_state || a.is_new) out.emplace_back(a.alert.fingerprint, a.resolved);
+    if ((!n.whole_state || a.is_new) && !a.is_acknowledgement()) out.emplace_back(a.alert.fingerprint, a.resolved);
   return out;
 }
 
@@ -143,6 +157,9 @@ Notification notification_from_json(const nlohmann::json& j) {
     na.resolved = a.value("resolved", false);
     na.ends_at = a.value("ends_at", int64_t{0});
     na.is_new = a.value("is_new", false);
+    na.acknowledged_at = a.value("acknowledged_at", int64_t{0});
+    na.acknowledged_by = a.value("acknowledged_by", "");
+    na.acknowledged_comment = a.value("acknowledged_comment", "");
     n.alerts.push_back(std::move(na));
   }
   return n;

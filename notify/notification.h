@@ -25,6 +25,12 @@ struct NotifiedAlert {
   // Digests: not in the previous digest. Other notifications: not in the group's last one. For
   // Alertmanager: the first time it is told of the alert firing, or of its resolution.
   bool is_new = false;
+  // Acknowledged since the group's last message, and so no longer firing in it: told once, so the
+  // reader knows who took it (never in delivery histories, Alertmanager or JSON webhooks).
+  std::string acknowledged_by;
+  int64_t acknowledged_at = 0;  // 0: not an acknowledgement
+  std::string acknowledged_comment;
+  bool is_acknowledgement() const { return acknowledged_at != 0; }
 };
 
 struct Notification {
@@ -53,6 +59,7 @@ struct Notification {
 // thousand alerts is never built as a JSON tree. notification_from_json reads it back.
 std::string notification_text(const Notification& notification);
 // One alert of it, as notification_text writes each (the group state reuses it).
+void append_notified_alert_json(std::string& out, const NotifiedAlert& alert);
 void append_notified_alert_json(std::string& out, const Alert& alert, bool resolved, int64_t ends_at, bool is_new);
 // What is recorded in its alerts' delivery history when it is delivered: (fingerprint, resolved)
 // for each alert, or for a whole-state notification only each new one.

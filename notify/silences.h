@@ -45,14 +45,6 @@ struct SilencePolicy {
   bool may_cover_everything = false;   // an admin
 };
 
-struct Ack {
-  std::string fingerprint;
-  Severity severity = Severity::Warning;  // the severity acknowledged
-  std::string created_by;
-  std::string comment;
-  int64_t created_at = 0;
-};
-
 class Silences {
  public:
   // `ids` makes each new silence's id (random in the daemon, counted in tests).

@@ -23,9 +23,10 @@ std::string local_time(int64_t seconds, const std::string& timezone) {
 
 std::string format_uk_date(Day day) { return day == kNullDay ? "" : format_date(day, "%d/%m/%Y"); }
 
-std::string rule_title(const Alert& alert) {
-  if (auto title = alert.annotations.value_or_empty("title"); !title.empty()) return std::string(title);
-  std::string words = alert.rule;
+std::string rule_title(std::string_view rule, const RuleTitles* titles) {
+  if (titles)
+    if (auto it = titles->find(rule); it != titles->end()) return it->second;
+  std::string words(rule);
   if (words.starts_with("kpi_")) words = words.substr(4);
   if (words.ends_with("_authority")) words = words.substr(0, words.size() - 10);
   std::replace(words.begin(), words.end(), '_', ' ');
@@ -64,7 +65,7 @@ bool more_urgent(const DayItem& x, const DayItem& y) {
 
 // "4 overdue, 3 due this week" from the counts that are not 0.
 std::string counts_text(const DayContext& c, size_t overdue, size_t today, size_t week, size_t later, size_t measures,
-                        size_t others, size_t resolved) {
+                        size_t others, size_t resolved, size_t acknowledged = 0) {
   std::vector<std::string> parts;
   auto n = [](size_t v) { return Value::of_number(static_cast<double>(v)); };
   if (overdue) parts.push_back(phrase(c, Phrase::CountOverdue, {n(overdue)}));
@@ -74,6 +75,7 @@ std::string counts_text(const DayContext& c, size_t overdue, size_t today, size_
   if (measures) parts.push_back(phrase(c, measures == 1 ? Phrase::CountMeasuresOne : Phrase::CountMeasures, {n(measures)}));
   if (others) parts.push_back(phrase(c, others == 1 ? Phrase::CountOthersOne : Phrase::CountOthers, {n(others)}));
   if (resolved) parts.push_back(phrase(c, Phrase::CountResolved, {n(resolved)}));
+  if (acknowledged) parts.push_back(phrase(c, Phrase::CountAcknowledged, {n(acknowledged)}));
   if (parts.empty()) return phrase(c, Phrase::CountNothing, {n(0)});
   std::string out;
   for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
@@ -120,10 +122,10 @@ TeamDay make_team_day(std::string group, std::string team, std::span<const DayEn
     item.urgency = urgency_of(a, c.today);
     item.resolved = e.resolved;
     item.is_new = e.is_new;
-    item.title = rule_title(a);
+    item.title = rule_title(a.rule, c.titles);
     std::string summary(a.annotations.value_or_empty("summary"));
     item.what = receiver_text::one_line(summary.empty() ? item.title + " " + a.key : summary);
-    item.timing = a.due_date == kNullDay ? "" : due_wording(a.due_date, c);
+    item.timing = a.due_date == kNullDay || e.resolved ? "" : due_wording(a.due_date, c);  // done: no longer due
     item.worker = std::string(a.labels.value_or_empty("worker"));
     item.link = base + "/alerts/" + receiver_text::percent_encode(a.fingerprint);
     if (e.acknowledged)
@@ -138,6 +140,11 @@ TeamDay make_team_day(std::string group, std::string team, std::span<const DayEn
     if (e.resolved) {
       item.line = phrase(c, Phrase::ItemResolved, variables);
       day.resolved.push_back(std::move(item));
+      continue;
+    }
+    if (e.only_acknowledged) {
+      item.line = phrase(c, Phrase::ItemLine, variables);
+      day.acknowledged.push_back(std::move(item));
       continue;
     }
     switch (item.urgency) {
@@ -158,7 +165,7 @@ TeamDay make_team_day(std::string group, std::string team, std::span<const DayEn
       (item.urgency == Urgency::Other ? day.others : day.timescales).push_back(std::move(item));
     }
   }
-  for (auto* list : {&day.timescales, &day.measures, &day.others, &day.resolved})
+  for (auto* list : {&day.timescales, &day.measures, &day.others, &day.resolved, &day.acknowledged})
     std::stable_sort(list->begin(), list->end(), more_urgent);
 
   // By worker: each worker's items in order; the worker with the most urgent item first.
@@ -180,7 +187,7 @@ TeamDay make_team_day(std::string group, std::string team, std::span<const DayEn
   }
 
   day.counts = counts_text(c, day.overdue, day.due_today, day.due_this_week, day.later, day.measures.size(),
-                           day.others.size(), day.resolved.size());
+                           day.others.size(), day.resolved.size(), day.acknowledged.size());
   size_t count = entries.size();
   std::initializer_list<Value> message = {Value::of_string(day.group), Value::of_string(day.counts),
                                           Value::of_number(static_cast<double>(count)), Value::of_bool(c.digest)};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/message_templates.h"
+#include "config/routing.h"
 #include "notify/alerts.h"
 #include "notify/silences.h"
 #include "rules/calendar.h"
@@ -20,9 +21,9 @@ namespace casewatch {
 std::string local_time(int64_t seconds, const std::string& timezone);
 std::string format_uk_date(Day day);  // "14/06/2017"; "" for no date
 
-// The rule's name for a person: its `title` annotation, else its name in words
+// The rule's name for a person: its `title`, else its name in words
 // ("kpi_assessments_on_time" -> "Assessments on time").
-std::string rule_title(const Alert& alert);
+std::string rule_title(std::string_view rule, const RuleTitles* titles);
 
 enum class Urgency { Overdue, DueToday, DueThisWeek, Later, Measure, Other };
 inline constexpr Day kThisWeekDays = 7;  // "due this week": after today, within the next 7 days
@@ -33,6 +34,8 @@ struct DayEntry {
   bool resolved = false;
   bool is_new = false;
   const Ack* acknowledged = nullptr;
+  // Not firing in this message: listed only to say who acknowledged it since the last one.
+  bool only_acknowledged = false;
 };
 
 struct DayItem {
@@ -69,6 +72,7 @@ struct TeamDay {
   std::vector<DayItem> measures;    // firing alerts with a value (aggregate rules)
   std::vector<DayItem> others;      // firing alerts with neither
   std::vector<DayItem> resolved;
+  std::vector<DayItem> acknowledged;  // the entries listed only to say who acknowledged them
   // Every firing item, timescales first (most urgent first), then measures, then the others.
   std::vector<const DayItem*> firing() const;
 };
@@ -79,6 +83,7 @@ struct DayContext {
   std::string timezone = "Europe/London";    // for times shown
   std::string base_url;                      // links: base_url + "/team?name=..."; "" for relative ones
   const MessageTemplates* templates = nullptr;  // null: the built-in wording
+  const RuleTitles* titles = nullptr;           // the rules' titles
   bool digest = false;
 };
 

@@ -40,6 +40,7 @@ struct RuleSpec {
   RuleKind kind = RuleKind::Condition;
   std::string feed;
   std::string description;
+  std::string title;  // a short name for people ("Assessment authorised"); "": made from the name
   std::string where;
   Severity severity = Severity::Warning;
   int64_t for_seconds = 0;

@@ -243,6 +243,7 @@ void Service::dispatch(bool after_evaluation) {
   DispatchInput input;
   input.alerts = alerts;
   input.silenced = silenced_;
+  input.acknowledged = &silences_.acks();
   input.resolved = std::move(resolved_since_dispatch_);
   resolved_since_dispatch_.clear();
   input.now = now;
@@ -282,6 +283,8 @@ Status Service::acknowledge(const std::string& fingerprint, const std::string& c
   auto it = book_.alerts().find(fingerprint);
   if (it == book_.alerts().end()) return Status::not_found("no such alert");
   if (Status s = silences_.acknowledge(it->second, created_by, comment, clock_.now()); !s.ok()) return s;
+  // Who took which rule's alert, for the audit trail; its key (a child's record) stays out.
+  spdlog::info("an alert of rule {} acknowledged by '{}'", it->second.rule, created_by);
   dispatch(false);
   publish(rule_status_);
   return {};

@@ -141,6 +141,41 @@ TEST_F(DispatcherTest, GroupWaitThenGroupIntervalThenRepeat) {
   EXPECT_EQ(resolved.notifications[0].alerts.back().alert.key, "A3");
 }
 
+// An alert acknowledged after a message leaves the group; the next message says who took it,
+// once, and a message with nothing else firing says nothing at all.
+TEST_F(DispatcherTest, TheNextMessageSaysWhoAcknowledged) {
+  RouteConfig r = route("hook");
+  r.group_wait_seconds = 0;
+  r.group_interval_seconds = 300;
+  make(config_with({r}, {receiver("hook")}));
+  ASSERT_EQ(tick({alert("A1"), alert("A2")}).notifications.size(), 1u);
+  std::map<std::string, Ack> acks{{alert("A1").fingerprint, Ack{alert("A1").fingerprint, Severity::Warning, "alice", "on it", now_ + 10}}};
+  now_ += 300;
+  DispatchInput in;
+  alerts_ = {alert("A1"), alert("A2")};
+  for (const Alert& a : alerts_) in.alerts.push_back(&a);
+  in.silenced = {alert("A1").fingerprint};
+  in.acknowledged = &acks;
+  in.now = now_;
+  in.today = as_of_instant(now_, "Europe/London").day;
+  auto next = dispatcher_->tick(in);
+  ASSERT_EQ(next.notifications.size(), 1u);
+  const Notification& n = next.notifications[0];
+  ASSERT_EQ(n.alerts.size(), 2u);
+  EXPECT_EQ(n.alerts[0].alert.key, "A2");
+  EXPECT_FALSE(n.alerts[0].is_acknowledgement());
+  EXPECT_EQ(n.alerts[1].alert.key, "A1");
+  EXPECT_EQ(n.alerts[1].acknowledged_by, "alice");
+  EXPECT_EQ(n.alerts[1].acknowledged_at, kStart + 10);
+  EXPECT_EQ(n.status(), NotificationStatus::Firing);
+  // Said once: the repeat after that has only A2.
+  now_ += 3600 * 5;
+  in.now = now_;
+  auto repeat = dispatcher_->tick(in);
+  ASSERT_EQ(repeat.notifications.size(), 1u);
+  EXPECT_EQ(repeat.notifications[0].alerts.size(), 1u);
+}
+
 TEST_F(DispatcherTest, DigestsGoOutOnWorkingDaysAtTheirTime) {
   RouteConfig r = route("hook");
   std::string error;
@@ -483,6 +518,24 @@ TEST(NotificationTextTest, ReadsBackAsItWasWhateverTheBytes) {
   EXPECT_TRUE(back.alerts[0].is_new);
   EXPECT_EQ(back.alerts[1].alert, alert("K2"));
   EXPECT_TRUE(back.alerts[1].resolved);
+
+  // An acknowledgement told in a message reads back too, and is no delivery of its alert.
+  NotifiedAlert told{alert("K3"), false, 0, false};
+  told.acknowledged_by = "alice \"A\"";
+  told.acknowledged_at = kStart - 60;
+  told.acknowledged_comment = "on it\n";
+  n.alerts.push_back(told);
+  n.whole_state = false;
+  const std::string with_ack = notification_text(n);
+  EXPECT_EQ(with_ack, json_text(nlohmann::json::parse(with_ack)));
+  Notification back_ack = notification_from_json(nlohmann::json::parse(with_ack));
+  ASSERT_EQ(back_ack.alerts.size(), 3u);
+  EXPECT_EQ(back_ack.alerts[2].acknowledged_by, "alice \"A\"");
+  EXPECT_EQ(back_ack.alerts[2].acknowledged_at, kStart - 60);
+  EXPECT_EQ(back_ack.alerts[2].acknowledged_comment, "on it\n");
+  EXPECT_FALSE(back_ack.alerts[0].is_acknowledgement());
+  EXPECT_EQ(delivery_history_of(back_ack), (DeliveryHistory{{n.alerts[0].alert.fingerprint, false},
+                                                            {alert("K2").fingerprint, true}}));
 
   GroupState g;
   g.id = "route 1:" + n.group_key;

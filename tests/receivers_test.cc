@@ -2,6 +2,7 @@
 // structure on the wire, allowed_recipient_domains, and real deliveries (libcurl) to an
 // in-process HTTP server, a scripted SMTP server and a file.
 #include "notify/receivers/alertmanager.h"
+#include "notify/receivers/common.h"
 #include "notify/receivers/email.h"
 #include "notify/receivers/file.h"
 #include "notify/receivers/receiver.h"
@@ -10,7 +11,9 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -24,6 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "config/message_templates.h"
 #include "integrations/http_post.h"
 #include "integrations/json_text.h"
 #include "integrations/smtp_send.h"
@@ -34,6 +38,8 @@ namespace casewatch {
 namespace {
 
 using json = nlohmann::json;
+using receiver_text::readable;
+using receiver_text::ReadableNotification;
 
 Notification sample() {
   Notification n;
@@ -118,9 +124,16 @@ std::string temp_dir() {
 
 void write_file(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
-// Receivers over the real transports (libcurl).
+// What receivers are made with: `tables`, England and Wales' working days, local times in London,
+// the real transports (libcurl).
+ReceiverContext context_for(std::shared_ptr<const LookupTables> tables) {
+  static const auto calendar = std::make_shared<const Calendar>(Calendar::england_and_wales_bank_holidays());
+  return ReceiverContext{std::move(tables), sample_scope(), curl_http_transport(), curl_smtp_transport(), calendar,
+                         "Europe/London", nullptr};
+}
+
 Receivers make_receivers(const std::vector<ReceiverConfig>& configs, std::shared_ptr<const LookupTables> tables) {
-  return Receivers(configs, ReceiverContext{std::move(tables), sample_scope(), curl_http_transport(), curl_smtp_transport()});
+  return Receivers(configs, context_for(std::move(tables)));
 }
 
 // Delivers `n` to its receiver (to `target` for an Alertmanager peer), at the notification's time.
@@ -196,72 +209,180 @@ TEST(ReceiversPayload, AlertmanagerWebhookAllResolved) {
   EXPECT_EQ(payload["alerts"][0]["generatorURL"], "");
 }
 
-TEST(ReceiversPayload, Teams) {
-  json expected = json::parse(R"({
-    "type": "message",
-    "attachments": [{
-      "contentType": "application/vnd.microsoft.card.adaptive",
-      "contentUrl": null,
-      "content": {
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "type": "AdaptiveCard",
-        "version": "1.4",
-        "body": [
-          {"type": "TextBlock", "text": "[FIRING] 2 alerts: team=Assessment", "weight": "Bolder", "size": "Medium",
-           "color": "Attention", "wrap": true},
-          {"type": "FactSet", "separator": true, "facts": [
-            {"title": "Status", "value": "firing"},
-            {"title": "Severity", "value": "critical"},
-            {"title": "Rule", "value": "assessment_overdue"},
-            {"title": "Key", "value": "C1"},
-            {"title": "Summary", "value": "Assessment for C1 overdue"},
-            {"title": "Due", "value": "2024-06-10"}]},
-          {"type": "FactSet", "separator": true, "facts": [
-            {"title": "Status", "value": "resolved"},
-            {"title": "Severity", "value": "warning"},
-            {"title": "Rule", "value": "visit_overdue"},
-            {"title": "Key", "value": "C2"},
-            {"title": "Summary", "value": "Visit <late> & due"},
-            {"title": "Due", "value": "2024-06-01"}]}
-        ],
-        "actions": [{"type": "Action.OpenUrl", "title": "Open casewatch", "url": "http://casewatch.example:9797/"}]
-      }
-    }]})");
-  EXPECT_EQ(teams_payload(sample()), expected);
+// A team's day as a manager's messages tell it: two workers and an unallocated case, overdue,
+// due today and later, a measure off target, one acknowledged since the last message, one
+// resolved; as of Friday 14 June 2024.
+Notification team_sample() {
+  Notification n;
+  n.id = "n-7";
+  n.receiver = "team-mail";
+  n.route = "route 3";
+  n.group_key = "{team=\"Assessment\"}";
+  n.group_labels = {{"team", "Assessment"}};
+  n.created_at = 1718352000;  // Friday 14 June 2024, 09:00 in London
+  n.external_url = "https://casewatch.council.example/";
+  auto timescale = [](std::string fp, std::string rule, std::string key, std::string worker, Day due, Severity severity) {
+    NotifiedAlert a;
+    a.alert.fingerprint = fp;
+    a.alert.rule = rule;
+    a.alert.key = key;
+    a.alert.severity = severity;
+    a.alert.state = AlertState::Firing;
+    a.alert.labels = {{"alertname", rule}, {"team", "Assessment"}};
+    if (!worker.empty()) a.alert.labels.set("worker", worker);
+    a.alert.annotations = {{"summary", "Assessment " + key + " (child C" + key.substr(1) + ") is due for authorisation on " +
+                                           format_date(due, "%d/%m/%Y")}};
+    a.alert.due_date = due;
+    return a;
+  };
+  // In fingerprint order, as the dispatcher gives them: the model sorts.
+  n.alerts.push_back(timescale("fp1", "assessment_timescale", "A1", "Smith, Jo", days_from_civil(2024, 6, 6), Severity::Critical));
+  n.alerts.push_back(timescale("fp3", "assessment_timescale", "A3", "Khan, Ali", days_from_civil(2024, 6, 14), Severity::Warning));
+  n.alerts.back().is_new = true;
+  n.alerts.push_back(timescale("fp4", "cin_plan_timescale", "N4", "Smith, Jo", days_from_civil(2024, 6, 18), Severity::Warning));
+  n.alerts.back().alert.annotations = {{"summary", "Child in need N4 needs a child-in-need plan by 18/06/2024"}};
+  n.alerts.push_back(timescale("fp5", "assessment_timescale", "A5", "", days_from_civil(2024, 6, 7), Severity::Critical));
+  NotifiedAlert measure;
+  measure.alert.fingerprint = "fp6";
+  measure.alert.rule = "kpi_assessments_on_time";
+  measure.alert.key = "Assessment";
+  measure.alert.state = AlertState::Firing;
+  measure.alert.labels = {{"alertname", "kpi_assessments_on_time"}, {"team", "Assessment"}};
+  measure.alert.annotations = {{"summary", "Assessment: 72% of assessments were authorised within 10 working days (target 90%)"}};
+  measure.alert.value = 0.72;
+  n.alerts.push_back(measure);
+  NotifiedAlert acknowledged = timescale("fp7", "assessment_timescale", "A7", "Khan, Ali", days_from_civil(2024, 6, 12), Severity::Critical);
+  acknowledged.acknowledged_by = "alice";
+  acknowledged.acknowledged_at = 1718350200;  // 08:30 in London
+  acknowledged.acknowledged_comment = "chasing the team manager";
+  n.alerts.push_back(acknowledged);
+  NotifiedAlert resolved = timescale("fp8", "assessment_timescale", "A8", "Smith, Jo", days_from_civil(2024, 6, 13), Severity::Warning);
+  resolved.resolved = true;
+  resolved.ends_at = 1718350000;
+  n.alerts.push_back(resolved);
+  return n;
 }
 
-TEST(ReceiversPayload, TeamsWithoutExternalUrlHasNoActions) {
-  Notification n = sample();
+// `actual` is what tests/golden/receivers/NAME holds (CASEWATCH_UPDATE_GOLDEN=1 writes it).
+void expect_golden(const std::string& name, const std::string& actual) {
+  const std::string path = std::string(CASEWATCH_SOURCE_DIR) + "/tests/golden/receivers/" + name;
+  if (const char* update = std::getenv("CASEWATCH_UPDATE_GOLDEN"); update && std::string(update) == "1") {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    write_file(path, actual);
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream expected;
+  expected << in.rdbuf();
+  EXPECT_EQ(actual, expected.str()) << "differs from " << path << " (CASEWATCH_UPDATE_GOLDEN=1 rewrites it)";
+}
+
+TEST(ReceiversGolden, EmailReadsAsTheTeamsDay) {
+  auto tables = team_emails();
+  ReceiverConfig r = email_receiver("{{ lookup('team_email', team, 'duty@example.org') }}", tables.get());
+  std::string error;
+  EmailMessage m = render_email(r, team_sample(), context_for(tables), error);
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(m.to, std::vector<std::string>{"assessment@example.org"});
+  EXPECT_EQ(m.subject, "Assessment: 2 overdue, 1 due today, 1 due this week, 1 measure off target, 1 resolved, 1 acknowledged");
+  expect_golden("email.txt", m.text);
+  expect_golden("email.html", m.html);
+}
+
+TEST(ReceiversGolden, TeamsCard) {
+  expect_golden("teams.json", json_text(teams_payload(team_sample(), context_for(nullptr), nullptr)) + "\n");
+}
+
+TEST(ReceiversGolden, SlackBlocks) {
+  expect_golden("slack.json", json_text(slack_payload(team_sample(), context_for(nullptr), nullptr)) + "\n");
+}
+
+// The order a manager needs, whatever order the alerts arrive in: overdue first (the most overdue
+// first), critical before warning on the same day, each worker's together.
+TEST(ReceiversReadable, MostUrgentFirstByWorker) {
+  Notification n = team_sample();
+  std::reverse(n.alerts.begin(), n.alerts.end());
+  ReadableNotification r = readable(n, context_for(nullptr), nullptr);
+  const TeamDay& day = r.day;
+  std::vector<std::string> order;
+  for (const DayItem& item : day.timescales) order.push_back(item.alert->key + " " + item.timing);
+  EXPECT_EQ(order, (std::vector<std::string>{"A1 overdue by 6 working days", "A5 overdue by 5 working days",
+                                             "A3 due today", "N4 due in 2 working days (Tuesday)"}));
+  ASSERT_EQ(day.workers.size(), 3u);
+  EXPECT_EQ(day.workers[0].heading, "Smith, Jo (1 overdue, 1 due this week)");
+  EXPECT_EQ(day.workers[1].heading, "Not allocated (1 overdue)");
+  EXPECT_EQ(day.workers[2].heading, "Khan, Ali (1 due today)");
+  EXPECT_EQ(day.page_link, "https://casewatch.council.example/team?name=Assessment");
+  EXPECT_EQ(day.timescales[0].link, "https://casewatch.council.example/alerts/fp1");
+  ASSERT_EQ(day.acknowledged.size(), 1u);
+  EXPECT_EQ(day.acknowledged[0].acknowledged, "acknowledged by alice at 14/06/2024 08:30");
+
+  // Critical before warning when due the same day.
+  n.alerts[0].alert.due_date = n.alerts[1].alert.due_date;
+  for (auto& a : n.alerts) a.alert.severity = a.alert.key == "A1" ? Severity::Warning : a.alert.severity;
+  Notification same_day;
+  same_day.created_at = n.created_at;
+  same_day.alerts = {team_sample().alerts[0], team_sample().alerts[3]};  // A1, A5
+  same_day.alerts[0].alert.severity = Severity::Warning;
+  same_day.alerts[0].alert.due_date = same_day.alerts[1].alert.due_date;
+  ReadableNotification both = readable(same_day, context_for(nullptr), nullptr);
+  ASSERT_EQ(both.day.timescales.size(), 2u);
+  EXPECT_EQ(both.day.timescales[0].alert->key, "A5");  // critical
+}
+
+// Grouped by rule rather than team: the subject names the rule by its title.
+TEST(ReceiversReadable, GroupNamedByRuleTitle) {
+  Notification n = team_sample();
+  n.group_labels = {{"alertname", "assessment_timescale"}};
+  auto titles = std::make_shared<RuleTitles>(RuleTitles{{"assessment_timescale", "Assessment authorised"}});
+  ReceiverContext context = context_for(nullptr);
+  context.rule_titles = titles;
+  EXPECT_EQ(readable(n, context, nullptr).day.group, "Assessment authorised");
+  // Its alerts all are Assessment's: the team page is the link.
+  EXPECT_EQ(readable(n, context, nullptr).day.page_link, "https://casewatch.council.example/team?name=Assessment");
+  context.rule_titles = nullptr;
+  EXPECT_EQ(readable(n, context, nullptr).day.group, "Assessment timescale");
+}
+
+TEST(ReceiversPayload, ChatMessagesListAtMostFortyItems) {
+  Notification n = team_sample();
+  n.alerts.resize(1);
+  while (n.alerts.size() < 45) {
+    n.alerts.push_back(n.alerts[0]);
+    n.alerts.back().alert.key = "A" + std::to_string(100 + n.alerts.size());
+  }
+  json slack = slack_payload(n, context_for(nullptr), nullptr);
+  std::string last_text = slack["blocks"][slack["blocks"].size() - 2]["elements"][0]["text"];
+  EXPECT_EQ(last_text, "and 5 more on the team page");
+  json card = teams_payload(n, context_for(nullptr), nullptr)["attachments"][0]["content"];
+  size_t containers = 0;
+  for (const auto& block : card["body"]) containers += block["type"] == "Container";
+  EXPECT_EQ(containers, 40u);
+  EXPECT_EQ(card["body"].back()["text"], "and 5 more on the team page");
+  EXPECT_EQ(card["actions"][0]["url"], "https://casewatch.council.example/team?name=Assessment");
+}
+
+TEST(ReceiversPayload, WithoutExternalUrlNoLinks) {
+  Notification n = team_sample();
   n.external_url.clear();
-  n.digest = true;
-  n.alerts[0].is_new = true;
-  json content = teams_payload(n)["attachments"][0]["content"];
-  EXPECT_FALSE(content.contains("actions"));
-  EXPECT_EQ(content["body"][0]["text"], "[FIRING] Digest, 2 alerts (1 new): team=Assessment");
-  EXPECT_EQ(content["body"][1]["facts"][0]["value"], "firing (new)");
+  std::string teams = json_text(teams_payload(n, context_for(nullptr), nullptr));
+  std::string slack = json_text(slack_payload(n, context_for(nullptr), nullptr));
+  EXPECT_EQ(teams.find("OpenUrl"), std::string::npos);
+  EXPECT_EQ(slack.find("/alerts/"), std::string::npos);
+  EXPECT_EQ(slack.find("\"button\""), std::string::npos);
 }
 
-TEST(ReceiversPayload, Slack) {
-  json expected = json::parse(R"({
-    "text": "[FIRING] 2 alerts: team=Assessment",
-    "blocks": [
-      {"type": "header", "text": {"type": "plain_text", "text": "[FIRING] 2 alerts: team=Assessment", "emoji": true}},
-      {"type": "section", "text": {"type": "mrkdwn",
-        "text": "*critical* `assessment_overdue` key `C1`\nAssessment for C1 overdue\nDue: 2024-06-10"}},
-      {"type": "section", "text": {"type": "mrkdwn",
-        "text": "*RESOLVED* *warning* `visit_overdue` key `C2`\nVisit &lt;late&gt; &amp; due\nDue: 2024-06-01"}},
-      {"type": "context", "elements": [{"type": "mrkdwn",
-        "text": "casewatch | route 1 | <http://casewatch.example:9797/|status page>"}]}
-    ]})");
-  EXPECT_EQ(slack_payload(sample()), expected);
-}
-
-TEST(ReceiversPayload, SlackListsAtMostFortyAlerts) {
-  Notification n = sample();
-  while (n.alerts.size() < 45) n.alerts.push_back(n.alerts[0]);
-  json payload = slack_payload(n);
-  ASSERT_EQ(payload["blocks"].size(), 1u + 40u + 1u + 1u);  // header, 40 alerts, "more", context
-  EXPECT_EQ(payload["blocks"][41]["text"]["text"], "... and 5 more");
+// A council's own wording, over the built-in phrase by phrase.
+TEST(ReceiversPayload, OwnWordingOverTheBuiltIn) {
+  Diagnostics d;
+  auto wording = MessageTemplates::parse(
+      "[message]\nsubject = \"casewatch {{ group }}: {{ counts }}\"\n[timing]\noverdue = \"{{ n }} days late (due {{ format_date(due, '%d %B') }})\"\n",
+      "mine.toml", nullptr, d);
+  ASSERT_TRUE(wording) << (d.empty() ? "" : d.items()[0].format());
+  json card = teams_payload(team_sample(), context_for(nullptr), wording.get())["attachments"][0]["content"];
+  EXPECT_EQ(card["body"][0]["text"], "casewatch Assessment: 2 overdue, 1 due today, 1 due this week, 1 measure off target, 1 resolved, 1 acknowledged");
+  std::string text = json_text(card);
+  EXPECT_NE(text.find("6 days late (due 06 June)"), std::string::npos) << text;
+  EXPECT_NE(text.find("due today"), std::string::npos);  // a phrase it leaves alone stays built in
 }
 
 TEST(ReceiversPayload, AlertmanagerApiAlerts) {
@@ -284,58 +405,16 @@ TEST(ReceiversPayload, AlertmanagerApiAlerts) {
 // ---------------------------------------------------------------------------------------------
 // Email
 
-TEST(ReceiversEmail, TextAndHtml) {
+TEST(ReceiversEmail, DigestSaysSoAndMarksNewItems) {
   auto tables = team_emails();
   ReceiverConfig r = email_receiver("duty@example.org", tables.get());
-  Notification n = sample();
-  std::string error;
-  EmailMessage m = render_email(r, n, *tables, sample_scope(), error);
-  EXPECT_EQ(error, "");
-  EXPECT_EQ(m.to, std::vector<std::string>{"duty@example.org"});
-  EXPECT_EQ(m.subject, "[casewatch] 2 alerts: team=Assessment");
-  EXPECT_EQ(m.text,
-            "2 alerts: team=Assessment\n"
-            "\n"
-            "* FIRING: assessment_overdue\n"
-            "  Severity: critical\n"
-            "  Key: C1\n"
-            "  Summary: Assessment for C1 overdue\n"
-            "  Due: 2024-06-10\n"
-            "\n"
-            "* RESOLVED: visit_overdue\n"
-            "  Severity: warning\n"
-            "  Key: C2\n"
-            "  Summary: Visit <late> & due\n"
-            "  Due: 2024-06-01\n"
-            "\n"
-            "Status page: http://casewatch.example:9797/\n"
-            "\n"
-            "-- \n"
-            "casewatch, route 1\n");
-  EXPECT_NE(m.html.find("<tr><td>firing</td><td>critical</td><td>assessment_overdue</td><td>C1</td>"
-                        "<td>Assessment for C1 overdue</td><td>2024-06-10</td></tr>"),
-            std::string::npos)
-      << m.html;
-  EXPECT_NE(m.html.find("<tr style=\"color:#666666\"><td>resolved</td><td>warning</td><td>visit_overdue</td>"
-                        "<td>C2</td><td>Visit &lt;late&gt; &amp; due</td><td>2024-06-01</td></tr>"),
-            std::string::npos)
-      << m.html;
-  EXPECT_EQ(m.html.find("<late>"), std::string::npos);
-  EXPECT_NE(m.html.find("<a href=\"http://casewatch.example:9797/\">Status page</a>"), std::string::npos);
-  EXPECT_NE(m.html.find("<h2>2 alerts: team=Assessment</h2>"), std::string::npos);
-}
-
-TEST(ReceiversEmail, DigestMarksNewAlerts) {
-  auto tables = team_emails();
-  ReceiverConfig r = email_receiver("duty@example.org", tables.get());
-  Notification n = sample();
+  Notification n = team_sample();
   n.digest = true;
-  n.alerts[0].is_new = true;
   std::string error;
-  EmailMessage m = render_email(r, n, *tables, sample_scope(), error);
-  EXPECT_NE(m.text.find("Digest, 2 alerts (1 new): team=Assessment\n"), std::string::npos) << m.text;
-  EXPECT_NE(m.text.find("* FIRING, NEW: assessment_overdue\n"), std::string::npos) << m.text;
-  EXPECT_NE(m.html.find("<td>firing <b>new</b></td>"), std::string::npos);
+  EmailMessage m = render_email(r, n, context_for(tables), error);
+  EXPECT_EQ(m.subject.rfind("Assessment today: 2 overdue", 0), 0u) << m.subject;
+  EXPECT_NE(m.text.find("  - Assessment A3 (child C3) is due for authorisation on 14/06/2024: due today (new)\n"), std::string::npos) << m.text;
+  EXPECT_NE(m.html.find("</a> <b>(new)</b>"), std::string::npos);
 }
 
 TEST(ReceiversEmail, ToTemplateUsesLookupOverGroupLabels) {
@@ -344,28 +423,28 @@ TEST(ReceiversEmail, ToTemplateUsesLookupOverGroupLabels) {
   r.subject = compile_template("{{ count }} {{ status }} for {{ team }} ({{ alertname }})", sample_scope(), tables.get());
   Notification n = sample();
   std::string error;
-  EmailMessage m = render_email(r, n, *tables, sample_scope(), error);
+  EmailMessage m = render_email(r, n, context_for(tables), error);
   EXPECT_EQ(error, "");
   EXPECT_EQ(m.to, (std::vector<std::string>{"assessment@example.org", "Lead@Example.org"}));
   // alertname differs between the two alerts: not a common label, so null (empty text).
   EXPECT_EQ(m.subject, "2 firing for Assessment ()");
 
   n.group_labels = {{"team", "Leaving care"}};  // not in the table: the default
-  m = render_email(r, n, *tables, sample_scope(), error);
+  m = render_email(r, n, context_for(tables), error);
   EXPECT_EQ(m.to, (std::vector<std::string>{"duty@example.org", "Lead@Example.org"}));
 
   // No group label "team", but a common label: used.
   n.group_labels = {};
-  m = render_email(r, n, *tables, sample_scope(), error);
+  m = render_email(r, n, context_for(tables), error);
   EXPECT_EQ(m.to[0], "assessment@example.org");
 }
 
 TEST(ReceiversEmail, MalformedOrMissingAddressIsAnError) {
   auto tables = team_emails();
   std::string error;
-  render_email(email_receiver("not-an-address", tables.get()), sample(), *tables, sample_scope(), error);
+  render_email(email_receiver("not-an-address", tables.get()), sample(), context_for(tables), error);
   EXPECT_NE(error.find("malformed address"), std::string::npos) << error;
-  render_email(email_receiver(" , ", tables.get()), sample(), *tables, sample_scope(), error);
+  render_email(email_receiver(" , ", tables.get()), sample(), context_for(tables), error);
   EXPECT_NE(error.find("no address"), std::string::npos) << error;
 }
 
@@ -563,9 +642,9 @@ TEST(ReceiversHttp, WebhookDeliversEachFormat) {
   EXPECT_EQ(json::parse(got[0].body), alertmanager_webhook_payload(n));
   EXPECT_EQ(got[1].authorization, "");
   n.receiver = "teams";
-  EXPECT_EQ(json::parse(got[1].body), teams_payload(n));
+  EXPECT_EQ(json::parse(got[1].body), teams_payload(n, context_for(nullptr), nullptr));
   n.receiver = "slack";
-  EXPECT_EQ(json::parse(got[2].body), slack_payload(n));
+  EXPECT_EQ(json::parse(got[2].body), slack_payload(n, context_for(nullptr), nullptr));
 
   // The token is read at every delivery: a rotated token is used at once.
   write_file(dir + "/token", "rotated\n");
@@ -852,7 +931,7 @@ TEST(ReceiversSmtp, EmailReceiverDeliversTheMimeMessage) {
   // The Date is the delivery's time as the daemon's clock gives it, not the system's.
   EXPECT_NE(server.data().find("Date: Fri, 14 Jun 2024 08:00:00 +0000\r\n"), std::string::npos) << server.data();
   EXPECT_NE(server.data().find("To: assessment@example.org\r\n"), std::string::npos);
-  EXPECT_NE(server.data().find("Subject: [casewatch] 2 alerts: team=Assessment\r\n"), std::string::npos);
+  EXPECT_NE(server.data().find("Subject: Assessment: 1 overdue, 1 resolved\r\n"), std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "config/as_of.h"
 #include "integrations/file_bytes.h"
+#include "notify/receivers/receiver.h"
 #include "rules/date.h"
 
 namespace casewatch::receiver_text {
@@ -104,6 +106,59 @@ std::string truncate_utf8(const std::string& s, size_t max) {
 }
 
 bool is_permanent_http(long status) { return status >= 400 && status < 500 && status != 408 && status != 425 && status != 429; }
+
+namespace {
+
+// The team of the group, or the one team all its alerts share; "" otherwise.
+std::string team_of(const Notification& n) {
+  if (auto team = n.group_labels.value_or_empty("team"); !team.empty()) return std::string(team);
+  std::string shared;
+  for (const NotifiedAlert& a : n.alerts) {
+    std::string_view team = a.alert.labels.value_or_empty("team");
+    if (team.empty() || (!shared.empty() && team != shared)) return "";
+    shared = team;
+  }
+  return shared;
+}
+
+}  // namespace
+
+std::string group_name(const Notification& n, const RuleTitles* titles) {
+  if (auto team = n.group_labels.value_or_empty("team"); !team.empty()) return one_line(std::string(team));
+  std::string values;
+  for (const auto& [name, value] : n.group_labels) {
+    if (value.empty()) continue;
+    values += (values.empty() ? "" : ", ") + (name == "alertname" ? rule_title(value, titles) : std::string(value));
+  }
+  if (!values.empty()) return one_line(values);
+  std::string team = team_of(n);
+  return team.empty() ? "casewatch" : one_line(team);
+}
+
+ReadableNotification readable(const Notification& n, const ReceiverContext& context, const MessageTemplates* templates) {
+  ReadableNotification r;
+  r.acknowledgements.reserve(n.alerts.size());
+  for (const NotifiedAlert& a : n.alerts) {
+    const Ack* ack = nullptr;
+    if (a.is_acknowledgement()) {
+      r.acknowledgements.push_back({a.alert.fingerprint, a.alert.severity, a.acknowledged_by, a.acknowledged_comment,
+                                    a.acknowledged_at});
+      ack = &r.acknowledgements.back();
+    }
+    r.entries.push_back({&a.alert, a.resolved, a.is_new, ack, a.is_acknowledgement()});
+  }
+  static const Calendar kWeekendsOnly;
+  DayContext& c = r.context;
+  c.calendar = context.calendar ? context.calendar.get() : &kWeekendsOnly;
+  c.timezone = context.timezone;
+  c.today = n.created_at > 0 ? as_of_instant(n.created_at, context.timezone).day : kNullDay;
+  c.base_url = n.external_url;
+  c.templates = templates;
+  c.titles = context.rule_titles.get();
+  c.digest = n.digest;
+  r.day = make_team_day(group_name(n, c.titles), team_of(n), r.entries, c);
+  return r;
+}
 
 // Reads a secret file. `trim_all`: surrounding whitespace goes (tokens); otherwise only the
 // line ending(s) at the end (passwords may hold spaces).

@@ -8,6 +8,11 @@
 #include <string_view>
 
 #include "notify/notification.h"
+#include "notify/team_day.h"
+
+namespace casewatch {
+struct ReceiverContext;
+}
 
 namespace casewatch::receiver_text {
 
@@ -37,6 +42,19 @@ std::string generator_url(const Notification& n, const Alert& a);
 std::string truncate_utf8(const std::string& s, size_t max);
 // HTTP 4xx other than 408, 425 and 429: retrying cannot help.
 bool is_permanent_http(long status);
+// A notification as the manager reads it: the team's day of its alerts (the model the team page
+// is made from too). Holds pointers into `n`, which must outlive it.
+struct ReadableNotification {
+  std::vector<Ack> acknowledgements;  // storage for the entries' pointers
+  std::vector<DayEntry> entries;
+  DayContext context;  // the local date, calendar and wording it was made with
+  TeamDay day;
+};
+// What the group is about: its team, else the rule's title (grouped by rule), else its labels'
+// values, else the team all its alerts share.
+std::string group_name(const Notification& n, const RuleTitles* titles);
+ReadableNotification readable(const Notification& n, const ReceiverContext& context, const MessageTemplates* templates);
+
 // Reads a secret file. `trim_all`: surrounding whitespace goes (tokens); otherwise only the
 // line ending(s) at the end (passwords may hold spaces).
 bool read_secret(const std::string& path, bool trim_all, std::string& secret, std::string& error);

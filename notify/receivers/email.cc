@@ -10,6 +10,7 @@
 #include "notify/receivers/receiver.h"
 #include "rules/date.h"
 #include "rules/template.h"
+#include "config/as_of.h"
 
 namespace casewatch {
 
@@ -42,17 +43,120 @@ std::string domain_of(const std::string& address) {
 
 }  // namespace
 
-EmailMessage render_email(const ReceiverConfig& receiver, const Notification& n, const LookupTables& tables,
-                          const ReceiverTemplateScope& scope, std::string& error) {
+namespace {
+
+constexpr const char* kTextColour = "#1f2328";
+constexpr const char* kLinkColour = "#0b5cad";
+constexpr const char* kMutedColour = "#57606a";
+
+// The colour of an item's timing: overdue red, due today amber, else the text's (each at least
+// 4.5:1 on white).
+const char* timing_colour(Urgency urgency) {
+  return urgency == Urgency::Overdue ? "#a40e26" : urgency == Urgency::DueToday ? "#7a4d00" : kTextColour;
+}
+
+// The plain-text and HTML bodies from the team's day: most urgent first, by worker, each item
+// with its timing and a link to its page; Outlook's HTML (tables and inline styles only).
+void write_bodies(const ReadableNotification& r, const Notification& n, const MessageTemplates& wording,
+                  EmailMessage& message) {
+  const DayContext& c = r.context;
+  const TeamDay& day = r.day;
+  bool links = !n.external_url.empty();
+  auto say = [&](Phrase p, std::initializer_list<Value> values) { return wording.render(p, values, c.today, *c.calendar); };
+  const std::string group = day.group;
+  const Value group_value = Value::of_string(group);
+  const std::string new_mark = say(Phrase::ItemNew, {});
+
+  std::string text = day.intro + "\n\n" + day.counts + "\n";
+  std::string html = "<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
+                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" +
+                     html_escape(message.subject) + "</title></head>\n<body style=\"margin:0;padding:0;background:#ffffff;color:" +
+                     kTextColour + ";font-family:'Segoe UI',Arial,sans-serif;font-size:15px;line-height:1.4\">\n"
+                     "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\">"
+                     "<tr><td style=\"padding:16px\">\n<h1 style=\"font-size:20px;margin:0 0 8px 0\">" + html_escape(group) +
+                     "</h1>\n<p style=\"margin:0 0 8px 0\">" + html_escape(day.intro) + "</p>\n<p style=\"margin:0 0 16px 0\"><b>" +
+                     html_escape(day.counts) + "</b>";
+  if (links) {
+    std::string team_link = say(Phrase::TeamLink, {group_value});
+    text += team_link + ": " + day.page_link + "\n";
+    html += "<br><a href=\"" + html_escape(day.page_link) + "\" style=\"color:" + kLinkColour + "\">" + html_escape(team_link) +
+            "</a>";
+  }
+  html += "</p>\n";
+
+  auto heading = [&](const std::string& title, int level) {
+    text += "\n" + title + "\n" + std::string(std::min<size_t>(title.size(), 60), level == 2 ? '=' : '-') + "\n";
+    html += level == 2 ? "<h2 style=\"font-size:17px;margin:20px 0 6px 0\">" + html_escape(title) + "</h2>\n"
+                       : "<h3 style=\"font-size:15px;margin:14px 0 4px 0\">" + html_escape(title) + "</h3>\n";
+  };
+  auto table_start = [&](bool with_timing) {
+    html += "<table width=\"100%\" cellpadding=\"6\" cellspacing=\"0\" border=\"0\" style=\"border-collapse:collapse\">\n<tr>";
+    if (with_timing)
+      html += std::string("<th scope=\"col\" align=\"left\" width=\"220\" style=\"width:220px;border-bottom:1px solid #d0d7de;color:") +
+              kMutedColour + ";font-weight:normal\">When</th>";
+    html += std::string("<th scope=\"col\" align=\"left\" style=\"border-bottom:1px solid #d0d7de;color:") + kMutedColour +
+            ";font-weight:normal\">What</th></tr>\n";
+  };
+  auto item_row = [&](const DayItem& item, bool with_timing, const std::string& note) {
+    std::string marks = item.is_new ? " (" + new_mark + ")" : "";
+    text += "  - " + item.line + marks + (note.empty() ? "" : "; " + note) + "\n";
+    if (links) text += "    " + item.link + "\n";
+    html += "<tr>";
+    if (with_timing)
+      html += std::string("<td valign=\"top\" style=\"border-bottom:1px solid #eaeef2;white-space:nowrap;font-weight:bold;color:") +
+              timing_colour(item.urgency) + "\">" + html_escape(item.timing) + "</td>";
+    html += "<td valign=\"top\" style=\"border-bottom:1px solid #eaeef2\">";
+    html += links ? "<a href=\"" + html_escape(item.link) + "\" style=\"color:" + kLinkColour + "\">" + html_escape(item.what) + "</a>"
+                  : html_escape(item.what);
+    if (item.is_new) html += " <b>(" + html_escape(new_mark) + ")</b>";
+    if (!note.empty()) html += std::string("<br><span style=\"color:") + kMutedColour + "\">" + html_escape(note) + "</span>";
+    html += "</td></tr>\n";
+  };
+
+  if (!day.workers.empty()) {
+    heading(say(Phrase::TimescalesHeading, {group_value}), 2);
+    for (const WorkerDay& w : day.workers) {
+      heading(w.heading, 3);
+      table_start(true);
+      for (size_t i : w.items) item_row(day.timescales[i], true, "");
+      html += "</table>\n";
+    }
+  }
+  auto section = [&](Phrase title, const std::vector<DayItem>& items, bool with_timing, bool acknowledged) {
+    if (items.empty()) return;
+    heading(say(title, {group_value}), 2);
+    table_start(with_timing);
+    for (const DayItem& item : items) item_row(item, with_timing && !item.timing.empty(), acknowledged ? item.acknowledged : "");
+    html += "</table>\n";
+  };
+  section(Phrase::MeasuresHeading, day.measures, false, false);
+  section(Phrase::OthersHeading, day.others, false, false);
+  section(Phrase::AcknowledgedHeading, day.acknowledged, false, true);
+  section(Phrase::ResolvedHeading, day.resolved, false, false);
+
+  std::string footer = say(Phrase::Footer, {group_value});
+  text += "\n-- \n" + footer + "\n";
+  html += std::string("<p style=\"margin:24px 0 0 0;color:") + kMutedColour + ";font-size:13px\">" + html_escape(footer) +
+          "</p>\n</td></tr></table>\n</body></html>\n";
+  message.text = std::move(text);
+  message.html = std::move(html);
+}
+
+}  // namespace
+
+EmailMessage render_email(const ReceiverConfig& receiver, const Notification& n, const ReceiverContext& receivers,
+                          std::string& error) {
   EmailMessage message;
   error.clear();
+  static const LookupTables kNoTables;
+  const LookupTables& tables = receivers.tables ? *receivers.tables : kNoTables;
 
-  // The templates' variables, by slot. The Values view into these strings, kept alive here.
+  // The `to` and `subject` templates' variables, by slot. The Values view into these strings.
   const StringMap common = n.common_labels();
   const std::string status(notification_status_name(n.status()));
   std::vector<Value> variables;
-  variables.reserve(scope.names.size());
-  for (const auto& name : scope.names) {
+  variables.reserve(receivers.scope.names.size());
+  for (const auto& name : receivers.scope.names) {
     if (name == "count") {
       variables.push_back(Value::of_number(static_cast<double>(n.alerts.size())));
     } else if (name == "status") {
@@ -71,7 +175,6 @@ EmailMessage render_email(const ReceiverConfig& receiver, const Notification& n,
   context.tables = &tables;
   context.arena = &arena;
   if (n.created_at > 0) context.today = static_cast<Day>(n.created_at / 86400);
-
   // Recipients.
   if (!receiver.to) {
     error = "receiver '" + receiver.name + "' has no `to`";
@@ -99,54 +202,13 @@ EmailMessage render_email(const ReceiverConfig& receiver, const Notification& n,
       error = "the `to` of receiver '" + receiver.name + "' gave no address";
   }
 
-  // Subject.
+  // Subject: the receiver's own template, else the team's day's.
+  const MessageTemplates& wording = receiver.templates ? *receiver.templates : *MessageTemplates::defaults();
+  ReadableNotification r = readable(n, receivers, &wording);
   if (receiver.subject) message.subject = one_line(receiver.subject->render(context));
-  if (message.subject.empty()) {
-    message.subject = "[casewatch] " + count_text(n.alerts.size());
-    std::string labels = labels_text(n.group_labels);
-    if (!labels.empty()) message.subject += ": " + labels;
-    message.subject = one_line(message.subject);
-  }
+  if (message.subject.empty()) message.subject = r.day.subject;
 
-  // Bodies.
-  std::string head = heading(n);
-  std::string text = head + "\n";
-  std::string html =
-      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html_escape(message.subject) +
-      "</title></head>\n<body style=\"font-family:sans-serif\">\n<h2>" + html_escape(head) +
-      "</h2>\n<table cellpadding=\"4\" style=\"border-collapse:collapse\">\n"
-      "<tr><th align=\"left\">Status</th><th align=\"left\">Severity</th><th align=\"left\">Rule</th>"
-      "<th align=\"left\">Key</th><th align=\"left\">Summary</th><th align=\"left\">Due</th></tr>\n";
-  for (const auto& na : n.alerts) {
-    const Alert& a = na.alert;
-    std::string severity(severity_name(a.severity));
-    std::string summary = summary_of(a);
-    std::string due = due_of(a);
-    std::string marks = na.resolved ? "RESOLVED" : "FIRING";
-    if (na.is_new) marks += ", NEW";
-    text += "\n* " + marks + ": " + a.rule + "\n";
-    text += "  Severity: " + severity + "\n";
-    text += "  Key: " + a.key + "\n";
-    if (!summary.empty()) text += "  Summary: " + one_line(summary) + "\n";
-    if (!due.empty()) text += "  Due: " + due + "\n";
-
-    html += na.resolved ? "<tr style=\"color:#666666\">" : "<tr>";
-    html += "<td>" + std::string(na.resolved ? "resolved" : "firing") + (na.is_new ? " <b>new</b>" : "") + "</td>";
-    html += "<td>" + html_escape(severity) + "</td>";
-    html += "<td>" + html_escape(a.rule) + "</td>";
-    html += "<td>" + html_escape(a.key) + "</td>";
-    html += "<td>" + html_escape(summary) + "</td>";
-    html += "<td>" + html_escape(due) + "</td></tr>\n";
-  }
-  html += "</table>\n";
-  if (!n.external_url.empty()) {
-    text += "\nStatus page: " + n.external_url + "\n";
-    html += "<p><a href=\"" + html_escape(n.external_url) + "\">Status page</a></p>\n";
-  }
-  text += "\n-- \ncasewatch" + (n.route.empty() ? std::string() : ", " + n.route) + "\n";
-  html += "</body></html>\n";
-  message.text = std::move(text);
-  message.html = std::move(html);
+  write_bodies(r, n, wording, message);
   return message;
 }
 
@@ -279,15 +341,13 @@ namespace {
 class EmailReceiver final : public Receiver {
  public:
   EmailReceiver(const ReceiverConfig& config, const ReceiverContext& context)
-      : Receiver(config), tables_(context.tables), scope_(context.scope), smtp_(context.smtp) {
-    if (!tables_) tables_ = std::make_shared<const LookupTables>();
-  }
+      : Receiver(config), context_(context) {}
 
   DeliveryResult deliver(const Notification& n, const std::string&, int64_t now,
                          const std::atomic<bool>& cancel) const override {
     const ReceiverConfig& r = config_;
     std::string error;
-    EmailMessage message = render_email(r, n, *tables_, scope_, error);
+    EmailMessage message = render_email(r, n, context_, error);
     if (!error.empty()) return {false, true, error};
 
     if (!r.allowed_recipient_domains.empty()) {
@@ -324,15 +384,13 @@ class EmailReceiver final : public Receiver {
     request.text = message.text;
     request.html = message.html;
     request.cancel = &cancel;
-    SmtpResult sent = smtp_->send(request);
+    SmtpResult sent = context_.smtp->send(request);
     if (sent.ok) return {true, false, ""};
     return {false, sent.code >= 500 && sent.code < 600, "receiver '" + r.name + "': " + sent.error};
   }
 
  private:
-  std::shared_ptr<const LookupTables> tables_;
-  ReceiverTemplateScope scope_;
-  std::shared_ptr<const SmtpTransport> smtp_;
+  ReceiverContext context_;
 };
 
 }  // namespace

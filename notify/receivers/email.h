@@ -10,6 +10,7 @@
 
 #include "config/routing.h"
 #include "notify/notification.h"
+#include "notify/receivers/receiver.h"
 #include "rules/expr.h"
 
 namespace casewatch {
@@ -22,10 +23,11 @@ struct EmailMessage {
 };
 
 // Renders the `to` and `subject` templates over the group's labels ("count" and "status" too) and
-// the plain-text and HTML bodies. On a problem (no `to`, no address, a malformed address) sets
+// the plain-text and HTML bodies from the team's day (notify/team_day.h) in the receiver's
+// wording; without a `subject` the wording's. On a problem (no `to`, no address, a malformed address) sets
 // `error` and returns what it could.
-EmailMessage render_email(const ReceiverConfig& receiver, const Notification& n, const LookupTables& tables,
-                          const ReceiverTemplateScope& scope, std::string& error);
+EmailMessage render_email(const ReceiverConfig& receiver, const Notification& n, const ReceiverContext& context,
+                          std::string& error);
 
 // The header lines (Date, From, To, Subject, Message-ID, Auto-Submitted), non-ASCII text as
 // RFC 2047 encoded words, long ones folded. Message-ID is <ID@DOMAIN-OF-FROM> with ID the

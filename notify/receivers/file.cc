@@ -26,6 +26,7 @@ json time_or_null(int64_t seconds) { return seconds > 0 ? json(rfc3339_utc(secon
 json file_record(const Notification& n) {
   json alerts = json::array();
   for (const auto& na : n.alerts) {
+    if (na.is_acknowledgement()) continue;  // not an alert's state: only for people
     const Alert& a = na.alert;
     alerts.push_back({{"fingerprint", a.fingerprint},
                       {"rule", a.rule},

@@ -32,6 +32,10 @@ struct ReceiverContext {
   ReceiverTemplateScope scope;
   std::shared_ptr<const HttpTransport> http;
   std::shared_ptr<const SmtpTransport> smtp;
+  // What the messages a manager reads are worked out with: working days, local times, titles.
+  std::shared_ptr<const Calendar> calendar;
+  std::string timezone = "Europe/London";
+  std::shared_ptr<const RuleTitles> rule_titles;
 };
 
 class Receiver {

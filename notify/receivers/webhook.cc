@@ -31,6 +31,7 @@ std::string slack_escape(std::string_view s) {
 json alertmanager_webhook_payload(const Notification& n) {
   json alerts = json::array();
   for (const auto& na : n.alerts) {
+    if (na.is_acknowledgement()) continue;  // not an alert's state: only for people
     const Alert& a = na.alert;
     alerts.push_back({{"status", status_of(na)},
                       {"labels", a.labels},
@@ -52,81 +53,155 @@ json alertmanager_webhook_payload(const Notification& n) {
           {"alerts", alerts}};
 }
 
-json teams_payload(const Notification& n) {
-  bool firing = n.status() == NotificationStatus::Firing;
+namespace {
+
+// What a chat message lists: the firing items most urgent first (each worker's timescales
+// together, the most urgent worker first), then measures, the others, the acknowledged and the
+// resolved; at most kMaxChatAlerts items, the rest counted.
+struct ChatSection {
+  std::string heading;
+  std::vector<const DayItem*> items;
+  bool acknowledged = false;
+};
+
+std::vector<ChatSection> chat_sections(const ReadableNotification& r, const MessageTemplates& wording, size_t& left_out) {
+  const TeamDay& day = r.day;
+  const DayContext& c = r.context;
+  auto say = [&](Phrase p) { return wording.render(p, {Value::of_string(day.group)}, c.today, *c.calendar); };
+  std::vector<ChatSection> sections;
+  size_t budget = kMaxChatAlerts;
+  left_out = 0;
+  auto add = [&](ChatSection section, const std::vector<const DayItem*>& items) {
+    for (const DayItem* item : items) {
+      if (budget == 0) {
+        ++left_out;
+        continue;
+      }
+      section.items.push_back(item);
+      --budget;
+    }
+    if (!section.items.empty()) sections.push_back(std::move(section));
+  };
+  auto pointers = [](const std::vector<DayItem>& items) {
+    std::vector<const DayItem*> out;
+    for (const DayItem& item : items) out.push_back(&item);
+    return out;
+  };
+  for (const WorkerDay& w : day.workers) {
+    std::vector<const DayItem*> items;
+    for (size_t i : w.items) items.push_back(&day.timescales[i]);
+    add({w.heading, {}, false}, items);
+  }
+  add({say(Phrase::MeasuresHeading), {}, false}, pointers(day.measures));
+  add({say(Phrase::OthersHeading), {}, false}, pointers(day.others));
+  add({say(Phrase::AcknowledgedHeading), {}, true}, pointers(day.acknowledged));
+  add({say(Phrase::ResolvedHeading), {}, false}, pointers(day.resolved));
+  return sections;
+}
+
+std::string more_text(const ReadableNotification& r, const MessageTemplates& wording, size_t left_out) {
+  return wording.render(Phrase::More, {Value::of_number(static_cast<double>(left_out)), Value::of_string(r.day.group)},
+                        r.context.today, *r.context.calendar);
+}
+
+const MessageTemplates& wording_of(const MessageTemplates* templates) {
+  return templates ? *templates : *MessageTemplates::defaults();
+}
+
+}  // namespace
+
+json teams_payload(const Notification& n, const ReceiverContext& context, const MessageTemplates* templates) {
+  const MessageTemplates& wording = wording_of(templates);
+  ReadableNotification r = readable(n, context, &wording);
+  const TeamDay& day = r.day;
+  bool links = !n.external_url.empty();
+  std::string new_mark = wording.render(Phrase::ItemNew, {}, r.context.today, *r.context.calendar);
   json body = json::array();
   body.push_back({{"type", "TextBlock"},
-                  {"text", chat_title(n)},
+                  {"text", day.subject},
                   {"weight", "Bolder"},
                   {"size", "Medium"},
-                  {"color", firing ? "Attention" : "Good"},
+                  {"color", day.overdue ? "Attention" : n.status() == NotificationStatus::Firing ? "Default" : "Good"},
                   {"wrap", true}});
-  size_t listed = std::min(n.alerts.size(), kMaxChatAlerts);
-  for (size_t i = 0; i < listed; ++i) {
-    const NotifiedAlert& na = n.alerts[i];
-    const Alert& a = na.alert;
-    json facts = json::array();
-    facts.push_back({{"title", "Status"}, {"value", status_of(na) + (na.is_new ? " (new)" : "")}});
-    facts.push_back({{"title", "Severity"}, {"value", std::string(severity_name(a.severity))}});
-    facts.push_back({{"title", "Rule"}, {"value", a.rule}});
-    facts.push_back({{"title", "Key"}, {"value", a.key}});
-    if (std::string s = summary_of(a); !s.empty()) facts.push_back({{"title", "Summary"}, {"value", s}});
-    if (std::string d = due_of(a); !d.empty()) facts.push_back({{"title", "Due"}, {"value", d}});
-    body.push_back({{"type", "FactSet"}, {"separator", true}, {"facts", facts}});
+  body.push_back({{"type", "TextBlock"}, {"text", day.intro}, {"isSubtle", true}, {"wrap", true}, {"spacing", "None"}});
+  size_t left_out = 0;
+  for (const ChatSection& section : chat_sections(r, wording, left_out)) {
+    body.push_back({{"type", "TextBlock"}, {"text", section.heading}, {"weight", "Bolder"}, {"wrap", true}, {"spacing", "Medium"}});
+    for (const DayItem* item : section.items) {
+      json lines = json::array();
+      std::string when = section.acknowledged ? item->acknowledged : item->timing;
+      if (!when.empty())
+        lines.push_back({{"type", "TextBlock"},
+                         {"text", when + (item->is_new ? " (" + new_mark + ")" : "")},
+                         {"weight", "Bolder"},
+                         {"color", item->urgency == Urgency::Overdue && !item->resolved && !section.acknowledged ? "Attention" : "Default"},
+                         {"wrap", true}});
+      lines.push_back({{"type", "TextBlock"}, {"text", item->what}, {"wrap", true}, {"spacing", "None"}});
+      json container = {{"type", "Container"}, {"separator", true}, {"items", lines}};
+      if (links) container["selectAction"] = {{"type", "Action.OpenUrl"}, {"url", item->link}, {"title", item->what}};
+      body.push_back(std::move(container));
+    }
   }
-  if (listed < n.alerts.size())
-    body.push_back({{"type", "TextBlock"},
-                    {"text", "... and " + std::to_string(n.alerts.size() - listed) + " more"},
-                    {"isSubtle", true},
-                    {"wrap", true}});
+  if (left_out)
+    body.push_back({{"type", "TextBlock"}, {"text", more_text(r, wording, left_out)}, {"isSubtle", true}, {"wrap", true}});
   json content = {{"$schema", "http://adaptivecards.io/schemas/adaptive-card.json"},
                   {"type", "AdaptiveCard"},
                   {"version", "1.4"},
                   {"body", body}};
-  if (!n.external_url.empty())
-    content["actions"] = json::array({{{"type", "Action.OpenUrl"}, {"title", "Open casewatch"}, {"url", n.external_url}}});
+  if (links)
+    content["actions"] = json::array(
+        {{{"type", "Action.OpenUrl"},
+          {"title", wording.render(Phrase::TeamLink, {Value::of_string(day.group)}, r.context.today, *r.context.calendar)},
+          {"url", day.page_link}}});
   return {{"type", "message"},
           {"attachments", json::array({{{"contentType", "application/vnd.microsoft.card.adaptive"},
                                         {"contentUrl", nullptr},
                                         {"content", content}}})}};
 }
 
-json slack_payload(const Notification& n) {
-  std::string title = chat_title(n);
+json slack_payload(const Notification& n, const ReceiverContext& context, const MessageTemplates* templates) {
+  const MessageTemplates& wording = wording_of(templates);
+  ReadableNotification r = readable(n, context, &wording);
+  const TeamDay& day = r.day;
+  bool links = !n.external_url.empty();
+  std::string new_mark = wording.render(Phrase::ItemNew, {}, r.context.today, *r.context.calendar);
   json blocks = json::array();
   blocks.push_back({{"type", "header"},
-                    {"text", {{"type", "plain_text"}, {"text", truncate_utf8(title, 150)}, {"emoji", true}}}});
-  size_t listed = std::min(n.alerts.size(), kMaxChatAlerts);
-  auto code = [](std::string s) {
-    std::replace(s.begin(), s.end(), '`', '\'');
-    return "`" + slack_escape(s) + "`";
-  };
-  for (size_t i = 0; i < listed; ++i) {
-    const NotifiedAlert& na = n.alerts[i];
-    const Alert& a = na.alert;
-    std::string text;
-    if (na.resolved) text += "*RESOLVED* ";
-    if (na.is_new) text += "*NEW* ";
-    text += "*" + std::string(severity_name(a.severity)) + "* " + code(a.rule) + " key " + code(a.key);
-    if (std::string s = summary_of(a); !s.empty()) text += "\n" + slack_escape(s);
-    if (std::string d = due_of(a); !d.empty()) text += "\nDue: " + d;
+                    {"text", {{"type", "plain_text"}, {"text", truncate_utf8(day.subject, 150)}, {"emoji", false}}}});
+  blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", slack_escape(day.intro)}}}});
+  size_t left_out = 0;
+  for (const ChatSection& section : chat_sections(r, wording, left_out)) {
+    std::string text = "*" + slack_escape(section.heading) + "*";
+    for (const DayItem* item : section.items) {
+      std::string when = section.acknowledged ? item->acknowledged : item->timing;
+      std::string what = links ? "<" + slack_escape(item->link) + "|" + slack_escape(item->what) + ">" : slack_escape(item->what);
+      text += "\n\u2022 " + (when.empty() ? "" : "*" + slack_escape(when) + "*: ") + what;
+      if (item->is_new) text += " _(" + slack_escape(new_mark) + ")_";
+    }
     blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", truncate_utf8(text, 3000)}}}});
   }
-  if (listed < n.alerts.size())
-    blocks.push_back({{"type", "section"},
-                      {"text", {{"type", "mrkdwn"}, {"text", "... and " + std::to_string(n.alerts.size() - listed) + " more"}}}});
-  std::string context = "casewatch";
-  if (!n.route.empty()) context += " | " + slack_escape(n.route);
-  if (!n.external_url.empty()) context += " | <" + slack_escape(n.external_url) + "|status page>";
-  blocks.push_back({{"type", "context"}, {"elements", json::array({{{"type", "mrkdwn"}, {"text", context}}})}});
-  return {{"text", slack_escape(title)}, {"blocks", blocks}};
+  if (left_out)
+    blocks.push_back({{"type", "context"},
+                      {"elements", json::array({{{"type", "mrkdwn"}, {"text", slack_escape(more_text(r, wording, left_out))}}})}});
+  if (links)
+    blocks.push_back(
+        {{"type", "actions"},
+         {"elements",
+          json::array({{{"type", "button"},
+                        {"text",
+                         {{"type", "plain_text"},
+                          {"text", truncate_utf8(wording.render(Phrase::TeamLink, {Value::of_string(day.group)}, r.context.today,
+                                                                *r.context.calendar),
+                                                 75)}}},
+                        {"url", day.page_link}}})}});
+  return {{"text", slack_escape(day.subject)}, {"blocks", blocks}};
 }
 
 namespace {
 
 class WebhookReceiver final : public Receiver {
  public:
-  WebhookReceiver(const ReceiverConfig& config, const ReceiverContext& context) : Receiver(config), http_(context.http) {}
+  WebhookReceiver(const ReceiverConfig& config, const ReceiverContext& context) : Receiver(config), context_(context) {}
 
   DeliveryResult deliver(const Notification& n, const std::string&, int64_t, const std::atomic<bool>& cancel) const override {
     const ReceiverConfig& r = config_;
@@ -142,18 +217,18 @@ class WebhookReceiver final : public Receiver {
     request.url = r.url;
     switch (r.format) {
       case WebhookFormat::Json: request.body = json_text(alertmanager_webhook_payload(n)); break;
-      case WebhookFormat::Teams: request.body = json_text(teams_payload(n)); break;
-      case WebhookFormat::Slack: request.body = json_text(slack_payload(n)); break;
+      case WebhookFormat::Teams: request.body = json_text(teams_payload(n, context_, r.templates.get())); break;
+      case WebhookFormat::Slack: request.body = json_text(slack_payload(n, context_, r.templates.get())); break;
     }
     // The URL itself may hold a secret (Slack, Teams): errors name the status or the transport's
     // reason, never the URL.
-    HttpPostResult result = http_->post(request);
+    HttpPostResult result = context_.http->post(request);
     if (result.ok) return {true, false, ""};
     return {false, is_permanent_http(result.status), "receiver '" + r.name + "': " + result.error};
   }
 
  private:
-  std::shared_ptr<const HttpTransport> http_;
+  ReceiverContext context_;
 };
 
 }  // namespace
