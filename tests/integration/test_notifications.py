@@ -97,7 +97,9 @@ group_wait = "30s"
             self.assertIn("2017-06-16", part)
             self.assertNotIn("C1", part)
         cp = by_to["cp.manager@la.example.gov.uk"]["message"]
-        self.assertIn("critical", cp.get_body(preferencelist=("plain",)).get_content())
+        # Due Thursday 25 May + 10 working days (the late May bank holiday out): 9 June, 3 working days ago.
+        self.assertIn("Assessment C1 due 2017-06-09: overdue by 3 working days", cp.get_body(preferencelist=("plain",)).get_content())
+        self.assertIn("/team?name=Child%20Protection", cp.get_body(preferencelist=("plain",)).get_content())
         # Nothing changed: no second message before repeat_interval (4h by default).
         d.advance(3600)
         self.assertEqual(len(smtp.messages), 2)
