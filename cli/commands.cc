@@ -25,6 +25,16 @@
 #include "notify/sqlite_state.h"
 #include "rules/engine.h"
 #include "rules/forecast.h"
+#include "notify/alerts.h"
+#include "notify/dispatcher.h"
+#include "notify/receivers/common.h"
+#include "notify/receivers/email.h"
+#include "notify/receivers/receiver.h"
+#include "notify/receivers/webhook.h"
+#include "service/service.h"
+
+#include <filesystem>
+#include <fstream>
 
 namespace casewatch {
 namespace {
@@ -346,6 +356,102 @@ int run_forecast(const ForecastOptions& options, std::ostream& out, std::ostream
   return snapshots.all_up ? kExitOk : kExitProblems;
 }
 
+namespace {
+
+// A file name from a group's name: letters, digits and '-' only.
+std::string file_stem(const std::string& receiver, const std::string& group) {
+  std::string out = receiver + "-";
+  for (unsigned char c : group) out += std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '-';
+  while (out.find("--") != std::string::npos) out.replace(out.find("--"), 2, "-");
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+int run_preview(const PreviewOptions& options, std::ostream& out, std::ostream& err) {
+  auto config = load_or_report(options.config, err);
+  if (!config) return kExitProblems;
+  AsOf as_of;
+  if (options.at) {
+    auto parsed = parse_as_of(*options.at, config->engine.timezone);
+    if (!parsed) {
+      err << "casewatch preview: --at must be YYYY-MM-DD or an RFC 3339 timestamp, not '" << *options.at << "'\n";
+      return kExitUsage;
+    }
+    as_of = *parsed;
+  } else {
+    as_of = as_of_instant(static_cast<int64_t>(std::time(nullptr)), config->engine.timezone);
+  }
+  std::vector<bool> needed(config->feeds.size(), false);
+  for (const Rule& rule : config->rules) needed[rule.feed] = true;
+  Snapshots snapshots = load_snapshots(*config, needed, config->rules, err);
+  auto tables = snapshots.pointers();
+  EvaluationInput input{config->rules, tables, as_of.day, config->calendar.get(), config->tables.get()};
+  EvaluationResult result = evaluate(input);
+
+  // Every match as a firing alert, as a day of the daemon would have them.
+  const int64_t now = as_of.epoch_seconds;
+  AlertBook book;
+  std::vector<std::vector<Match>> by_rule(config->rules.size());
+  for (Match& m : result.matches) by_rule[m.rule].push_back(std::move(m));
+  for (size_t r = 0; r < config->rules.size(); ++r) book.apply(config->rules[r], by_rule[r], now - 86400);
+  std::vector<Alert> alerts;
+  for (const auto& [fingerprint, alert] : book.alerts()) {
+    alerts.push_back(alert);
+    alerts.back().state = AlertState::Firing;
+    if (!alerts.back().fired_at) alerts.back().fired_at = now - 86400;
+  }
+  int ids = 0;
+  Dispatcher dispatcher(*config, external_url_of(*config), [&ids] { return "preview-" + std::to_string(++ids); });
+  DispatchInput in;
+  for (const Alert& a : alerts) in.alerts.push_back(&a);
+  in.today = as_of.day;
+  in.minute_of_day = 24 * 60 - 1;  // every digest's time has come
+  // Groups first seen a day ago: every group_wait has passed.
+  in.now = now - 86400;
+  dispatcher.tick(in);
+  in.now = now;
+  DispatchOutput routed = dispatcher.tick(in);
+
+  ReceiverContext context{config->tables,   config->receiver_scope,  nullptr, nullptr,
+                          config->calendar, config->engine.timezone, config->rule_titles};
+  std::error_code ec;
+  std::filesystem::create_directories(options.out, ec);
+  if (ec) {
+    err << "casewatch preview: cannot make " << options.out << ": " << ec.message() << '\n';
+    return kExitProblems;
+  }
+  size_t written = 0;
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(std::filesystem::path(options.out) / name, std::ios::binary) << text;
+    out << (std::filesystem::path(options.out) / name).string() << '\n';
+    ++written;
+  };
+  for (const Notification& n : routed.notifications) {
+    const ReceiverConfig* receiver = nullptr;
+    for (const ReceiverConfig& r : config->receivers)
+      if (r.name == n.receiver) receiver = &r;
+    if (!receiver) continue;
+    std::string stem = file_stem(receiver->name, receiver_text::group_name(n, config->rule_titles.get()));
+    if (receiver->type == ReceiverType::Email) {
+      std::string error;
+      EmailMessage message = render_email(*receiver, n, context, error);
+      std::string to;
+      for (const std::string& address : message.to) to += (to.empty() ? "" : ", ") + address;
+      write(stem + ".txt", "To: " + to + "\nSubject: " + message.subject + "\n\n" + message.text);
+      write(stem + ".html", message.html);
+      if (!error.empty()) err << "casewatch preview: " << error << '\n';
+    } else if (receiver->type == ReceiverType::Webhook && receiver->format == WebhookFormat::Teams) {
+      write(stem + ".teams.json", teams_payload(n, context, receiver->templates.get()).dump(2) + "\n");
+    } else if (receiver->type == ReceiverType::Webhook && receiver->format == WebhookFormat::Slack) {
+      write(stem + ".slack.json", slack_payload(n, context, receiver->templates.get()).dump(2) + "\n");
+    }
+  }
+  if (!written) out << "no message for a person would be sent as of " << format_iso(as_of.day) << '\n';
+  return snapshots.all_up ? kExitOk : kExitProblems;
+}
+
 int run_hash_password(int cost, std::istream& in, std::ostream& out, std::ostream& err) {
   const bool tty = ::isatty(STDIN_FILENO) && &in == &std::cin;
   termios saved{};
@@ -422,6 +528,13 @@ int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) 
   forecast_command->add_option("--format", forecast_options.format, "table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}));
 
+  PreviewOptions preview_options;
+  auto* preview = app.add_subcommand(
+      "preview", "write the emails, Teams cards and Slack messages the rules would send now, sending nothing");
+  preview->add_option("-c,--config", preview_options.config, "config file")->required();
+  preview->add_option("--at", preview_options.at, "as-of DATE (YYYY-MM-DD or RFC 3339); default now");
+  preview->add_option("--out", preview_options.out, "folder to write them into")->required();
+
   int cost = 10;
   auto* hash_password = app.add_subcommand(
       "hash-password", "read a password on standard input and print its bcrypt hash, for server.users_file");
@@ -474,6 +587,7 @@ int casewatch_main(int argc, char** argv, std::ostream& out, std::ostream& err) 
   if (*test) return run_tests(test_files, out, err);
   if (*backtest) return run_backtest(backtest_options, out, err);
   if (*forecast_command) return run_forecast(forecast_options, out, err);
+  if (*preview) return run_preview(preview_options, out, err);
   out << app.help();
   return kExitUsage;
 }

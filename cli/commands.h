@@ -32,6 +32,12 @@ struct ForecastOptions {
   std::string format = "table";
 };
 
+struct PreviewOptions {
+  std::string config;
+  std::optional<std::string> at;
+  std::string out;  // a folder: one file per message part
+};
+
 // `probe`: also read each feed's first rows from its source.
 // `casewatch state backup|restore`: action is "backup" or "restore".
 int run_state(const std::string& action, const std::string& config, const std::string& file, std::ostream& out,
@@ -41,6 +47,9 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err);
 int run_tests(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
 int run_backtest(const BacktestOptions& options, std::ostream& out, std::ostream& err);
 int run_forecast(const ForecastOptions& options, std::ostream& out, std::ostream& err);
+// Evaluates as `eval`, routes every alert as firing, and writes each message a person would read
+// (email text and HTML, Teams and Slack JSON) into options.out, sending nothing.
+int run_preview(const PreviewOptions& options, std::ostream& out, std::ostream& err);
 // Reads a password (one line) from `in` and prints its bcrypt hash.
 int run_hash_password(int cost, std::istream& in, std::ostream& out, std::ostream& err);
 

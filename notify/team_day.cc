@@ -115,13 +115,16 @@ TeamDay make_team_day(std::string group, std::string team, std::span<const DayEn
   std::string base = receiver_text::without_trailing_slash(c.base_url);
   day.page_link = day.team.empty() ? base + "/" : base + "/team?name=" + receiver_text::percent_encode(day.team);
 
+  // In a group's first message everything is new: marking each says nothing.
+  bool all_new = std::all_of(entries.begin(), entries.end(),
+                             [](const DayEntry& e) { return e.is_new || e.resolved || e.only_acknowledged; });
   for (const DayEntry& e : entries) {
     const Alert& a = *e.alert;
     DayItem item;
     item.alert = &a;
     item.urgency = urgency_of(a, c.today);
     item.resolved = e.resolved;
-    item.is_new = e.is_new;
+    item.is_new = e.is_new && !all_new;
     item.title = rule_title(a.rule, c.titles);
     std::string summary(a.annotations.value_or_empty("summary"));
     item.what = receiver_text::one_line(summary.empty() ? item.title + " " + a.key : summary);

@@ -15,7 +15,7 @@ packages=(
   # the Debian package and its man page (scripts/package.sh)
   debhelper lintian help2man
   # real peers for the integration tests
-  python3 prometheus chromium chromium-driver python3-selenium prometheus-alertmanager python3-aiosmtpd openssl
+  python3 python3-jsonschema prometheus chromium chromium-driver python3-selenium prometheus-alertmanager python3-aiosmtpd openssl
   postgresql
 )
 
