@@ -122,6 +122,37 @@ escalate_after = "soon"
             }));
 }
 
+// A receiver's own wording is refused whole at `check`, each mistake named with its file, line
+// and column: an unknown phrase, a variable the phrase does not have, a template that does not
+// parse, a phrase that is not text.
+TEST_F(RoutingConfigTest, AWordingFileIsCheckedPhraseByPhrase) {
+  write("wording.toml", "[message]\nsubject = \"{{ group }}: {{ counts }} ({{ child }})\"\nsubjekt = \"x\"\n"
+                        "[timing]\noverdue = \"late by {{ n + }}\"\ndue_today = 3\n[colours]\nred = \"#f00\"\n");
+  Diagnostics d;
+  write("c.toml", "rule_files = [\"rules/*.toml\"]\n[[feed]]\nname = \"f\"\npath = \"f.csv\"\nkey = \"id\"\n"
+                  "[feed.fields]\nid = { column = \"ID\" }\nteam = { column = \"Team\" }\n"
+                  "[[receiver]]\nname = \"hook\"\ntype = \"webhook\"\nformat = \"teams\"\nurl = \"https://x.example/\"\n"
+                  "templates = \"wording.toml\"\n[[route]]\nreceiver = \"hook\"\n");
+  EXPECT_FALSE(load_config((dir_ / "c.toml").string(), d));
+  std::vector<std::string> lines;
+  for (const auto& item : d.items()) lines.push_back(item.format().substr(item.format().rfind('/') + 1));
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "wording.toml:7:2: error: unknown section 'colours' (the sections are timing, counts, message, item)",
+                       "wording.toml:2:42: error: unknown field 'child'",
+                       "wording.toml:3:1: error: unknown key 'subjekt' in [message]",
+                       "wording.toml:6:13: error: 'due_today' must be a string (a template)",
+                       "wording.toml:5:27: error: unexpected end of expression",
+                   }));
+
+  // A good one loads, over the built-in.
+  write("wording.toml", "[message]\nsubject = \"casewatch: {{ group }}\"\n");
+  Diagnostics fine;
+  auto config = load_config((dir_ / "c.toml").string(), fine);
+  ASSERT_TRUE(config) << (fine.empty() ? "" : fine.items()[0].format());
+  ASSERT_TRUE(config->receivers[0].templates);
+  EXPECT_NE(config->receivers[0].templates, MessageTemplates::defaults());
+}
+
 // A secret a receiver reads at send time is checked now: missing, every notification would fail its
 // attempts and be dropped before anyone looked.
 TEST_F(RoutingConfigTest, AReceiversSecretFilesMustBeReadable) {
