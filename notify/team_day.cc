@@ -172,11 +172,13 @@ TeamDay make_team_day(std::string group, std::string team, std::span<const DayEn
     std::stable_sort(list->begin(), list->end(), more_urgent);
 
   // By worker: each worker's items in order; the worker with the most urgent item first.
-  std::map<std::string, size_t> index;
+  // A group of several teams (grouped by rule, say) names each worker's team too.
+  std::map<std::pair<std::string, std::string>, size_t> index;
   for (size_t i = 0; i < day.timescales.size(); ++i) {
     const DayItem& item = day.timescales[i];
-    auto [it, inserted] = index.emplace(item.worker, day.workers.size());
-    if (inserted) day.workers.push_back({item.worker, "", {}, 0});
+    std::string team = day.team.empty() ? std::string(item.alert->labels.value_or_empty("team")) : "";
+    auto [it, inserted] = index.emplace(std::pair{item.worker, team}, day.workers.size());
+    if (inserted) day.workers.push_back({item.worker, "", {}, 0, team});
     WorkerDay& w = day.workers[it->second];
     w.items.push_back(i);
     if (item.urgency == Urgency::Overdue) ++w.overdue;
@@ -185,6 +187,7 @@ TeamDay make_team_day(std::string group, std::string team, std::span<const DayEn
     size_t counts[4] = {0, 0, 0, 0};
     for (size_t i : w.items) ++counts[static_cast<int>(day.timescales[i].urgency)];
     std::string name = w.worker.empty() ? phrase(c, Phrase::NotAllocated, {}) : w.worker;
+    if (!w.team.empty()) name += " \u2014 " + w.team;
     w.heading = phrase(c, Phrase::WorkerHeading,
                        {Value::of_string(name), Value::of_string(counts_text(c, counts[0], counts[1], counts[2], counts[3], 0, 0, 0))});
   }

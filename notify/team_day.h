@@ -57,6 +57,7 @@ struct WorkerDay {
   std::string heading;               // "Sam Patel (2 overdue, 1 due this week)"
   std::vector<size_t> items;         // indices into TeamDay::timescales, most urgent first
   size_t overdue = 0;
+  std::string team;                  // its team, when the group is not one team's
 };
 
 struct TeamDay {
