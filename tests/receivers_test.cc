@@ -405,6 +405,23 @@ TEST(ReceiversPayload, AlertmanagerApiAlerts) {
 // ---------------------------------------------------------------------------------------------
 // Email
 
+// Feed text is data, never markup: escaped in the HTML part, in Slack's mrkdwn and its links.
+TEST(ReceiversEmail, MarkupInSummariesIsEscaped) {
+  auto tables = team_emails();
+  Notification n = sample();
+  n.alerts[1].resolved = false;
+  n.alerts[1].alert.labels.set("worker", "<b>Jo</b> & <!channel>");
+  std::string error;
+  EmailMessage m = render_email(email_receiver("duty@example.org", tables.get()), n, context_for(tables), error);
+  EXPECT_NE(m.html.find(">Visit &lt;late&gt; &amp; due</a>"), std::string::npos) << m.html;
+  EXPECT_NE(m.html.find("&lt;b&gt;Jo&lt;/b&gt; &amp; &lt;!channel&gt;"), std::string::npos) << m.html;
+  EXPECT_EQ(m.html.find("<late>"), std::string::npos);
+  EXPECT_EQ(m.html.find("<b>Jo"), std::string::npos);
+  std::string slack = json_text(slack_payload(n, context_for(nullptr), nullptr));
+  EXPECT_NE(slack.find("|Visit &lt;late&gt; &amp; due>"), std::string::npos) << slack;
+  EXPECT_EQ(slack.find("<!channel>"), std::string::npos) << slack;
+}
+
 TEST(ReceiversEmail, DigestSaysSoAndMarksNewItems) {
   auto tables = team_emails();
   ReceiverConfig r = email_receiver("duty@example.org", tables.get());
