@@ -48,5 +48,24 @@ TEST(Pages, TimesAreShownInTheEngineTimezone) {
   EXPECT_EQ(format_uk_date(ymd(2017, 6, 4)), "04/06/2017");
 }
 
+// A rule's name as the pages say it: initialisms as people write them, "re-" joined.
+TEST(Pages, RuleNamesInWords) {
+  EXPECT_EQ(rule_words("kpi_re_referral_rate"), "Re-referral rate");
+  EXPECT_EQ(rule_words("kpi_cin_plans_on_time"), "CIN plans on time");
+  EXPECT_EQ(rule_words("kpi_repeat_cp_plans_authority"), "Repeat CP plans (authority)");
+  EXPECT_EQ(rule_words("kpi_care_leavers_neet"), "Care leavers NEET");
+  EXPECT_EQ(rule_words("assessment_timescale"), "Assessment timescale");
+}
+
+// A tooltip says what the measure is, not where its target is configured.
+TEST(Pages, DescriptionsLoseTheirConfigurationSentences) {
+  EXPECT_EQ(plain_description("Of the assessments authorised, the share on time.\nStatutory maximum 45 working\n"
+                              "days. The floor is in [tables.kpi_floor].", nullptr),
+            "Of the assessments authorised, the share on time. Statutory maximum 45 working days.");
+  EXPECT_EQ(plain_description("kpi_re_referral_rate for the whole authority.", nullptr),
+            "Re-referral rate for the whole authority.");
+  EXPECT_EQ(plain_description("The value is `ratio(x)`.", nullptr), "");
+}
+
 }  // namespace
 }  // namespace casewatch

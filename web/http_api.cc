@@ -546,6 +546,13 @@ void HttpApi::routes() {
     if (deliveries.ok()) history.deliveries = std::move(*deliveries);
     return html_page(render_alert_page(*snapshot, *alert, history));
   });
+  // The pages' icon, for a browser that asks for it by the old name (the pages link it inline).
+  add("GET", "/favicon.ico", Access::Public, [](http::Request&, Params) {
+    http::Response r;
+    r.content_type = "image/svg+xml";
+    r.body = page_icon_svg();
+    return r;
+  });
   add("GET", "/", Access::Viewer, [this](http::Request& req, Params) {
     return html_page(render_status_page(*service_.snapshot(), req.role >= static_cast<int>(Role::Manager)));
   });

@@ -19,6 +19,20 @@ std::string page_head(const ServiceSnapshot& snapshot, const std::string& title,
 // The Content-Security-Policy every page is served with: nothing but the pages' own style and
 // script (by their hashes), requests to casewatch itself, never framed.
 const std::string& page_security_policy();
+// The pages' icon (an SVG), served at /favicon.ico too; every page links it as a data: URL.
+const std::string& page_icon_svg();
+// A rule's name in words, for a page: "kpi_re_referral_rate" -> "Re-referral rate",
+// "kpi_cin_plans_on_time" -> "CIN plans on time", "kpi_cin_plans_on_time_authority" -> "CIN plans on
+// time (authority)".
+std::string rule_words(std::string rule);
+// An item's rule as a page names it: its title annotation, else rule_words.
+std::string item_title(const DayItem& item);
+// A rule's description for a tooltip: one line, without the sentences that point into the
+// configuration ("The floor is in [tables.kpi_floor].") and with rule names said in words.
+std::string plain_description(const std::string& description, const Config* config);
+// A manager's Acknowledge and Silence buttons for an alert's row, and the role="status" element
+// in which the page's script says when a request failed.
+std::string action_buttons(const Alert& alert);
 // A line of links to every team's page, `current` not linked.
 std::string team_links(const ServiceSnapshot& snapshot, const std::string& current);
 // The teams the service knows: those of its alerts and of [metrics] known_label_values.team.

@@ -21,13 +21,9 @@ std::string label_of(const Alert& a, const char* name) {
   return std::string(a.labels.value_or_empty(name));
 }
 
-// "kpi_assessments_on_time" -> "Assessments on time"; "cp_visit" -> "Cp visit".
-std::string measure_name(std::string rule) {
-  if (rule.starts_with("kpi_")) rule = rule.substr(4);
-  if (rule.ends_with("_authority")) rule = rule.substr(0, rule.size() - 10);
-  std::replace(rule.begin(), rule.end(), '_', ' ');
-  if (!rule.empty()) rule[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(rule[0])));
-  return rule;
+// A measure's name: its rule's title, else its name in words ("kpi_re_referral_rate" -> "Re-referral rate").
+std::string measure_name(const Rule& rule) {
+  return rule.spec.title.empty() ? rule_words(rule.spec.name) : rule.spec.title;
 }
 
 std::string value_text(double value, const std::string& unit) {
@@ -52,7 +48,7 @@ std::string sparkline(const std::map<Day, double>& days, Day today, const std::s
   std::ostringstream svg;
   svg.precision(4);
   svg << "<svg class=\"spark\" width=\"120\" height=\"32\" viewBox=\"0 0 120 32\" role=\"img\" aria-label=\""
-      << html_escape(what) << ": " << points.size() << " days\">";
+      << html_escape(what) << ": " << points.size() << (points.size() == 1 ? " day" : " days") << "\">";
   if (points.size() == 1) {
     svg << "<circle cx=\"" << x(points[0].first) << "\" cy=\"" << y(points[0].second) << "\" r=\"2\" fill=\"#1f6feb\"/>";
   } else {
@@ -84,31 +80,24 @@ std::string alert_row(const ServiceSnapshot& s, const DayItem& item, bool can_ac
   std::ostringstream row;
   row << "<tr id=\"alert-" << html_escape(a.fingerprint) << "\" data-bucket=\"" << bucket << "\""
       << (silenced ? " class=\"acked\"" : "") << "><td class=\"date\" data-label=\"Due\">" << format_uk_date(a.due_date)
-      << "</td><td data-label=\"When\" class=\"" << (bucket == "overdue" ? "overdue" : bucket == "today" ? "today" : "") << "\">"
+      << "</td><td data-label=\"When\" class=\"timing" << (bucket == "overdue" ? " overdue" : bucket == "today" ? " today" : "") << "\">"
       << html_escape(item.timing) << "</td><td data-label=\"What\"><span class=\"sev " << severity << "\">" << severity
       << "</span> <a href=\"" << html_escape(item.link) << "\">" << html_escape(item.what) << "</a>"
       << (a.rejected_since ? " <span class=\"held\">(held: its latest row was rejected)</span>" : "") << "</td><td data-label=\"Rule\">"
-      << html_escape(item.title) << "</td><td data-label=\"Status\" class=\"status\">";
+      << html_escape(item_title(item)) << "</td><td data-label=\"Status\" class=\"status\">";
   if (!item.acknowledged.empty()) row << html_escape(item.acknowledged);
   else if (silenced) row << "silenced";
   row << "</td>";
-  if (can_act) {
-    row << "<td class=\"actions\">";
-    if (!silenced)
-      row << "<button class=\"ack\" data-fingerprint=\"" << html_escape(a.fingerprint)
-          << "\">Acknowledge</button> <button class=\"silence\" data-rule=\"" << html_escape(a.rule) << "\" data-key=\""
-          << html_escape(a.key) << "\">Silence 7 days</button>";
-    row << "</td>";
-  }
+  if (can_act) row << "<td class=\"actions\">" << (silenced ? "" : action_buttons(a)) << "</td>";
   row << "</tr>";
   return row.str();
 }
 
 std::string table_head(const std::string& caption, bool can_act) {
-  return "<div class=\"table-wrap\"><table class=\"alerts\"><caption>" + html_escape(caption) +
-         "</caption><tr><th scope=\"col\">Due</th><th scope=\"col\">When</th><th scope=\"col\">What</th>"
+  return "<div class=\"table-wrap\"><table class=\"alerts cards\"><caption class=\"visually-hidden\">" + html_escape(caption) +
+         "</caption><thead><tr><th scope=\"col\">Due</th><th scope=\"col\">When</th><th scope=\"col\">What</th>"
          "<th scope=\"col\">Rule</th><th scope=\"col\">Status</th>" +
-         (can_act ? "<th scope=\"col\">Actions</th>" : "") + "</tr>";
+         (can_act ? "<th scope=\"col\">Actions</th>" : "") + "</tr></thead><tbody>";
 }
 
 }  // namespace
@@ -154,6 +143,7 @@ std::string render_team_page(const ServiceSnapshot& s, const std::string& team, 
     entries.push_back({&a, false, false, ack == s.acknowledged.end() ? nullptr : &ack->second});
   }
   DayContext context{s.today, s.config->calendar.get(), s.timezone};
+  context.titles = s.config->rule_titles.get();
   TeamDay day = make_team_day(team, team, entries, context);
 
   html << "<div class=\"summary\">"
@@ -175,9 +165,11 @@ std::string render_team_page(const ServiceSnapshot& s, const std::string& team, 
       if (index < 0) continue;
       const auto& [day, value] = *series.days.rbegin();
       bool past_target = alerting.count({series.rule, series.key}) > 0;
-      std::string name = measure_name(series.rule);
-      html << "<div class=\"kpi" << (past_target ? " alerting" : "") << "\" data-rule=\"" << html_escape(series.rule)
-           << "\" title=\"" << html_escape(s.config->rules[index].spec.description) << "\"><span class=\"name\">"
+      const Rule& rule = s.config->rules[static_cast<size_t>(index)];
+      std::string name = measure_name(rule);
+      std::string tooltip = plain_description(rule.spec.description, s.config.get());
+      html << "<div class=\"kpi" << (past_target ? " alerting" : "") << "\" data-rule=\"" << html_escape(series.rule) << "\""
+           << (tooltip.empty() ? "" : " title=\"" + html_escape(tooltip) + "\"") << "><span class=\"name\">"
            << html_escape(name) << "</span><b>" << value_text(value, series.unit) << "</b>"
            << sparkline(series.days, s.today, name) << "<span class=\"meta\">"
            << (day == s.today ? std::string("today") : "on " + format_uk_date(day))
@@ -196,14 +188,14 @@ std::string render_team_page(const ServiceSnapshot& s, const std::string& team, 
          << (open == std::string::npos ? "" : " <span class=\"meta\">" + html_escape(w.heading.substr(open + 1)) + "</span>")
          << "</h3>" << table_head(name + "'s timescales", can_act);
     for (size_t i : w.items) html << alert_row(s, day.timescales[i], can_act);
-    html << "</table></div>";
+    html << "</tbody></table></div>";
   }
 
   if (!day.measures.empty() || !day.others.empty()) {
     html << "<h2>Other alerts</h2>" << table_head("Other alerts of " + team, can_act);
     for (const auto* list : {&day.measures, &day.others})
       for (const DayItem& item : *list) html << alert_row(s, item, can_act);
-    html << "</table></div>";
+    html << "</tbody></table></div>";
   }
 
   // What falls due in the next two weeks if nothing is done.
@@ -232,7 +224,9 @@ std::string render_team_page(const ServiceSnapshot& s, const std::string& team, 
          << i * 24 + 12 << "\" y=\"59\" font-size=\"8\" text-anchor=\"middle\">" << format_date(days[i], "%a")
          << "</text>";
   }
-  html << "</svg><div class=\"table-wrap\"><table id=\"forecast\"><tr><th>Day</th><th>Due</th><th>By worker</th></tr>";
+  html << "</svg><div class=\"table-wrap\"><table id=\"forecast\" class=\"cards\"><caption class=\"visually-hidden\">"
+          "Timescales falling due each working day</caption><thead><tr><th scope=\"col\">Day</th><th scope=\"col\">Due</th>"
+          "<th scope=\"col\">By worker</th></tr></thead><tbody>";
   for (Day day : days) {
     size_t total = 0;
     std::string who;
@@ -240,10 +234,10 @@ std::string render_team_page(const ServiceSnapshot& s, const std::string& team, 
       total += n;
       who += (who.empty() ? "" : ", ") + html_escape(w.empty() ? "not allocated" : w) + " " + std::to_string(n);
     }
-    html << "<tr><td class=\"date\">" << format_date(day, "%a ") << format_uk_date(day) << "</td><td>" << total
-         << "</td><td>" << who << "</td></tr>";
+    html << "<tr><td class=\"date\" data-label=\"Day\">" << format_date(day, "%a ") << format_uk_date(day)
+         << "</td><td data-label=\"Due\">" << total << "</td><td data-label=\"By worker\">" << who << "</td></tr>";
   }
-  html << "</table></div></body></html>";
+  html << "</tbody></table></div></body></html>";
   return html.str();
 }
 
@@ -285,16 +279,17 @@ std::string render_alert_page(const ServiceSnapshot& s, const Alert& a, const Al
          << "</li>";
   html << "</ul>";
 
-  auto pairs = [&](const char* id, const StringMap& values) {
-    html << "<div class=\"table-wrap\"><table id=\"" << id << "\">";
+  auto pairs = [&](const char* id, const char* caption, const StringMap& values) {
+    html << "<div class=\"table-wrap\"><table id=\"" << id << "\" class=\"cards\"><caption class=\"visually-hidden\">"
+         << caption << "</caption>";
     for (const auto& [name, value] : values)
-      html << "<tr><th>" << html_escape(name) << "</th><td>" << html_escape(value) << "</td></tr>";
+      html << "<tr><th scope=\"row\">" << html_escape(name) << "</th><td>" << html_escape(value) << "</td></tr>";
     html << "</table></div>";
   };
   html << "<h2>Labels</h2>";
-  pairs("labels", a.labels);
+  pairs("labels", "The alert's labels", a.labels);
   html << "<h2>Annotations</h2>";
-  pairs("annotations", a.annotations);
+  pairs("annotations", "The alert's annotations", a.annotations);
   html << "</body></html>";
   return html.str();
 }
