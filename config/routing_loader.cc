@@ -1,5 +1,6 @@
 // [[route]] and [[receiver]] tables into RouteConfig and ReceiverConfig, every problem reported.
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -96,7 +97,12 @@ void load_receiver(const TomlFile& file, const toml::table& t, const Config& con
   r.templates = MessageTemplates::defaults();
   if (auto v = file.get_string(t, "templates", d)) {
     r.templates_path = resolve_path(config.directory, *v);
-    if (!std::ifstream(r.templates_path)) file.error(*t.get("templates"), "'templates' " + r.templates_path + " cannot be read", d);
+    std::error_code ec;
+    // A FIFO or a device would hang `check` and every reload: only a plain file of sensible size.
+    if (!std::filesystem::is_regular_file(r.templates_path, ec) || !std::ifstream(r.templates_path))
+      file.error(*t.get("templates"), "'templates' " + r.templates_path + " is not a file that can be read", d);
+    else if (std::filesystem::file_size(r.templates_path, ec) > (1u << 20))
+      file.error(*t.get("templates"), "'templates' " + r.templates_path + " is over 1 MiB: not a wording file", d);
     else if (auto loaded = MessageTemplates::load(r.templates_path, config.tables, d)) r.templates = loaded;
   }
   switch (r.type) {

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
+
 #include "config/config.h"
 #include "config/routing.h"
 
@@ -144,6 +146,23 @@ TEST_F(RoutingConfigTest, AWordingFileIsCheckedPhraseByPhrase) {
                        "wording.toml:5:27: error: unexpected end of expression",
                    }));
 
+  // A FIFO (or a device) would hang check: refused without being opened.
+  ASSERT_EQ(::mkfifo((dir_ / "fifo.toml").c_str(), 0600), 0);
+  write("c2.toml", "");
+  std::string config_text;
+  {
+    std::ifstream in(dir_ / "c.toml");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    config_text = buffer.str();
+  }
+  config_text.replace(config_text.find("wording.toml"), 12, "fifo.toml");
+  write("c2.toml", config_text);
+  Diagnostics fifo;
+  EXPECT_FALSE(load_config((dir_ / "c2.toml").string(), fifo));
+  ASSERT_EQ(fifo.size(), 1u);
+  EXPECT_NE(fifo.items()[0].message.find("is not a file that can be read"), std::string::npos) << fifo.items()[0].message;
+
   // A good one loads, over the built-in.
   write("wording.toml", "[message]\nsubject = \"casewatch: {{ group }}\"\n");
   Diagnostics fine;
@@ -151,6 +170,24 @@ TEST_F(RoutingConfigTest, AWordingFileIsCheckedPhraseByPhrase) {
   ASSERT_TRUE(config) << (fine.empty() ? "" : fine.items()[0].format());
   ASSERT_TRUE(config->receivers[0].templates);
   EXPECT_NE(config->receivers[0].templates, MessageTemplates::defaults());
+}
+
+// A rule's title heads subjects and cards: one line, short.
+TEST_F(RoutingConfigTest, ARuleTitleIsOneShortLine) {
+  write("rules/r.toml", "[[rule]]\nname = \"r\"\ntitle = \"Visit\\nBcc: x@evil.example\"\nkind = \"condition\"\nfeed = \"f\"\nwhen = \"true\"\n");
+  write("c.toml", "rule_files = [\"rules/*.toml\"]\n[[feed]]\nname = \"f\"\npath = \"f.csv\"\nkey = \"id\"\n"
+                  "[feed.fields]\nid = { column = \"ID\" }\n[[receiver]]\nname = \"log\"\ntype = \"file\"\n"
+                  "path = \"log.jsonl\"\n[[route]]\nreceiver = \"log\"\n");
+  Diagnostics refused;
+  EXPECT_FALSE(load_config((dir_ / "c.toml").string(), refused));
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused.items()[0].format().substr(refused.items()[0].format().rfind('/') + 1),
+            "r.toml:3:9: error: 'title' is one line of at most 80 characters (it heads messages and subjects)");
+  write("rules/r.toml", "[[rule]]\nname = \"r\"\ntitle = \"Assessment authorisation\"\nkind = \"condition\"\nfeed = \"f\"\nwhen = \"true\"\n");
+  Diagnostics d;
+  auto config = load_config((dir_ / "c.toml").string(), d);
+  ASSERT_TRUE(config) << (d.empty() ? "" : d.items()[0].format());
+  EXPECT_EQ(config->rule_titles->at("r"), "Assessment authorisation");
 }
 
 // A secret a receiver reads at send time is checked now: missing, every notification would fail its
