@@ -75,8 +75,10 @@ class ExampleTest(unittest.TestCase):
         with open(os.path.join(inbox, "mail", files("mail")[0]), "rb") as f:
             message = email.message_from_bytes(f.read(), policy=email.policy.default)
         self.assertTrue(message["To"].endswith("@la.example.gov.uk"), message["To"])
-        self.assertIn("[casewatch]", message["Subject"])
-        self.assertIn("timescales need attention", message["Subject"])
+        # "Assessment: 14 overdue, 2 due today, ...": the team, then what matters (issue 29).
+        self.assertRegex(message["Subject"], r"^[A-Z][A-Za-z ]+: \d+ (overdue|due today|due this week|due later|"
+                                             r"measures? off target|needing action)")
+        self.assertIn("/team?name=", message.get_body(preferencelist=("plain",)).get_content())
         teams = [n for n in files("webhooks") if n.endswith("teams.json")][0]
         with open(os.path.join(inbox, "webhooks", teams)) as f:
             card = json.load(f)
