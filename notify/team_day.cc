@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <map>
 #include <tuple>
+#include <vector>
+#include <sstream>
+#include <set>
 
 #include "config/as_of.h"
 #include "notify/receivers/common.h"
@@ -23,16 +26,33 @@ std::string local_time(int64_t seconds, const std::string& timezone) {
 
 std::string format_uk_date(Day day) { return day == kNullDay ? "" : format_date(day, "%d/%m/%Y"); }
 
-std::string rule_title(std::string_view rule, const RuleTitles* titles) {
+std::string rule_title(std::string_view rule_name, const RuleTitles* titles) {
   if (titles)
-    if (auto it = titles->find(rule); it != titles->end()) return it->second;
-  std::string words(rule);
-  if (words.starts_with("kpi_")) words = words.substr(4);
-  if (words.ends_with("_authority")) words = words.substr(0, words.size() - 10);
-  std::replace(words.begin(), words.end(), '_', ' ');
-  if (!words.empty()) words[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(words[0])));
-  return words;
+    if (auto it = titles->find(rule_name); it != titles->end()) return it->second;
+  std::string rule(rule_name);
+  if (rule.starts_with("kpi_")) rule = rule.substr(4);
+  const bool authority = rule.ends_with("_authority");
+  if (authority) rule = rule.substr(0, rule.size() - 10);
+  // Initialisms of children's social care, as people write them.
+  static const std::set<std::string> kInitialisms = {"cin", "cp", "cla", "lac", "neet", "ehcp", "iha", "rha",
+                                                     "mash", "pep", "uasc", "dfe", "sw", "sgo", "lado"};
+  std::vector<std::string> words;
+  std::string word;
+  std::istringstream in(rule);
+  while (std::getline(in, word, '_'))
+    if (!word.empty()) words.push_back(word);
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string w = words[i];
+    if (kInitialisms.count(w)) std::transform(w.begin(), w.end(), w.begin(), [](unsigned char c) { return std::toupper(c); });
+    if (out.empty() && !w.empty()) w[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(w[0])));
+    out += w;
+    // "re_referral" is "re-referral"; "pre_birth", "pre-birth".
+    if (i + 1 < words.size()) out += (words[i] == "re" || words[i] == "pre" || words[i] == "non") ? "-" : " ";
+  }
+  return authority ? out + " (authority)" : out;
 }
+
 
 namespace {
 

@@ -21,8 +21,9 @@ namespace casewatch {
 std::string local_time(int64_t seconds, const std::string& timezone);
 std::string format_uk_date(Day day);  // "14/06/2017"; "" for no date
 
-// The rule's name for a person: its `title`, else its name in words
-// ("kpi_assessments_on_time" -> "Assessments on time").
+// The rule's name for a person: its `title`, else its name in words, initialisms as people write
+// them ("kpi_re_referral_rate" -> "Re-referral rate", "kpi_cin_plans_on_time_authority" -> "CIN
+// plans on time (authority)").
 std::string rule_title(std::string_view rule, const RuleTitles* titles);
 
 enum class Urgency { Overdue, DueToday, DueThisWeek, Later, Measure, Other };

@@ -50,11 +50,11 @@ TEST(Pages, TimesAreShownInTheEngineTimezone) {
 
 // A rule's name as the pages say it: initialisms as people write them, "re-" joined.
 TEST(Pages, RuleNamesInWords) {
-  EXPECT_EQ(rule_words("kpi_re_referral_rate"), "Re-referral rate");
-  EXPECT_EQ(rule_words("kpi_cin_plans_on_time"), "CIN plans on time");
-  EXPECT_EQ(rule_words("kpi_repeat_cp_plans_authority"), "Repeat CP plans (authority)");
-  EXPECT_EQ(rule_words("kpi_care_leavers_neet"), "Care leavers NEET");
-  EXPECT_EQ(rule_words("assessment_timescale"), "Assessment timescale");
+  EXPECT_EQ(rule_title("kpi_re_referral_rate", nullptr), "Re-referral rate");
+  EXPECT_EQ(rule_title("kpi_cin_plans_on_time", nullptr), "CIN plans on time");
+  EXPECT_EQ(rule_title("kpi_repeat_cp_plans_authority", nullptr), "Repeat CP plans (authority)");
+  EXPECT_EQ(rule_title("kpi_care_leavers_neet", nullptr), "Care leavers NEET");
+  EXPECT_EQ(rule_title("assessment_timescale", nullptr), "Assessment timescale");
 }
 
 // A tooltip says what the measure is, not where its target is configured.

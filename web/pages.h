@@ -21,12 +21,6 @@ std::string page_head(const ServiceSnapshot& snapshot, const std::string& title,
 const std::string& page_security_policy();
 // The pages' icon (an SVG), served at /favicon.ico too; every page links it as a data: URL.
 const std::string& page_icon_svg();
-// A rule's name in words, for a page: "kpi_re_referral_rate" -> "Re-referral rate",
-// "kpi_cin_plans_on_time" -> "CIN plans on time", "kpi_cin_plans_on_time_authority" -> "CIN plans on
-// time (authority)".
-std::string rule_words(std::string rule);
-// An item's rule as a page names it: its title annotation, else rule_words.
-std::string item_title(const DayItem& item);
 // A rule's description for a tooltip: one line, without the sentences that point into the
 // configuration ("The floor is in [tables.kpi_floor].") and with rule names said in words.
 std::string plain_description(const std::string& description, const Config* config);

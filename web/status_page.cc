@@ -168,30 +168,6 @@ const std::string& page_icon_svg() {
   return icon;
 }
 
-std::string rule_words(std::string rule) {
-  if (rule.starts_with("kpi_")) rule = rule.substr(4);
-  const bool authority = rule.ends_with("_authority");
-  if (authority) rule = rule.substr(0, rule.size() - 10);
-  // Initialisms of children's social care, as people write them.
-  static const std::set<std::string> kInitialisms = {"cin", "cp", "cla", "lac", "neet", "ehcp", "iha", "rha",
-                                                     "mash", "pep", "uasc", "dfe", "sw", "sgo", "lado"};
-  std::vector<std::string> words;
-  std::string word;
-  std::istringstream in(rule);
-  while (std::getline(in, word, '_'))
-    if (!word.empty()) words.push_back(word);
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) {
-    std::string w = words[i];
-    if (kInitialisms.count(w)) std::transform(w.begin(), w.end(), w.begin(), [](unsigned char c) { return std::toupper(c); });
-    if (out.empty() && !w.empty()) w[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(w[0])));
-    out += w;
-    // "re_referral" is "re-referral"; "pre_birth", "pre-birth".
-    if (i + 1 < words.size()) out += (words[i] == "re" || words[i] == "pre" || words[i] == "non") ? "-" : " ";
-  }
-  return authority ? out + " (authority)" : out;
-}
-
 std::string plain_description(const std::string& description, const Config* config) {
   // One line; a sentence that points into the configuration ("The floor is in [tables.kpi_floor].")
   // or quotes an expression (`...`) is for whoever keeps the rules, not for the page's reader.
@@ -222,7 +198,7 @@ std::string plain_description(const std::string& description, const Config* conf
       int index = config ? config->rule_index(name) : -1;
       said += index >= 0 && !config->rules[static_cast<size_t>(index)].spec.title.empty()
                   ? config->rules[static_cast<size_t>(index)].spec.title
-                  : index >= 0 || name.starts_with("kpi_") ? rule_words(name) : name;
+                  : index >= 0 || name.starts_with("kpi_") ? rule_title(name, nullptr) : name;
       last = (*it)[0].second;
     }
     said.append(last, sentence.cend());
@@ -253,10 +229,6 @@ std::string action_buttons(const Alert& a) {
          html_escape(a.key) + "\">Silence 7 days</button><span class=\"action-message\" role=\"status\"></span>";
 }
 
-std::string item_title(const DayItem& item) {
-  if (!item.alert->annotations.value_or_empty("title").empty()) return item.title;
-  return rule_words(item.alert->rule);
-}
 
 namespace {
 
@@ -323,7 +295,7 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
   for (const auto& [rule, items] : by_rule) {
     size_t critical = 0;
     for (const DayItem* item : items) critical += item->alert->severity == Severity::Critical;
-    const std::string title = item_title(*items[0]);
+    const std::string title = items[0]->title;
     html << "<details" << (critical && items.size() <= kOpenAtMost ? " open" : "") << " id=\"rule-" << html_escape(rule)
          << "\"><summary>" << html_escape(title) << " (" << count_of(items.size(), "alert", "alerts")
          << (critical ? ", " + std::to_string(critical) + " critical" : "") << ")</summary>"

@@ -23,7 +23,7 @@ std::string label_of(const Alert& a, const char* name) {
 
 // A measure's name: its rule's title, else its name in words ("kpi_re_referral_rate" -> "Re-referral rate").
 std::string measure_name(const Rule& rule) {
-  return rule.spec.title.empty() ? rule_words(rule.spec.name) : rule.spec.title;
+  return rule.spec.title.empty() ? rule_title(rule.spec.name, nullptr) : rule.spec.title;
 }
 
 std::string value_text(double value, const std::string& unit) {
@@ -84,7 +84,7 @@ std::string alert_row(const ServiceSnapshot& s, const DayItem& item, bool can_ac
       << html_escape(item.timing) << "</td><td data-label=\"What\"><span class=\"sev " << severity << "\">" << severity
       << "</span> <a href=\"" << html_escape(item.link) << "\">" << html_escape(item.what) << "</a>"
       << (a.rejected_since ? " <span class=\"held\">(held: its latest row was rejected)</span>" : "") << "</td><td data-label=\"Rule\">"
-      << html_escape(item_title(item)) << "</td><td data-label=\"Status\" class=\"status\">";
+      << html_escape(item.title) << "</td><td data-label=\"Status\" class=\"status\">";
   if (!item.acknowledged.empty()) row << html_escape(item.acknowledged);
   else if (silenced) row << "silenced";
   row << "</td>";
