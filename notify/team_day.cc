@@ -218,6 +218,7 @@ TeamDay make_team_day(std::string group, std::string team, std::span<const DayEn
   std::initializer_list<Value> message = {Value::of_string(day.group), Value::of_string(day.counts),
                                           Value::of_number(static_cast<double>(count)), Value::of_bool(c.digest)};
   day.subject = receiver_text::one_line(phrase(c, c.digest ? Phrase::DigestSubject : Phrase::Subject, message));
+  if (day.subject.empty()) day.subject = "casewatch: " + day.group;  // a wording that says nothing still names it
   day.intro = phrase(c, c.digest ? Phrase::DigestIntro : Phrase::Intro, message);
   return day;
 }

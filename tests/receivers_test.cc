@@ -361,6 +361,67 @@ TEST(ReceiversPayload, ChatMessagesListAtMostFortyItems) {
   EXPECT_EQ(card["actions"][0]["url"], "https://casewatch.council.example/team?name=Assessment");
 }
 
+// One worker with forty long summaries: Slack gets sections of at most 3,000 characters, each cut
+// between items (never inside a link), at most 50 blocks; Teams a card under 28 KB. What does not
+// fit is counted in "and N more", never dropped unsaid.
+TEST(ReceiversPayload, ChatMessagesStayWithinSlackAndTeamsLimits) {
+  Notification n = team_sample();
+  n.alerts.resize(1);
+  n.alerts[0].alert.annotations.set("summary", "Assessment & review <" + std::string(590, 'x') + ">");
+  while (n.alerts.size() < 40) {
+    n.alerts.push_back(n.alerts[0]);
+    n.alerts.back().alert.key = "A" + std::to_string(100 + n.alerts.size());
+    n.alerts.back().alert.fingerprint = "fp" + std::to_string(100 + n.alerts.size());
+  }
+  auto more_of = [](const std::string& text) {
+    size_t space = text.find(' ', 4);
+    return text.starts_with("and ") ? std::stoul(text.substr(4, space - 4)) : 0ul;
+  };
+  json slack = slack_payload(n, context_for(nullptr), nullptr);
+  ASSERT_LE(slack["blocks"].size(), 50u);
+  size_t listed = 0, more = 0;
+  for (const auto& block : slack["blocks"]) {
+    if (block["type"] == "section") {
+      std::string text = block["text"]["text"];
+      EXPECT_LE(text.size(), 3000u);
+      EXPECT_EQ(std::count(text.begin(), text.end(), '<'), std::count(text.begin(), text.end(), '>')) << text;
+      for (size_t at = text.find("\u2022"); at != std::string::npos; at = text.find("\u2022", at + 1)) ++listed;
+    }
+    if (block["type"] == "context") more = more_of(block["elements"][0]["text"]);
+  }
+  EXPECT_EQ(listed + more, 40u);
+
+  std::string card_text = json_text(teams_payload(n, context_for(nullptr), nullptr));
+  EXPECT_LT(card_text.size(), 28000u);
+  json card = json::parse(card_text)["attachments"][0]["content"];
+  size_t containers = 0;
+  for (const auto& block : card["body"]) containers += block["type"] == "Container";
+  EXPECT_EQ(containers + more_of(card["body"].back()["text"]), 40u);
+  EXPECT_GT(more_of(card["body"].back()["text"]), 0u);
+}
+
+// A wording that renders nothing still gives each message a title, and no empty block (which
+// Slack refuses).
+TEST(ReceiversPayload, AnEmptyWordingStillNamesTheMessage) {
+  Diagnostics d;
+  auto wording = MessageTemplates::parse("[message]\nsubject = \"\"\nintro = \"{{ 1 / 0 }}\"\n", "empty.toml", nullptr, d);
+  ASSERT_TRUE(wording);
+  json slack = slack_payload(team_sample(), context_for(nullptr), wording.get());
+  EXPECT_EQ(slack["text"], "casewatch: Assessment");
+  EXPECT_EQ(slack["blocks"][0]["text"]["text"], "casewatch: Assessment");
+  for (const auto& block : slack["blocks"])
+    if (block["type"] == "section") EXPECT_NE(block["text"]["text"], "");
+  json card = teams_payload(team_sample(), context_for(nullptr), wording.get())["attachments"][0]["content"];
+  EXPECT_EQ(card["body"][0]["text"], "casewatch: Assessment");
+  for (const auto& block : card["body"])
+    if (block["type"] == "TextBlock") EXPECT_NE(block["text"], "");
+  std::string error;
+  auto tables = team_emails();
+  ReceiverConfig r = email_receiver("duty@example.org", tables.get());
+  r.templates = wording;
+  EXPECT_EQ(render_email(r, team_sample(), context_for(tables), error).subject, "casewatch: Assessment");
+}
+
 TEST(ReceiversPayload, WithoutExternalUrlNoLinks) {
   Notification n = team_sample();
   n.external_url.clear();

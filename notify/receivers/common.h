@@ -18,6 +18,13 @@ namespace casewatch::receiver_text {
 
 // Chat messages list at most this many alerts (Slack allows 50 blocks; Teams about 28 KB).
 inline constexpr size_t kMaxChatAlerts = 40;
+// What one item may show of its summary in a chat message (the alert page has all of it).
+inline constexpr size_t kMaxChatItemText = 300;
+// Teams refuses cards over about 28 KB: the items stop here, leaving room for the rest.
+inline constexpr size_t kMaxTeamsCardBytes = 24000;
+// Slack's limits: 50 blocks a message, 3,000 characters a section.
+inline constexpr size_t kMaxSlackBlocks = 50;
+inline constexpr size_t kMaxSlackSectionText = 3000;
 
 std::string lower(std::string s);
 std::string strip(std::string_view s);

@@ -207,7 +207,6 @@ EmailMessage render_email(const ReceiverConfig& receiver, const Notification& n,
   ReadableNotification r = readable(n, receivers, &wording);
   if (receiver.subject) message.subject = one_line(receiver.subject->render(context));
   if (message.subject.empty()) message.subject = r.day.subject;
-  if (message.subject.empty()) message.subject = "casewatch: " + r.day.group;  // a wording that says nothing
 
   write_bodies(r, n, wording, message);
   return message;

@@ -123,11 +123,25 @@ json teams_payload(const Notification& n, const ReceiverContext& context, const 
                   {"size", "Medium"},
                   {"color", day.overdue ? "Attention" : n.status() == NotificationStatus::Firing ? "Default" : "Good"},
                   {"wrap", true}});
-  body.push_back({{"type", "TextBlock"}, {"text", day.intro}, {"isSubtle", true}, {"wrap", true}, {"spacing", "None"}});
+  if (!day.intro.empty())
+    body.push_back({{"type", "TextBlock"}, {"text", day.intro}, {"isSubtle", true}, {"wrap", true}, {"spacing", "None"}});
   size_t left_out = 0;
+  // Teams refuses a card of more than about 28 KB, and a refusal is permanent: items past
+  // kMaxTeamsCardBytes are counted in "and N more", never sent to be refused.
+  size_t bytes = json_text(body).size();
   for (const ChatSection& section : chat_sections(r, wording, left_out)) {
-    body.push_back({{"type", "TextBlock"}, {"text", section.heading}, {"weight", "Bolder"}, {"wrap", true}, {"spacing", "Medium"}});
+    bool headed = false;
     for (const DayItem* item : section.items) {
+      if (bytes > kMaxTeamsCardBytes) {
+        ++left_out;
+        continue;
+      }
+      if (!headed) {
+        json heading = {{"type", "TextBlock"}, {"text", section.heading}, {"weight", "Bolder"}, {"wrap", true}, {"spacing", "Medium"}};
+        bytes += json_text(heading).size() + 1;
+        body.push_back(std::move(heading));
+        headed = true;
+      }
       json lines = json::array();
       std::string when = section.acknowledged ? item->acknowledged : item->timing;
       if (!when.empty())
@@ -136,9 +150,10 @@ json teams_payload(const Notification& n, const ReceiverContext& context, const 
                          {"weight", "Bolder"},
                          {"color", item->urgency == Urgency::Overdue && !item->resolved && !section.acknowledged ? "Attention" : "Default"},
                          {"wrap", true}});
-      lines.push_back({{"type", "TextBlock"}, {"text", item->what}, {"wrap", true}, {"spacing", "None"}});
+      lines.push_back({{"type", "TextBlock"}, {"text", truncate_utf8(item->what, kMaxChatItemText)}, {"wrap", true}, {"spacing", "None"}});
       json container = {{"type", "Container"}, {"separator", true}, {"items", lines}};
-      if (links) container["selectAction"] = {{"type", "Action.OpenUrl"}, {"url", item->link}, {"title", item->what}};
+      if (links) container["selectAction"] = {{"type", "Action.OpenUrl"}, {"url", item->link}};
+      bytes += json_text(container).size() + 1;
       body.push_back(std::move(container));
     }
   }
@@ -168,17 +183,41 @@ json slack_payload(const Notification& n, const ReceiverContext& context, const 
   json blocks = json::array();
   blocks.push_back({{"type", "header"},
                     {"text", {{"type", "plain_text"}, {"text", truncate_utf8(day.subject, 150)}, {"emoji", false}}}});
-  blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", slack_escape(day.intro)}}}});
+  if (!day.intro.empty())
+    blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", slack_escape(day.intro)}}}});
   size_t left_out = 0;
+  // A section holds at most 3,000 characters and a message 50 blocks: a section is closed at an
+  // item's end before it would overflow, never cut inside an item or its link, and items past the
+  // last block (two are kept for "and N more" and the button) are counted, not lost.
+  auto section_block = [](const std::string& text) {
+    return json{{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", text}}}};
+  };
   for (const ChatSection& section : chat_sections(r, wording, left_out)) {
-    std::string text = "*" + slack_escape(section.heading) + "*";
+    std::string text = "*" + slack_escape(truncate_utf8(section.heading, kMaxChatItemText)) + "*";
+    bool listed = false;  // an item is in `text`: a heading alone is not sent
     for (const DayItem* item : section.items) {
+      if (blocks.size() >= kMaxSlackBlocks - 2) {
+        ++left_out;
+        continue;
+      }
       std::string when = section.acknowledged ? item->acknowledged : item->timing;
-      std::string what = links ? "<" + slack_escape(item->link) + "|" + slack_escape(item->what) + ">" : slack_escape(item->what);
-      text += "\n\u2022 " + (when.empty() ? "" : "*" + slack_escape(when) + "*: ") + what;
-      if (item->is_new) text += " _(" + slack_escape(new_mark) + ")_";
+      std::string shown = slack_escape(truncate_utf8(item->what, kMaxChatItemText));
+      std::string what = links ? "<" + slack_escape(item->link) + "|" + shown + ">" : shown;
+      std::string line = "\u2022 " + (when.empty() ? "" : "*" + slack_escape(when) + "*: ") + what;
+      if (item->is_new) line += " _(" + slack_escape(new_mark) + ")_";
+      if (listed && text.size() + 1 + line.size() > kMaxSlackSectionText) {
+        blocks.push_back(section_block(text));
+        text.clear();
+        listed = false;
+        if (blocks.size() >= kMaxSlackBlocks - 2) {
+          ++left_out;
+          continue;
+        }
+      }
+      text += (text.empty() ? "" : "\n") + line;
+      listed = true;
     }
-    blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", truncate_utf8(text, 3000)}}}});
+    if (listed) blocks.push_back(section_block(text));
   }
   if (left_out)
     blocks.push_back({{"type", "context"},
