@@ -5,7 +5,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <ostream>
@@ -359,11 +363,21 @@ int run_forecast(const ForecastOptions& options, std::ostream& out, std::ostream
 namespace {
 
 // A file name from a group's name: letters, digits and '-' only.
+// A file name for one message: the receiver and group in lower-case words, at most 100 bytes (a
+// group keyed by long label values would pass the file system's 255), cut names ending in a hash
+// of the whole so two long groups stay apart.
 std::string file_stem(const std::string& receiver, const std::string& group) {
   std::string out = receiver + "-";
   for (unsigned char c : group) out += std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '-';
   while (out.find("--") != std::string::npos) out.replace(out.find("--"), 2, "-");
   while (!out.empty() && out.back() == '-') out.pop_back();
+  constexpr size_t kMaxStem = 100;
+  if (out.size() > kMaxStem) {
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx",
+                  static_cast<unsigned long long>(std::hash<std::string>{}(receiver + '\0' + group)));
+    out = out.substr(0, kMaxStem - 17) + "-" + hash;
+  }
   return out;
 }
 
@@ -423,9 +437,25 @@ int run_preview(const PreviewOptions& options, std::ostream& out, std::ostream& 
     return kExitProblems;
   }
   size_t written = 0;
+  bool write_failed = false;
+  std::set<std::string> names;
   auto write = [&](const std::string& name, const std::string& text) {
-    std::ofstream(std::filesystem::path(options.out) / name, std::ios::binary) << text;
-    out << (std::filesystem::path(options.out) / name).string() << '\n';
+    // Two groups whose names differ only in punctuation or case would share a file.
+    std::string unique = name;
+    for (int n = 2; !names.insert(unique).second; ++n) {
+      size_t dot = name.find('.');
+      unique = name.substr(0, dot) + "-" + std::to_string(n) + name.substr(dot);
+    }
+    std::filesystem::path path = std::filesystem::path(options.out) / unique;
+    std::ofstream file(path, std::ios::binary);
+    file << text;
+    file.close();
+    if (!file) {
+      err << "casewatch preview: cannot write " << path.string() << ": " << std::strerror(errno) << '\n';
+      write_failed = true;
+      return;
+    }
+    out << path.string() << '\n';
     ++written;
   };
   for (const Notification& n : routed.notifications) {
@@ -448,8 +478,9 @@ int run_preview(const PreviewOptions& options, std::ostream& out, std::ostream& 
       write(stem + ".slack.json", slack_payload(n, context, receiver->templates.get()).dump(2) + "\n");
     }
   }
-  if (!written) out << "no message for a person would be sent as of " << format_iso(as_of.day) << '\n';
-  return snapshots.all_up ? kExitOk : kExitProblems;
+  if (!written && !write_failed)
+    out << "no message for a person would be sent as of " << format_iso(as_of.day) << '\n';
+  return snapshots.all_up && !write_failed ? kExitOk : kExitProblems;
 }
 
 int run_hash_password(int cost, std::istream& in, std::ostream& out, std::ostream& err) {

@@ -183,6 +183,28 @@ std::string url_origin(std::string_view url, bool allow_path) {
 
 namespace {
 
+// Whether a rule's title is one plain line of at most 80 characters. It heads subjects and chat
+// messages, so control characters, line and paragraph separators and bidirectional controls
+// (which could make a subject read other than it is) are refused. toml++ has already checked the
+// text is valid UTF-8.
+bool is_plain_title(std::string_view title) {
+  size_t characters = 0;
+  for (size_t i = 0; i < title.size();) {
+    unsigned char lead = static_cast<unsigned char>(title[i]);
+    size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    char32_t c = length == 1 ? lead : lead & (0x7F >> length);
+    for (size_t k = 1; k < length && i + k < title.size(); ++k) c = (c << 6) | (title[i + k] & 0x3F);
+    i += length;
+    ++characters;
+    bool control = c < 0x20 || (c >= 0x7F && c <= 0x9F);
+    bool separator = c == 0x2028 || c == 0x2029;
+    bool bidi = c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+                (c >= 0x2066 && c <= 0x2069);
+    if (control || separator || bidi) return false;
+  }
+  return characters <= 80;
+}
+
 std::optional<Type> parse_field_type(std::string_view s) {
   if (s == "string") return Type::String;
   if (s == "number") return Type::Number;
@@ -692,8 +714,11 @@ class Loader {
     };
     spec.description = text("description");
     spec.title = text("title");
-    if (spec.title.find_first_of("\r\n\t") != std::string::npos || spec.title.size() > 80)
-      file.error(*table.get("title"), "'title' is one line of at most 80 characters (it heads messages and subjects)", d_);
+    if (!is_plain_title(spec.title))
+      file.error(*table.get("title"),
+                 "'title' is one line of at most 80 characters, without control or bidirectional characters "
+                 "(it heads messages and subjects)",
+                 d_);
     spec.where = text("where");
     spec.when = text("when");
     spec.start = text("start");

@@ -182,7 +182,23 @@ TEST_F(RoutingConfigTest, ARuleTitleIsOneShortLine) {
   EXPECT_FALSE(load_config((dir_ / "c.toml").string(), refused));
   ASSERT_EQ(refused.size(), 1u);
   EXPECT_EQ(refused.items()[0].format().substr(refused.items()[0].format().rfind('/') + 1),
-            "r.toml:3:9: error: 'title' is one line of at most 80 characters (it heads messages and subjects)");
+            "r.toml:3:9: error: 'title' is one line of at most 80 characters, without control or bidirectional "
+            "characters (it heads messages and subjects)");
+  // A right-to-left override would make a subject read backwards; a line separator splits it; 81
+  // characters is one too many, whatever their bytes.
+  for (const char* title : {"Visit \\u202Edue\\u202C", "Visit\\u2028due", "Visit\\u0085due", std::string(81, 'x').c_str()}) {
+    write("rules/r.toml", std::string("[[rule]]\nname = \"r\"\ntitle = \"") + title +
+                              "\"\nkind = \"condition\"\nfeed = \"f\"\nwhen = \"true\"\n");
+    Diagnostics bad;
+    EXPECT_FALSE(load_config((dir_ / "c.toml").string(), bad)) << title;
+  }
+  std::string eighty_accented;
+  for (int i = 0; i < 80; ++i) eighty_accented += "\u00e9";  // 160 bytes, 80 characters
+  write("rules/r.toml", "[[rule]]\nname = \"r\"\ntitle = \"" + eighty_accented +
+                            "\"\nkind = \"condition\"\nfeed = \"f\"\nwhen = \"true\"\n");
+  Diagnostics accented;
+  EXPECT_TRUE(load_config((dir_ / "c.toml").string(), accented))
+      << (accented.empty() ? "" : accented.items()[0].format());
   write("rules/r.toml", "[[rule]]\nname = \"r\"\ntitle = \"Assessment authorisation\"\nkind = \"condition\"\nfeed = \"f\"\nwhen = \"true\"\n");
   Diagnostics d;
   auto config = load_config((dir_ / "c.toml").string(), d);

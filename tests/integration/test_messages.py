@@ -134,3 +134,46 @@ class MessagesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PreviewFilesTest(unittest.TestCase):
+    """Groups keyed by long or look-alike label values still get a file each, and a file that
+    cannot be written is said, with a failing exit, rather than listed as written."""
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="casewatch-preview-")
+        self.addCleanup(shutil.rmtree, self.work, True)
+        teams = ["T" * 300, "T" * 299 + "U", "Duty A", "duty-a"]
+        with open(os.path.join(self.work, "cases.csv"), "w") as f:
+            f.write("ID,Team\n" + "".join("%d,%s\n" % (i, t) for i, t in enumerate(teams)))
+        with open(os.path.join(self.work, "rules.toml"), "w") as f:
+            f.write('[[rule]]\nname = "open"\nkind = "condition"\nfeed = "cases"\nwhen = "true"\n'
+                    'severity = "warning"\nlabels = { team = "{{ team }}" }\n')
+        with open(os.path.join(self.work, "c.toml"), "w") as f:
+            f.write('rule_files = ["rules.toml"]\n[[feed]]\nname = "cases"\npath = "cases.csv"\nkey = "id"\n'
+                    '[feed.fields]\nid = { column = "ID" }\nteam = { column = "Team" }\n'
+                    '[[receiver]]\nname = "mail"\ntype = "email"\nsmtp_url = "smtp://127.0.0.1:2525"\n'
+                    'from = "casewatch@la.example.gov.uk"\nto = "duty@la.example.gov.uk"\n'
+                    '[[route]]\nreceiver = "mail"\ngroup_by = ["team"]\n')
+        self.out = os.path.join(self.work, "out")
+
+    def preview(self):
+        return subprocess.run([BINARY, "preview", "-c", os.path.join(self.work, "c.toml"), "--at", AS_OF,
+                               "--out", self.out], capture_output=True, text=True)
+
+    def test_every_group_has_its_own_file_of_a_name_the_file_system_takes(self):
+        done = self.preview()
+        self.assertEqual(done.returncode, 0, done.stderr)
+        names = sorted(os.listdir(self.out))
+        self.assertEqual(len(names), 8, names)  # four groups, a text and an HTML file each
+        self.assertTrue(all(len(n) <= 120 for n in names), names)
+        listed = sorted(os.path.basename(line) for line in done.stdout.split())
+        self.assertEqual(listed, names)
+
+    def test_a_file_that_cannot_be_written_fails_the_run(self):
+        os.makedirs(os.path.join(self.out, "mail-duty-a.txt"))  # a folder where the file would go
+        done = self.preview()
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("cannot write", done.stderr)
+        self.assertIn("mail-duty-a.txt", done.stderr)
+        self.assertNotIn("mail-duty-a.txt\n", done.stdout)
