@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
 
   start = std::chrono::steady_clock::now();
   std::ostringstream json;
-  print_eval_json(*config, first, format_rfc3339(*as_of), {}, json);
+  print_eval_json(*config, input, first, format_rfc3339(*as_of), {}, json);
   double render_seconds = seconds_since(start);
 
   std::printf("{\"records\": %zu, \"load_seconds\": %.4f, \"eval_seconds\": %.4f, \"warm_eval_seconds\": %.4f, "

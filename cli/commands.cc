@@ -192,9 +192,12 @@ int run_eval(const EvalOptions& options, std::ostream& out, std::ostream& err) {
   // Output names rules by index into `rules`; map them back to the config's numbering.
   for (Match& m : result.matches) m.rule = static_cast<size_t>(config->rule_index(rules[m.rule].spec.name));
   for (GroupValue& v : result.values) v.rule = static_cast<size_t>(config->rule_index(rules[v.rule].spec.name));
+  EvaluationInput numbered_as_config = input;
+  numbered_as_config.rules = config->rules;
   std::string evaluated_at = format_rfc3339(as_of);
-  if (options.format == "json") print_eval_json(*config, result, evaluated_at, snapshots.summaries, out);
-  else print_eval_table(*config, result, evaluated_at, snapshots.summaries, out);
+  if (options.format == "json")
+    print_eval_json(*config, numbered_as_config, result, evaluated_at, snapshots.summaries, out);
+  else print_eval_table(*config, numbered_as_config, result, evaluated_at, snapshots.summaries, out);
   return snapshots.all_up ? kExitOk : kExitProblems;
 }
 
@@ -408,8 +411,13 @@ int run_preview(const PreviewOptions& options, std::ostream& out, std::ostream& 
   const int64_t now = as_of.epoch_seconds;
   AlertBook book;
   std::vector<std::vector<Match>> by_rule(config->rules.size());
-  for (Match& m : result.matches) by_rule[m.rule].push_back(std::move(m));
-  for (size_t r = 0; r < config->rules.size(); ++r) book.apply(config->rules[r], by_rule[r], now - 86400);
+  std::vector<std::vector<MatchText>> texts_by_rule(config->rules.size());
+  for (Match& m : result.matches) {
+    texts_by_rule[m.rule].push_back(match_text(input, m));
+    by_rule[m.rule].push_back(std::move(m));
+  }
+  for (size_t r = 0; r < config->rules.size(); ++r)
+    book.apply(config->rules[r], by_rule[r], texts_by_rule[r], now - 86400);
   std::vector<Alert> alerts;
   for (const auto& [fingerprint, alert] : book.alerts()) {
     alerts.push_back(alert);

@@ -43,7 +43,7 @@ void append_member(std::string& out, std::string_view indent, std::string_view n
   out += ": ";
 }
 
-void append_string_map(std::string& out, const StringMap& map) {
+void append_string_map(std::string& out, MatchTextEntries map) {
   if (map.empty()) {
     out += "{}";
     return;
@@ -74,10 +74,10 @@ void append_optional_number(std::string& out, const std::optional<double>& numbe
   else out += "null";
 }
 
-void append_match(std::string& out, const Config& config, const Match& match) {
+void append_match(std::string& out, const EvaluationInput& source, const Match& match) {
   out += "{\n";
   append_member(out, "      ", "rule");
-  append_json_string(out, config.rules[match.rule].spec.name);
+  append_json_string(out, source.rules[match.rule].spec.name);
   out += ",\n";
   append_member(out, "      ", "key");
   append_json_string(out, match.key);
@@ -85,12 +85,14 @@ void append_match(std::string& out, const Config& config, const Match& match) {
   append_member(out, "      ", "severity");
   append_json_string(out, severity_name(match.severity));
   out += ",\n";
-  append_member(out, "      ", "labels");
-  append_string_map(out, match.labels);
-  out += ",\n";
-  append_member(out, "      ", "annotations");
-  append_string_map(out, match.annotations);
-  out += ",\n";
+  visit_match_text(source, match, [&](MatchTextEntries labels, MatchTextEntries annotations) {
+    append_member(out, "      ", "labels");
+    append_string_map(out, labels);
+    out += ",\n";
+    append_member(out, "      ", "annotations");
+    append_string_map(out, annotations);
+    out += ",\n";
+  });
   append_member(out, "      ", "due_date");
   if (match.due_date == kNullDay) out += "null";
   else append_json_string(out, format_iso(match.due_date));
@@ -196,12 +198,13 @@ void write_array(std::string& text, std::ostream& out, const Items& items, Appen
 
 }  // namespace
 
-void print_eval_json(const Config& config, const EvaluationResult& result, const std::string& evaluated_at,
+void print_eval_json(const Config& config, const EvaluationInput& source, const EvaluationResult& result,
+                     const std::string& evaluated_at,
                      const std::vector<FeedSummary>& feeds, std::ostream& out) {
   std::string text = "{\n  \"evaluated_at\": ";
   append_json_string(text, evaluated_at);
   text += ",\n  \"alerts\": ";
-  write_array(text, out, result.matches, [&](std::string& t, const Match& m) { append_match(t, config, m); });
+  write_array(text, out, result.matches, [&](std::string& t, const Match& m) { append_match(t, source, m); });
   text += ",\n  \"values\": ";
   write_array(text, out, result.values, [&](std::string& t, const GroupValue& v) { append_group_value(t, config, v); });
   text += ",\n  \"feeds\": ";
@@ -228,7 +231,8 @@ void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream
   }
 }
 
-void print_eval_table(const Config& config, const EvaluationResult& result, const std::string& evaluated_at,
+void print_eval_table(const Config& config, const EvaluationInput& source, const EvaluationResult& result,
+                      const std::string& evaluated_at,
                       const std::vector<FeedSummary>& feeds, std::ostream& out) {
   size_t counts[3] = {0, 0, 0};
   std::vector<std::vector<std::string>> rows = {{"RULE", "KEY", "SEVERITY", "DUE", "VALUE", "SUMMARY"}};
@@ -236,7 +240,7 @@ void print_eval_table(const Config& config, const EvaluationResult& result, cons
     ++counts[static_cast<int>(m.severity)];
     rows.push_back({config.rules[m.rule].spec.name, m.key, std::string(severity_name(m.severity)),
                     m.due_date == kNullDay ? "" : format_iso(m.due_date), m.value ? number_to_text(*m.value) : "",
-                    std::string(m.annotations.value_or_empty("summary"))});
+                    std::string(match_text(source, m).annotations.value_or_empty("summary"))});
   }
   out << "Alerts as of " << evaluated_at << ": " << result.matches.size() << " (" << counts[2] << " critical, "
       << counts[1] << " warning, " << counts[0] << " info)\n\n";

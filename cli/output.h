@@ -25,10 +25,12 @@ struct FeedSummary {
 nlohmann::ordered_json value_json(const OwnedValue& value);
 nlohmann::ordered_json group_value_json(const Config& config, const GroupValue& value);
 
-void print_eval_json(const Config& config, const EvaluationResult& result, const std::string& evaluated_at,
-                     const std::vector<FeedSummary>& feeds, std::ostream& out);
-void print_eval_table(const Config& config, const EvaluationResult& result, const std::string& evaluated_at,
-                      const std::vector<FeedSummary>& feeds, std::ostream& out);
+// `source` is what the matches were evaluated with (its rules numbered as the config's): their
+// labels and annotations are rendered from it as they are written.
+void print_eval_json(const Config& config, const EvaluationInput& source, const EvaluationResult& result,
+                     const std::string& evaluated_at, const std::vector<FeedSummary>& feeds, std::ostream& out);
+void print_eval_table(const Config& config, const EvaluationInput& source, const EvaluationResult& result,
+                      const std::string& evaluated_at, const std::vector<FeedSummary>& feeds, std::ostream& out);
 
 // Left-aligned columns separated by two spaces.
 void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out);

@@ -124,7 +124,7 @@ bool run_case(const RuleTestFile& file, const RuleTestCase& c, const Config& con
       problems.push_back("missing: " + describe(id));
       continue;
     }
-    const Match& m = *it->second;
+    const MatchText m = match_text(input, *it->second);
     for (const auto& [name, value] : e.labels) {
       auto label = m.labels.find(name);
       if (label == m.labels.end() || label->second != value)

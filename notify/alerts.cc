@@ -42,13 +42,16 @@ bool waits(const Alert& alert) {
 
 }  // namespace
 
-std::vector<AlertChange> AlertBook::apply(const Rule& rule, std::span<Match> matches, int64_t now,
+std::vector<AlertChange> AlertBook::apply(const Rule& rule, std::span<const Match> matches,
+                                          std::span<MatchText> texts, int64_t now,
                                           const Presence& present, int64_t resolve_missing_after) {
   std::vector<AlertChange> changes;
   auto& of_rule = by_rule_.try_emplace(rule.spec.name).first->second;
   std::unordered_set<const Alert*> seen;
   seen.reserve(matches.size());
-  for (Match& match : matches) {
+  for (size_t i = 0; i < matches.size(); ++i) {
+    const Match& match = matches[i];
+    MatchText& text = texts[i];
     std::string fingerprint = alert_fingerprint(rule.spec.name, match.key);
     auto [it, inserted] = alerts_.try_emplace(fingerprint);
     Alert& alert = it->second;
@@ -63,15 +66,15 @@ std::vector<AlertChange> AlertBook::apply(const Rule& rule, std::span<Match> mat
       alert.state = AlertState::Pending;
       of_rule.insert(&alert);
     }
-    bool content_changed = inserted || alert.severity != match.severity || alert.labels != match.labels ||
-                           alert.annotations != match.annotations || alert.due_date != match.due_date ||
+    bool content_changed = inserted || alert.severity != match.severity || alert.labels != text.labels ||
+                           alert.annotations != text.annotations || alert.due_date != match.due_date ||
                            alert.value != match.value || alert.missing_since != 0 || alert.rejected_since != 0;
     if (content_changed) {
       alert.missing_since = 0;
       alert.rejected_since = 0;
       alert.severity = match.severity;
-      alert.labels = std::move(match.labels);
-      alert.annotations = std::move(match.annotations);
+      alert.labels = std::move(text.labels);
+      alert.annotations = std::move(text.annotations);
       alert.due_date = match.due_date;
       alert.value = match.value;
     }

@@ -70,12 +70,12 @@ using Presence = std::function<KeyPresence(std::string_view key)>;
 
 class AlertBook {
  public:
-  // Applies one evaluation of `rule` at `now`: `matches` are that rule's matches (any order; their
-  // labels and annotations are moved from). An alert no longer matched resolves when `present`
+  // Applies one evaluation of `rule` at `now`: `matches` are that rule's matches (any order), and
+  // `texts[i]` the labels and annotations of `matches[i]` (moved from). An alert no longer matched resolves when `present`
   // says its key is still there (or when no `present` is given); one whose key is there only as a
   // rejected row stays as it was (rejected_since set); a missing one resolves only once it has
   // been missing for `resolve_missing_after` seconds. Returns every change.
-  std::vector<AlertChange> apply(const Rule& rule, std::span<Match> matches, int64_t now,
+  std::vector<AlertChange> apply(const Rule& rule, std::span<const Match> matches, std::span<MatchText> texts, int64_t now,
                                  const Presence& present = {}, int64_t resolve_missing_after = 0);
   // What `apply` returns when given the same matches, and the same presence, as at the rule's
   // last apply: only time moves on (a pending alert's `for` passing, a missing record's grace

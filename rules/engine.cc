@@ -1,6 +1,7 @@
 #include "rules/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -34,61 +35,77 @@ Value OwnedValue::view() const {
 
 namespace {
 
-// A StringMap of `templates` (sorted by name) rendered, and of `fixed` (sorted by name, winning
-// over a template of the same name), merged in order. The rendered text goes through one buffer
-// per thread, reused from one match to the next.
-StringMap render_map(std::span<const std::pair<std::string, Template>> templates,
-                     std::span<const StringMap::value_type> fixed, const EvalContext& context) {
-  thread_local std::string text;
-  thread_local std::vector<size_t> ends;
-  thread_local std::vector<StringMap::value_type> entries;
-  text.clear();
-  ends.clear();
-  for (const auto& [name, tmpl] : templates) {
-    tmpl.render_to(context, text);
-    ends.push_back(text.size());
-  }
-  entries.clear();
-  size_t t = 0, f = 0;
-  while (t < templates.size() || f < fixed.size()) {
-    if (t < templates.size() && f < fixed.size() && templates[t].first == fixed[f].first) {
-      ++t;  // a fixed entry wins, as the last of a name in a StringMap does
-    } else if (f == fixed.size() || (t < templates.size() && templates[t].first < fixed[f].first)) {
-      const size_t begin = t == 0 ? 0 : ends[t - 1];
-      entries.emplace_back(templates[t].first, std::string_view(text).substr(begin, ends[t] - begin));
-      ++t;
-    } else {
-      entries.push_back(fixed[f++]);
+// The entries of `templates` (sorted by name) rendered, and of `fixed` (sorted by name, winning
+// over a template of the same name), merged in name order. The text and entries are reused from
+// one match to the next.
+struct RenderedEntries {
+  std::string text;
+  std::vector<size_t> ends;
+  std::vector<StringMap::value_type> entries;
+
+  void render(std::span<const std::pair<std::string, Template>> templates,
+              std::span<const StringMap::value_type> fixed, const EvalContext& context) {
+    text.clear();
+    ends.clear();
+    for (const auto& [name, tmpl] : templates) {
+      tmpl.render_to(context, text);
+      ends.push_back(text.size());
+    }
+    entries.clear();
+    size_t t = 0, f = 0;
+    while (t < templates.size() || f < fixed.size()) {
+      if (t < templates.size() && f < fixed.size() && templates[t].first == fixed[f].first) {
+        ++t;  // a fixed entry wins, as the last of a name in a StringMap does
+      } else if (f == fixed.size() || (t < templates.size() && templates[t].first < fixed[f].first)) {
+        const size_t begin = t == 0 ? 0 : ends[t - 1];
+        entries.emplace_back(templates[t].first, std::string_view(text).substr(begin, ends[t] - begin));
+        ++t;
+      } else {
+        entries.push_back(fixed[f++]);
+      }
     }
   }
-  return StringMap::from_sorted(entries);
-}
+};
 
-void render_labels(const Rule& rule, const EvalContext& context, Match& match) {
-  // The identity labels, in name order.
+// A match's labels and annotations rendered into the calling thread's buffers, then handed to
+// `visit`: the one place a match's text is made.
+template <class Visit>
+void render_text(const Rule& rule, const Match& match, const EvalContext& context, Visit&& visit) {
+  thread_local RenderedEntries labels, annotations;
   const StringMap::value_type identity[] = {
       {"alertname", rule.spec.name}, {"key", match.key}, {"severity", severity_name(match.severity)}};
-  match.labels = render_map(rule.labels, identity, context);
-  match.annotations = render_map(rule.annotations, {}, context);
+  labels.render(rule.labels, identity, context);
+  annotations.render(rule.annotations, {}, context);
+  visit(MatchTextEntries(labels.entries), MatchTextEntries(annotations.entries));
+}
+
+std::shared_ptr<const MatchText> text_now(const Rule& rule, const Match& match, const EvalContext& context) {
+  auto text = std::make_shared<MatchText>();
+  render_text(rule, match, context, [&](MatchTextEntries labels, MatchTextEntries annotations) {
+    text->labels = StringMap::from_sorted(labels);
+    text->annotations = StringMap::from_sorted(annotations);
+  });
+  return text;
+}
+
+// The variables a deadline rule's templates see: due_date, days_remaining, working_days_remaining.
+std::array<Value, 3> deadline_variables(const Calendar& calendar, Day today, Day due) {
+  return {Value::of_date(due), Value::of_number(due - today),
+          Value::of_number(calendar.working_days_between(today, due))};
 }
 
 Severity deadline_severity(Day today, Day due) { return today > due ? Severity::Critical : Severity::Warning; }
 
 void add_deadline_match(const EvaluationInput& input, size_t index, EvalContext& context, Day due,
                         EvaluationResult& out) {
-  const Rule& rule = input.rules[index];
-  const Day today = input.as_of;
-  Value variables[] = {Value::of_date(due), Value::of_number(due - today),
-                       Value::of_number(input.calendar->working_days_between(today, due))};
-  context.variables = variables;
   Match match;
   match.rule = index;
   match.key = std::string(context.table->key(context.row));
-  match.severity = deadline_severity(today, due);
+  match.severity = deadline_severity(input.as_of, due);
   match.due_date = due;
-  render_labels(rule, context, match);
+  match.as_of = input.as_of;
+  match.row = static_cast<uint32_t>(context.row);
   out.matches.push_back(std::move(match));
-  context.variables = {};
 }
 
 // The record's due date: `due`, or `due_in` after the start; kNullDay when it has none (no date,
@@ -244,7 +261,8 @@ void evaluate_condition(const EvaluationInput& input, size_t index, RowRange row
     match.rule = index;
     match.key = std::string(table.key(row));
     match.severity = rule.spec.severity;
-    render_labels(rule, context, match);
+    match.as_of = input.as_of;
+    match.row = static_cast<uint32_t>(row);
     out.matches.push_back(std::move(match));
   }
 }
@@ -441,7 +459,8 @@ void evaluate_aggregate(const EvaluationInput& input, size_t index, EvaluationRe
       match.key = gv.key;
       match.severity = rule.spec.severity;
       match.value = gv.value;
-      render_labels(rule, group_context, match);
+      match.as_of = input.as_of;
+      match.text = text_now(rule, match, group_context);
       out.matches.push_back(std::move(match));
     }
     out.values.push_back(std::move(gv));
@@ -469,6 +488,35 @@ void evaluate_rows(const EvaluationInput& input, size_t index, RowRange rows, Ev
 
 }  // namespace
 
+void visit_match_text(const EvaluationInput& input, const Match& match,
+                      const std::function<void(MatchTextEntries labels, MatchTextEntries annotations)>& visit) {
+  if (match.text) {
+    thread_local std::vector<StringMap::value_type> labels, annotations;
+    labels.assign(match.text->labels.begin(), match.text->labels.end());
+    annotations.assign(match.text->annotations.begin(), match.text->annotations.end());
+    return visit(labels, annotations);
+  }
+  const Rule& rule = input.rules[match.rule];
+  Arena arena;
+  EvalContext context{input.feeds[rule.feed], match.row, {}, {}, match.as_of, input.calendar, input.tables, &arena};
+  std::array<Value, 3> variables;
+  if (rule.spec.kind == RuleKind::Deadline) {
+    variables = deadline_variables(*input.calendar, match.as_of, match.due_date);
+    context.variables = variables;
+  }
+  render_text(rule, match, context, visit);
+}
+
+MatchText match_text(const EvaluationInput& input, const Match& match) {
+  if (match.text) return *match.text;
+  MatchText text;
+  visit_match_text(input, match, [&](MatchTextEntries labels, MatchTextEntries annotations) {
+    text.labels = StringMap::from_sorted(labels);
+    text.annotations = StringMap::from_sorted(annotations);
+  });
+  return text;
+}
+
 void evaluate_rule(const EvaluationInput& input, size_t index, EvaluationResult& out) {
   if (is_evaluated(input, index)) evaluate_rows(input, index, all_rows(input, index), out);
 }
@@ -486,8 +534,8 @@ void evaluate_due_on(const EvaluationInput& input, size_t index, Day day, Evalua
 namespace {
 
 // Sorts by rule name, then key. The order is worked out on small entries and the items are then
-// moved once each: moving a match (its labels and annotations) is dear, and a sort moves each
-// item many times.
+// moved once each: moving an item (a match's key, a group's values) is dearer than moving an
+// entry, and a sort moves each item many times.
 template <class Item>
 void sort_by_rule_then_key(std::span<const Rule> rules, std::vector<Item>& items) {
   struct Entry {

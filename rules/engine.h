@@ -2,7 +2,9 @@
 // `evaluate_rule` is re-entrant: the caller may evaluate different rules on different threads.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,14 +29,27 @@ struct OwnedValue {
   Value view() const;
 };
 
+// A match's labels (alertname, key, severity and the rule's labels) and annotations.
+struct MatchText {
+  StringMap labels;
+  StringMap annotations;
+};
+
+// What a rule found: small, with nothing rendered. A record's labels and annotations are rendered
+// when they are read (match_text), from its record and the rule's templates as of `as_of`: at
+// national scale most matches are never read one by one, and a result held all day would
+// otherwise hold their text twice over.
 struct Match {
   size_t rule = 0;  // index into the rule list evaluated
   std::string key;
   Severity severity = Severity::Warning;
-  StringMap labels;  // alertname, key, severity and the rule's labels
-  StringMap annotations;
   Day due_date = kNullDay;          // deadline rules
+  Day as_of = kNullDay;             // the date its text is rendered as of
+  uint32_t row = 0;                 // its record in the rule's snapshot
   std::optional<double> value;      // aggregate rules
+  // Set when the text cannot be rendered again from one record (an aggregate's group: there are
+  // few), or was given (tests, alerts restored); null otherwise.
+  std::shared_ptr<const MatchText> text;
 };
 
 struct GroupValue {
@@ -86,6 +101,17 @@ struct EvaluationInput {
   // this many records, so that one big rule does not leave the other cores idle.
   size_t rows_per_piece = size_t{1} << 17;
 };
+
+// The labels and annotations of a match of `input`: its own `text` when it has one, otherwise
+// rendered from its record in `input.feeds` (which must be the snapshots it was evaluated on).
+MatchText match_text(const EvaluationInput& input, const Match& match);
+
+// The same entries, handed to `visit(labels, annotations)` as spans of (name, text) in name order,
+// without building the maps: they are valid during the call only. For writers that copy the text
+// straight into their output.
+using MatchTextEntries = std::span<const StringMap::value_type>;
+void visit_match_text(const EvaluationInput& input, const Match& match,
+                      const std::function<void(MatchTextEntries labels, MatchTextEntries annotations)>& visit);
 
 // Appends the matches and values of rule `index` to `out` (unsorted).
 void evaluate_rule(const EvaluationInput& input, size_t index, EvaluationResult& out);

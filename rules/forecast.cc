@@ -18,10 +18,12 @@ std::vector<ForecastCount> forecast(const EvaluationInput& input, Day from, Day 
     for (Day day = from; day <= to; ++day) evaluate_due_on(with_cache, r, day, each[r]);
   });
   std::map<std::tuple<Day, std::string, std::string, std::string>, size_t> counts;
-  auto label = [](const Match& m, const char* name) { return std::string(m.labels.value_or_empty(name)); };
   for (const EvaluationResult& result : each)
-    for (const Match& m : result.matches)
-      ++counts[{m.due_date, label(m, "team"), label(m, "worker"), input.rules[m.rule].spec.name}];
+    for (const Match& m : result.matches) {
+      const MatchText text = match_text(with_cache, m);
+      ++counts[{m.due_date, std::string(text.labels.value_or_empty("team")),
+                std::string(text.labels.value_or_empty("worker")), input.rules[m.rule].spec.name}];
+    }
   std::vector<ForecastCount> out;
   out.reserve(counts.size());
   for (const auto& [k, n] : counts) out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), n});

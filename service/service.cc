@@ -373,6 +373,7 @@ void Service::evaluate(FeedLoads loads) {
   // The rules first evaluate side by side; their alerts then change one rule at a time.
   struct Outcome {
     EvaluationResult result;
+    std::vector<MatchText> texts;  // of result.matches, rendered on the rule's core
     std::string error;
     double seconds = 0;
   };
@@ -389,6 +390,8 @@ void Service::evaluate(FeedLoads loads) {
     auto started = std::chrono::steady_clock::now();
     try {
       evaluate_rule(input, i, outcomes[i].result);
+      outcomes[i].texts.reserve(outcomes[i].result.matches.size());
+      for (const Match& m : outcomes[i].result.matches) outcomes[i].texts.push_back(match_text(input, m));
     } catch (const std::exception& e) {
       outcomes[i].error = e.what();
     }
@@ -438,7 +441,7 @@ void Service::evaluate(FeedLoads loads) {
     status.duration_seconds = seconds;
     status.matches = result.matches.size();
     metrics_->observe_rule_evaluation(rule.spec.name, seconds, false);
-    auto rule_changes = book_.apply(rule, result.matches, now, presence_of(rule, *tables[rule.feed], result), grace);
+    auto rule_changes = book_.apply(rule, result.matches, outcomes[i].texts, now, presence_of(rule, *tables[rule.feed], result), grace);
     changes.insert(changes.end(), std::make_move_iterator(rule_changes.begin()), std::make_move_iterator(rule_changes.end()));
     rule_inputs_[i] = inputs_of(i);
     if (rule.spec.export_value) {
@@ -450,6 +453,7 @@ void Service::evaluate(FeedLoads loads) {
 
   // The built-in alert for feeds that are down or stale.
   std::vector<Match> feed_matches;
+  std::vector<MatchText> feed_texts;
   for (const FeedStatus& feed : feeds_->status(now)) {
     if (feed.up) continue;
     // A first load under way has failed at nothing yet (past its load_timeout it is down).
@@ -457,12 +461,13 @@ void Service::evaluate(FeedLoads loads) {
     Match m;
     m.key = feed.name;
     m.severity = Severity::Critical;
-    m.labels = {{"alertname", kFeedUnhealthyRule}, {"key", feed.name}, {"severity", "critical"}, {"feed", feed.name}};
-    m.annotations = {{"summary", feed.stale ? "feed " + feed.name + " is stale: no successful load within max_age"
-                                            : "feed " + feed.name + " is down: " + feed.last_error}};
     feed_matches.push_back(std::move(m));
+    feed_texts.push_back(
+        {{{"alertname", kFeedUnhealthyRule}, {"key", feed.name}, {"severity", "critical"}, {"feed", feed.name}},
+         {{"summary", feed.stale ? "feed " + feed.name + " is stale: no successful load within max_age"
+                                 : "feed " + feed.name + " is down: " + feed.last_error}}});
   }
-  auto feed_changes = book_.apply(feed_unhealthy_rule_, feed_matches, now);
+  auto feed_changes = book_.apply(feed_unhealthy_rule_, feed_matches, feed_texts, now);
   changes.insert(changes.end(), feed_changes.begin(), feed_changes.end());
 
   lap("alert book");

@@ -24,12 +24,23 @@ Rule rule_named(const std::string& name) {
   return rule;
 }
 
-Match match(const std::string& key) {
+Match match(const std::string& key, const std::string& summary = "") {
   Match m;
   m.key = key;
   m.severity = Severity::Critical;
-  m.labels = {{"alertname", "r"}, {"key", key}, {"severity", "critical"}};
+  auto text = std::make_shared<MatchText>();
+  text->labels = {{"alertname", "r"}, {"key", key}, {"severity", "critical"}};
+  if (!summary.empty()) text->annotations = {{"summary", summary}};
+  m.text = std::move(text);
   return m;
+}
+
+// AlertBook::apply with each match's own text, as the service renders it.
+std::vector<AlertChange> apply(AlertBook& book, const Rule& rule, const std::vector<Match>& matches, int64_t now,
+                               const Presence& present = {}, int64_t grace = 0) {
+  std::vector<MatchText> texts;
+  for (const Match& m : matches) texts.push_back(*m.text);
+  return book.apply(rule, matches, texts, now, present, grace);
 }
 
 class AlertBookTest : public testing::Test {
@@ -39,7 +50,7 @@ class AlertBookTest : public testing::Test {
                                     const std::set<std::string>& present) {
     std::vector<Match> matches;
     for (const auto& key : matched) matches.push_back(match(key));
-    return book_.apply(rule_, matches, now, [&](std::string_view key) { return present.count(std::string(key)) ? KeyPresence::Present : KeyPresence::Absent; },
+    return apply(book_, rule_, matches, now, [&](std::string_view key) { return present.count(std::string(key)) ? KeyPresence::Present : KeyPresence::Absent; },
                        kGrace);
   }
   std::set<std::string> keys() const {
@@ -108,7 +119,7 @@ TEST_F(AlertBookTest, ARecordOnARejectedRowKeepsItsAlertAsItWas) {
   auto on_rejected_row = [&](int64_t now, std::vector<std::string> matched, std::set<std::string> rejected) {
     std::vector<Match> matches;
     for (const auto& key : matched) matches.push_back(match(key));
-    return book_.apply(rule_, matches, now, [&](std::string_view key) {
+    return apply(book_, rule_, matches, now, [&](std::string_view key) {
       return rejected.count(std::string(key)) ? KeyPresence::Rejected : KeyPresence::Present;
     }, kGrace);
   };
@@ -140,8 +151,8 @@ TEST_F(AlertBookTest, ARecordOnARejectedRowKeepsItsAlertAsItWas) {
 TEST_F(AlertBookTest, WithoutPresenceEveryUnmatchedAlertResolves) {
   // The built-in feed_unhealthy alert: no records behind it.
   std::vector<Match> matches = {match("A")};
-  book_.apply(rule_, matches, 0);
-  EXPECT_EQ(count(book_.apply(rule_, {}, 60), AlertChange::Kind::Resolved), 1u);
+  apply(book_, rule_, matches, 0);
+  EXPECT_EQ(count(apply(book_, rule_, {}, 60), AlertChange::Kind::Resolved), 1u);
 }
 
 bool same_alert(const Alert& a, const Alert& b) {
@@ -186,16 +197,15 @@ TEST(AlertBookAdvance, AgreesWithApplyingTheSameMatchesAgain) {
       auto matches = [&] {
         std::vector<Match> out;
         for (const std::string& key : matched) {
-          out.push_back(match(key));
-          out.back().annotations.set("summary", "step " + std::to_string(step / 4));  // changes now and then
+          out.push_back(match(key, "step " + std::to_string(step / 4)));  // changes now and then
         }
         return out;
       };
       // The annotation changes every 4 steps: the same matches only within a run of 4.
       const bool unchanged = same && step % 4 != 0;
       std::vector<Match> first = matches(), second = matches();
-      auto expected = applied.apply(rule, first, now, presence, grace);
-      auto got = unchanged ? advanced.advance(rule, now, grace) : advanced.apply(rule, second, now, presence, grace);
+      auto expected = apply(applied, rule, first, now, presence, grace);
+      auto got = unchanged ? advanced.advance(rule, now, grace) : apply(advanced, rule, second, now, presence, grace);
       // The same changes; their order within one evaluation carries no meaning.
       for (auto* changes : {&expected, &got})
         std::sort(changes->begin(), changes->end(), [](const AlertChange& a, const AlertChange& b) {

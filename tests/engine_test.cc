@@ -76,7 +76,25 @@ class EngineBase : public ::testing::Test {
     return errors;
   }
 
-  EvaluationResult evaluate_at(const std::vector<Rule>& rules, Day as_of) {
+  // A match with its text rendered while what it was evaluated with is at hand.
+  struct RenderedMatch : Match {
+    StringMap labels, annotations;
+  };
+  struct RenderedResult {
+    std::vector<RenderedMatch> matches;
+    std::vector<GroupValue> values;
+  };
+  static RenderedResult rendered(const EvaluationInput& input, EvaluationResult result) {
+    RenderedResult out;
+    for (Match& m : result.matches) {
+      MatchText text = match_text(input, m);
+      out.matches.push_back({std::move(m), std::move(text.labels), std::move(text.annotations)});
+    }
+    out.values = std::move(result.values);
+    return out;
+  }
+
+  RenderedResult evaluate_at(const std::vector<Rule>& rules, Day as_of) {
     const Table* feeds[] = {&table_};
     EvaluationInput input;
     input.rules = rules;
@@ -84,9 +102,9 @@ class EngineBase : public ::testing::Test {
     input.as_of = as_of;
     input.calendar = &calendar_;
     input.tables = &tables_;
-    return evaluate(input);
+    return rendered(input, evaluate(input));
   }
-  EvaluationResult evaluate_at(const Rule& rule, Day as_of) { return evaluate_at(std::vector<Rule>{rule}, as_of); }
+  RenderedResult evaluate_at(const Rule& rule, Day as_of) { return evaluate_at(std::vector<Rule>{rule}, as_of); }
 
   // The severity of the one match for `key`, or "none".
   std::string severity_at(const Rule& rule, Day as_of, const std::string& key) {
@@ -158,7 +176,7 @@ TEST_F(EngineDeadline, DueDayIsAWarningAndTheDayAfterIsCritical) {
 
   auto result = evaluate_at(rule, ymd(2017, 9, 5));
   ASSERT_EQ(result.matches.size(), 1u);
-  const Match& m = result.matches[0];
+  const RenderedMatch& m = result.matches[0];
   EXPECT_EQ(m.key, "C1");
   EXPECT_EQ(m.rule, 0u);
   EXPECT_EQ(m.due_date, ymd(2017, 9, 4));
@@ -221,12 +239,12 @@ TEST_F(EngineDeadline, DatesSolvedOncePerSnapshotAgreeDayByDayWithDatesEvaluated
     const Table* feeds[] = {&table_};
     for (Day day = ymd(2017, 5, 1); day <= ymd(2017, 7, 31); ++day) {
       EvaluationInput input{fixed, feeds, day, &calendar_, &tables_, &cache};
-      EvaluationResult cached = evaluate(input);
-      EvaluationResult fresh = evaluate_at(fixed, day);
-      EvaluationResult each_day = evaluate_at(moving_rules, day);
-      auto describe = [](const EvaluationResult& r) {
+      RenderedResult cached = rendered(input, evaluate(input));
+      RenderedResult fresh = evaluate_at(fixed, day);
+      RenderedResult each_day = evaluate_at(moving_rules, day);
+      auto describe = [](const RenderedResult& r) {
         std::string text;
-        for (const Match& m : r.matches) {
+        for (const RenderedMatch& m : r.matches) {
           text += m.key + " " + std::string(severity_name(m.severity)) + " " + format_iso(m.due_date);
           for (const auto& [name, value] : m.labels) text.append(" ").append(name).append("=").append(value);
           for (const auto& [name, value] : m.annotations) text.append(" ").append(name).append("=").append(value);
@@ -492,7 +510,7 @@ TEST_F(EngineCondition, OneAlertPerRecordWhereWhenIsTrue) {
   ASSERT_EQ(result.matches.size(), 2u);
   EXPECT_EQ(result.matches[0].key, "C1");
   EXPECT_EQ(result.matches[1].key, "C3");
-  const Match& m = result.matches[1];
+  const RenderedMatch& m = result.matches[1];
   EXPECT_EQ(m.severity, Severity::Critical);
   EXPECT_EQ(m.labels, (Labels{{"alertname", "long_hours"}, {"key", "C3"}, {"severity", "critical"}, {"team", "assessment"}}));
   EXPECT_EQ(m.annotations, (Labels{{"summary", "C3 has 12 hours"}}));
@@ -518,7 +536,7 @@ TEST_F(EngineCondition, NullIsFalse) {
   Rule d = compile(condition("d", "!open"));
   auto result = evaluate_at(std::vector<Rule>{a, b, c, d}, ymd(2017, 6, 14));
   std::vector<std::string> got;
-  for (const Match& m : result.matches) got.push_back(std::string(m.labels.at("alertname")) + ":" + m.key);
+  for (const RenderedMatch& m : result.matches) got.push_back(std::string(m.labels.at("alertname")) + ":" + m.key);
   EXPECT_EQ(got, (std::vector<std::string>{"a:C2", "b:C2", "c:C2", "d:C1"}));
 }
 
@@ -716,7 +734,7 @@ TEST_F(EngineAggregateData, WhenOverValueAndGroupFieldsWithLookup) {
   EXPECT_EQ(result.values[2].value, 2);
   // Assessment: 3 > 2; Corporate Parenting: 2 > 5 is false; no team: 1 > 100 is false.
   ASSERT_EQ(result.matches.size(), 1u);
-  const Match& m = result.matches[0];
+  const RenderedMatch& m = result.matches[0];
   EXPECT_EQ(m.key, "Assessment");
   EXPECT_EQ(m.value, 3);
   EXPECT_EQ(m.severity, Severity::Critical);
@@ -809,7 +827,7 @@ TEST_F(EngineResults, SortedByRuleNameThenKey) {
                              compile(aggregate("count()", {"status"}, "value > 0"))};
   auto result = evaluate_at(rules, ymd(2017, 6, 14));
   std::vector<std::string> got;
-  for (const Match& m : result.matches) got.push_back(std::string(m.labels.at("alertname")) + ":" + m.key);
+  for (const RenderedMatch& m : result.matches) got.push_back(std::string(m.labels.at("alertname")) + ":" + m.key);
   EXPECT_EQ(got, (std::vector<std::string>{"aggregate_rule:Open", "alpha:C10", "alpha:C2", "alpha:C3", "zeta:C10",
                                            "zeta:C2", "zeta:C3"}));
   // Match::rule indexes the rules as given.

@@ -68,23 +68,26 @@ std::vector<std::string> lines_of(const reference::Result& result) {
   return out;
 }
 
-std::vector<std::string> lines_of(const EvaluationResult& result, const std::vector<Rule>& rules) {
+// The engine's matches with their text rendered when read, through `input` (what they were
+// evaluated with), as eval, the daemon and the pages read it.
+std::vector<std::string> lines_of(const EvaluationResult& result, const EvaluationInput& input) {
   std::vector<std::string> out;
   for (const Match& m : result.matches) {
+    const MatchText text = match_text(input, m);
     reference::Alert a;
-    a.rule = rules[m.rule].spec.name;
+    a.rule = input.rules[m.rule].spec.name;
     a.key = m.key;
     a.severity = std::string(severity_name(m.severity));
     // Read into the reference's std::map, so that the engine's compact map is checked too.
-    for (const auto& [name, value] : m.labels) a.labels.emplace(name, value);
-    for (const auto& [name, value] : m.annotations) a.annotations.emplace(name, value);
+    for (const auto& [name, value] : text.labels) a.labels.emplace(name, value);
+    for (const auto& [name, value] : text.annotations) a.annotations.emplace(name, value);
     if (m.due_date != kNullDay) a.due_date = m.due_date;
     a.value = m.value;
     out.push_back(line_of(a));
   }
   for (const GroupValue& v : result.values) {
     reference::GroupValue g;
-    g.rule = rules[v.rule].spec.name;
+    g.rule = input.rules[v.rule].spec.name;
     g.key = v.key;
     g.value = v.value;
     for (const auto& [name, value] : v.group) g.group.emplace_back(name, val_of(value));
@@ -249,9 +252,9 @@ std::string run_case(const Case& c) {
     input.cache = &cache;
     EvaluationResult cached = evaluate(input);
     std::string as_of = format_iso(step.as_of);
-    if (auto diff = difference(lines_of(fresh, rules), lines_of(expected)); !diff.empty())
+    if (auto diff = difference(lines_of(fresh, input), lines_of(expected)); !diff.empty())
       return "engine (no cache) and reference disagree as of " + as_of + ":\n" + diff + describe(c, s);
-    if (auto diff = difference(lines_of(cached, rules), lines_of(expected)); !diff.empty())
+    if (auto diff = difference(lines_of(cached, input), lines_of(expected)); !diff.empty())
       return "engine (cache kept across steps) and reference disagree as of " + as_of + ":\n" + diff + describe(c, s);
     for (const EvaluationResult* result : {&fresh, &cached})
       if (auto problem = order_problem(*result, rules); !problem.empty())
