@@ -455,6 +455,27 @@ TEST_F(EngineDeadline, WarnBeforeInWorkingDaysSkipsABankHoliday) {
   EXPECT_EQ(severity_at(rule, ymd(2017, 8, 26), "C1"), "warning");
 }
 
+// A match's text is rendered when read, as of the date it was evaluated for: matches of several
+// days in one result (the forecast's) each read their own day's "working days remaining".
+TEST_F(EngineDeadline, TextIsRenderedAsOfEachMatchsOwnDay) {
+  set_rows({{.id = "C1", .team = "Assessment", .referral = "2017-08-18"},
+            {.id = "C2", .team = "Assessment", .referral = "2017-08-21"}});
+  RuleSpec spec = deadline("referral", "10 working days", "10 working days");
+  spec.annotations = {{"summary", "{{ id }}: {{ working_days_remaining }} working days"}};
+  std::vector<Rule> rules = {compile(spec)};
+  const Table* feeds[] = {&table_};
+  EvaluationInput input{rules, feeds, kNullDay, &calendar_, &tables_};
+  EvaluationResult result;
+  evaluate_due_on(input, 0, ymd(2017, 9, 4), result);  // C1's due date, seen on 5 September
+  evaluate_due_on(input, 0, ymd(2017, 9, 5), result);  // C2's, seen on 6 September
+  ASSERT_EQ(result.matches.size(), 2u);
+  EXPECT_EQ(match_text(input, result.matches[0]).annotations.at("summary"), "C1: -1 working days");
+  EXPECT_EQ(match_text(input, result.matches[1]).annotations.at("summary"), "C2: -1 working days");
+  // Read again after the input's own date has moved on: the same text.
+  input.as_of = ymd(2017, 12, 1);
+  EXPECT_EQ(match_text(input, result.matches[0]).annotations.at("summary"), "C1: -1 working days");
+}
+
 TEST_F(EngineDeadline, TemplateVariables) {
   set_rows({{.id = "C1", .team = "Assessment", .referral = "2017-08-18"}});
   RuleSpec spec = deadline("referral", "10 working days", "10 working days");
