@@ -497,7 +497,9 @@ void visit_match_text(const EvaluationInput& input, const Match& match,
     return visit(labels, annotations);
   }
   const Rule& rule = input.rules[match.rule];
-  Arena arena;
+  // One arena per thread, not per match: an empty std::deque already allocates.
+  thread_local Arena arena;
+  arena.clear();
   EvalContext context{input.feeds[rule.feed], match.row, {}, {}, match.as_of, input.calendar, input.tables, &arena};
   std::array<Value, 3> variables;
   if (rule.spec.kind == RuleKind::Deadline) {
