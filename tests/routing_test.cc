@@ -186,8 +186,9 @@ TEST_F(RoutingConfigTest, ARuleTitleIsOneShortLine) {
             "characters (it heads messages and subjects)");
   // A right-to-left override would make a subject read backwards; a line separator splits it; 81
   // characters is one too many, whatever their bytes.
-  for (const char* title : {"Visit \\u202Edue\\u202C", "Visit\\u2028due", "Visit\\u0085due", std::string(81, 'x').c_str()}) {
-    write("rules/r.toml", std::string("[[rule]]\nname = \"r\"\ntitle = \"") + title +
+  for (const std::string& title :
+       std::vector<std::string>{"Visit \\u202Edue\\u202C", "Visit\\u2028due", "Visit\\u0085due", std::string(81, 'x')}) {
+    write("rules/r.toml", "[[rule]]\nname = \"r\"\ntitle = \"" + title +
                               "\"\nkind = \"condition\"\nfeed = \"f\"\nwhen = \"true\"\n");
     Diagnostics bad;
     EXPECT_FALSE(load_config((dir_ / "c.toml").string(), bad)) << title;
