@@ -11,7 +11,8 @@ growth of `casewatch_evaluation_duration_seconds_sum` across it, so the figures 
 (feeds, rules, alert book, dispatch). Prints p50 and the range of the same-day rounds, the next-day
 round, and the daemon's resident memory after them (VmRSS) and at its peak (VmHWM), and writes the
 same as JSON to WORK/daemon-rounds.json. With --phases, each round's
-phases from the debug log; with --perf FILE, a perf profile of the same-day rounds; with
+phases from the debug log; with --perf FILE, a perf profile of the same-day rounds (with
+--perf-next-day FILE, of the next day's round); with
 --stand-ins, scripts/stand-ins.py catches the example deployment's emails and webhooks (SMTP on
 2525, HTTP on 9798), so that its notifications are delivered rather than retried.
 """
@@ -60,6 +61,7 @@ def main():
     parser.add_argument("--phases", action="store_true",
                         help="run at --log-level debug and print each round's phases from the log")
     parser.add_argument("--perf", help="record a perf profile of the same-day rounds into this file")
+    parser.add_argument("--perf-next-day", help="record a perf profile of the next day's round into this file")
     parser.add_argument("--stand-ins", action="store_true",
                         help="run scripts/stand-ins.py for the example deployment's receivers")
     args = parser.parse_args()
@@ -120,9 +122,16 @@ def main():
             perf.send_signal(2)
             perf.wait()
         # To 09:00 the next day: every deadline window is crossed afresh.
+        if args.perf_next_day:
+            perf = subprocess.Popen(["perf", "record", "-g", "-o", args.perf_next_day, "-p", str(process.pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
         before = metric(port, total)
         post(port, "/-/test/advance?seconds=%d" % (86400 - args.rounds * args.interval))
         next_day = metric(port, total) - before
+        if args.perf_next_day:
+            perf.send_signal(2)
+            perf.wait()
         after_next_day = memory(process.pid)
         process.terminate()
         process.wait(timeout=60)

@@ -167,9 +167,9 @@ std::vector<Alert> make_alerts(size_t count) {
     a.severity = i % 5 ? Severity::Warning : Severity::Critical;
     a.state = AlertState::Firing;
     a.active_since = a.fired_at = kDispatchNow - 86400;
-    a.labels = {{"alertname", a.rule}, {"key", a.key}, {"severity", i % 5 ? "warning" : "critical"},
-                {"team", "Team " + std::to_string(i % 25)}, {"worker", "Worker " + std::to_string(i % 900)}};
-    a.annotations = {{"summary", "Assessment for " + a.key + " is due"}, {"due", "2023-11-20"}};
+    a.set_text({{"alertname", a.rule}, {"key", a.key}, {"severity", i % 5 ? "warning" : "critical"},
+                {"team", "Team " + std::to_string(i % 25)}, {"worker", "Worker " + std::to_string(i % 900)}},
+               {{"summary", "Assessment for " + a.key + " is due"}, {"due", "2023-11-20"}});
   }
   return alerts;
 }

@@ -411,9 +411,9 @@ int run_preview(const PreviewOptions& options, std::ostream& out, std::ostream& 
   const int64_t now = as_of.epoch_seconds;
   AlertBook book;
   std::vector<std::vector<Match>> by_rule(config->rules.size());
-  std::vector<std::vector<MatchText>> texts_by_rule(config->rules.size());
+  std::vector<std::vector<std::shared_ptr<const MatchText>>> texts_by_rule(config->rules.size());
   for (Match& m : result.matches) {
-    texts_by_rule[m.rule].push_back(match_text(input, m));
+    texts_by_rule[m.rule].push_back(shared_match_text(input, m));
     by_rule[m.rule].push_back(std::move(m));
   }
   for (size_t r = 0; r < config->rules.size(); ++r)

@@ -27,6 +27,29 @@ std::string alert_fingerprint(std::string_view rule, std::string_view key) {
   return buffer;
 }
 
+MatchText& Alert::edit_text() {
+  auto copy = std::make_shared<MatchText>(*text);
+  MatchText& editable = *copy;
+  text = std::move(copy);
+  return editable;
+}
+
+void Alert::set_text(StringMap labels, StringMap annotations) {
+  text = std::make_shared<const MatchText>(MatchText{std::move(labels), std::move(annotations)});
+}
+
+const std::shared_ptr<const MatchText>& Alert::empty_text() {
+  static const auto empty = std::make_shared<const MatchText>();
+  return empty;
+}
+
+bool Alert::operator==(const Alert& other) const {
+  return fingerprint == other.fingerprint && rule == other.rule && key == other.key && severity == other.severity &&
+         state == other.state && active_since == other.active_since && fired_at == other.fired_at &&
+         labels() == other.labels() && annotations() == other.annotations() && due_date == other.due_date &&
+         value == other.value && missing_since == other.missing_since && rejected_since == other.rejected_since;
+}
+
 namespace {
 
 // A pending alert fires once it has matched for the rule's `for`.
@@ -43,40 +66,46 @@ bool waits(const Alert& alert) {
 }  // namespace
 
 std::vector<AlertChange> AlertBook::apply(const Rule& rule, std::span<const Match> matches,
-                                          std::span<MatchText> texts, int64_t now,
+                                          std::span<const std::shared_ptr<const MatchText>> texts, int64_t now,
                                           const Presence& present, int64_t resolve_missing_after) {
   std::vector<AlertChange> changes;
-  auto& of_rule = by_rule_.try_emplace(rule.spec.name).first->second;
-  std::unordered_set<const Alert*> seen;
-  seen.reserve(matches.size());
+  KeyIndex& of_rule = by_rule_.try_emplace(rule.spec.name).first->second;
+  const uint64_t this_apply = ++applied_;
+  bool text_refreshed = false;
   for (size_t i = 0; i < matches.size(); ++i) {
     const Match& match = matches[i];
-    MatchText& text = texts[i];
-    std::string fingerprint = alert_fingerprint(rule.spec.name, match.key);
-    auto [it, inserted] = alerts_.try_emplace(fingerprint);
-    Alert& alert = it->second;
-    seen.insert(&alert);
-    Severity previous = alert.severity;
-    bool was_firing = !inserted && alert.state == AlertState::Firing;
+    const std::shared_ptr<const MatchText>& text = texts[i];
+    auto indexed = of_rule.find(match.key);
+    const bool inserted = indexed == of_rule.end();
     if (inserted) {
+      std::string fingerprint = alert_fingerprint(rule.spec.name, match.key);
+      auto [it, fresh] = alerts_.try_emplace(fingerprint);
+      if (!fresh) erase(it), it = alerts_.try_emplace(fingerprint).first;  // a fingerprint collision: the new one wins
+      Alert& alert = it->second;
       alert.fingerprint = std::move(fingerprint);
       alert.rule = rule.spec.name;
       alert.key = match.key;
       alert.active_since = now;
       alert.state = AlertState::Pending;
-      of_rule.insert(&alert);
+      indexed = of_rule.emplace(alert.key, Indexed{&alert, 0}).first;
     }
-    bool content_changed = inserted || alert.severity != match.severity || alert.labels != text.labels ||
-                           alert.annotations != text.annotations || alert.due_date != match.due_date ||
-                           alert.value != match.value || alert.missing_since != 0 || alert.rejected_since != 0;
+    indexed->second.seen = this_apply;
+    Alert& alert = *indexed->second.alert;
+    Severity previous = alert.severity;
+    bool was_firing = !inserted && alert.state == AlertState::Firing;
+    bool content_changed = inserted || alert.severity != match.severity || alert.labels() != text->labels ||
+                           alert.due_date != match.due_date || alert.value != match.value || alert.missing_since != 0 ||
+                           alert.rejected_since != 0;
     if (content_changed) {
       alert.missing_since = 0;
       alert.rejected_since = 0;
       alert.severity = match.severity;
-      alert.labels = std::move(text.labels);
-      alert.annotations = std::move(text.annotations);
+      alert.text = text;
       alert.due_date = match.due_date;
       alert.value = match.value;
+    } else if (alert.text != text && alert.annotations() != text->annotations) {
+      alert.text = text;
+      text_refreshed = true;
     }
     if (fires(rule, alert, now)) {
       alert.state = AlertState::Firing;
@@ -90,12 +119,12 @@ std::vector<AlertChange> AlertBook::apply(const Rule& rule, std::span<const Matc
       changes.push_back({AlertChange::Kind::Updated, alert, previous, now});
     }
     if (waits(alert)) waiting_.insert(&alert);
-    else waiting_.erase(&alert);
+    else if (!waiting_.empty()) waiting_.erase(&alert);
   }
   // The rule's alerts not matched now, in fingerprint order.
   std::vector<Alert*> unmatched;
-  for (Alert* alert : of_rule)
-    if (!seen.count(alert)) unmatched.push_back(alert);
+  for (const auto& [key, indexed] : of_rule)
+    if (indexed.seen != this_apply) unmatched.push_back(indexed.alert);
   std::sort(unmatched.begin(), unmatched.end(), [](const Alert* a, const Alert* b) { return a->fingerprint < b->fingerprint; });
   for (Alert* alert : unmatched) {
     const KeyPresence presence = present ? present(alert->key) : KeyPresence::Present;
@@ -121,7 +150,8 @@ std::vector<AlertChange> AlertBook::apply(const Rule& rule, std::span<const Matc
     changes.push_back({AlertChange::Kind::Resolved, *alert, alert->severity, now});
     erase(alerts_.find(alert->fingerprint));
   }
-  if (!changes.empty()) ++version_;
+  if (!changes.empty()) ++change_version_;
+  if (!changes.empty() || text_refreshed) ++version_;
   return changes;
 }
 
@@ -143,24 +173,39 @@ std::vector<AlertChange> AlertBook::advance(const Rule& rule, int64_t now, int64
       erase(alerts_.find(alert->fingerprint));
     }
   }
-  if (!changes.empty()) ++version_;
+  if (!changes.empty()) ++version_, ++change_version_;
   return changes;
 }
 
 void AlertBook::restore(Alert alert) {
-  auto [it, inserted] = alerts_.insert_or_assign(alert.fingerprint, std::move(alert));
-  Alert* restored = &it->second;
-  by_rule_[restored->rule].insert(restored);
-  if (waits(*restored)) waiting_.insert(restored);
-  else waiting_.erase(restored);
-  ++version_;
+  auto existing = alerts_.find(alert.fingerprint);
+  if (existing != alerts_.end()) erase(existing);
+  Alert& restored = alerts_.emplace(alert.fingerprint, std::move(alert)).first->second;
+  index(restored);
+  if (waits(restored)) waiting_.insert(&restored);
+  ++version_, ++change_version_;
+}
+
+void AlertBook::index(Alert& alert) {
+  KeyIndex& of_rule = by_rule_[alert.rule];
+  auto [it, inserted] = of_rule.emplace(alert.key, Indexed{&alert, 0});
+  if (!inserted) {  // another fingerprint for the same rule and key (a state from another version): this one wins
+    Alert* other = it->second.alert;
+    of_rule.erase(it);
+    waiting_.erase(other);
+    alerts_.erase(other->fingerprint);
+    of_rule.emplace(alert.key, Indexed{&alert, 0});
+  }
 }
 
 void AlertBook::erase(std::map<std::string, Alert>::iterator it) {
   Alert* alert = &it->second;
   waiting_.erase(alert);
   auto rule = by_rule_.find(alert->rule);
-  if (rule != by_rule_.end()) rule->second.erase(alert);
+  if (rule != by_rule_.end()) {
+    auto indexed = rule->second.find(alert->key);
+    if (indexed != rule->second.end() && indexed->second.alert == alert) rule->second.erase(indexed);
+  }
   alerts_.erase(it);
 }
 
@@ -175,7 +220,7 @@ std::vector<AlertChange> AlertBook::drop_rules_except(const std::vector<std::str
     }
     it = next;
   }
-  if (!changes.empty()) ++version_;
+  if (!changes.empty()) ++version_, ++change_version_;
   return changes;
 }
 

@@ -6,9 +6,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -31,8 +34,9 @@ struct Alert {
   AlertState state = AlertState::Pending;
   int64_t active_since = 0;  // when it first matched
   int64_t fired_at = 0;      // when it started firing; 0 while pending
-  StringMap labels;
-  StringMap annotations;
+  // Its labels and annotations, immutable and shared: the book, the published snapshot and every
+  // notification that carries the alert hold the same text, so copying an alert copies no maps.
+  std::shared_ptr<const MatchText> text = empty_text();
   Day due_date = kNullDay;
   std::optional<double> value;
   // When its record (or group) was first found gone from the feed; 0 while present. A missing
@@ -42,7 +46,14 @@ struct Alert {
   // readable); 0 otherwise. Such an alert is held as it was: its record is there, only unreadable.
   int64_t rejected_since = 0;
 
-  bool operator==(const Alert&) const = default;
+  const StringMap& labels() const { return text->labels; }
+  const StringMap& annotations() const { return text->annotations; }
+  // A private copy of the text to change (the shared one is never written).
+  MatchText& edit_text();
+  void set_text(StringMap labels, StringMap annotations);
+  static const std::shared_ptr<const MatchText>& empty_text();
+
+  bool operator==(const Alert& other) const;
 };
 
 // An acknowledgement: one alert taken in hand, until it resolves or its severity rises.
@@ -71,11 +82,14 @@ using Presence = std::function<KeyPresence(std::string_view key)>;
 class AlertBook {
  public:
   // Applies one evaluation of `rule` at `now`: `matches` are that rule's matches (any order), and
-  // `texts[i]` the labels and annotations of `matches[i]` (moved from). An alert no longer matched resolves when `present`
+  // `texts[i]` the labels and annotations of `matches[i]`. An alert whose annotations alone have
+  // changed (a summary that counts the working days from today changes every day) takes the new
+  // text without a change: nothing about it need be saved or sent. An alert no longer matched resolves when `present`
   // says its key is still there (or when no `present` is given); one whose key is there only as a
   // rejected row stays as it was (rejected_since set); a missing one resolves only once it has
   // been missing for `resolve_missing_after` seconds. Returns every change.
-  std::vector<AlertChange> apply(const Rule& rule, std::span<const Match> matches, std::span<MatchText> texts, int64_t now,
+  std::vector<AlertChange> apply(const Rule& rule, std::span<const Match> matches,
+                                 std::span<const std::shared_ptr<const MatchText>> texts, int64_t now,
                                  const Presence& present = {}, int64_t resolve_missing_after = 0);
   // What `apply` returns when given the same matches, and the same presence, as at the rule's
   // last apply: only time moves on (a pending alert's `for` passing, a missing record's grace
@@ -86,19 +100,34 @@ class AlertBook {
 
   void restore(Alert alert);
   const std::map<std::string, Alert>& alerts() const { return alerts_; }
-  // Grows with every change to the alerts: what was worked out from them at an older version is
-  // stale.
+  // Grows with every change to the alerts, their text included: what was worked out from them at
+  // an older version is stale.
   uint64_t version() const { return version_; }
+  // Grows with every change but a new text alone (new annotations): what is worked out from the
+  // alerts' rules, keys, states, severities and labels only (counts, teams) is stale.
+  uint64_t change_version() const { return change_version_; }
 
  private:
+  // An alert of a rule, found by its key; `seen` is the apply() that last matched it.
+  struct Indexed {
+    Alert* alert;
+    uint64_t seen;
+  };
+  // Keys are views of the alerts' own keys.
+  using KeyIndex = std::unordered_map<std::string_view, Indexed>;
+
   void erase(std::map<std::string, Alert>::iterator it);
+  void index(Alert& alert);
 
   std::map<std::string, Alert> alerts_;  // by fingerprint
-  // The nodes of alerts_ (which stay where they are until erased), by rule name.
-  std::map<std::string, std::unordered_set<Alert*>, std::less<>> by_rule_;
+  // The nodes of alerts_ (which stay where they are until erased), by rule name and key: a match
+  // finds its alert with one hash of its key, not a fingerprint and a search of every alert.
+  std::map<std::string, KeyIndex, std::less<>> by_rule_;
+  uint64_t applied_ = 0;  // apply() calls so far
   // Alerts that time alone can change: pending ones, and those whose record is missing.
   std::unordered_set<Alert*> waiting_;
   uint64_t version_ = 0;
+  uint64_t change_version_ = 0;
 };
 
 }  // namespace casewatch

@@ -129,13 +129,13 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
     for (size_t r = 0; r < routes.size(); ++r) {
       const RouteConfig& route = routes[r];
       bool matched = std::all_of(route.match.begin(), route.match.end(),
-                                 [&](const LabelMatcher& m) { return m.matches(alert->labels); });
+                                 [&](const LabelMatcher& m) { return m.matches(alert->labels()); });
       if (!matched || !escalated(route, *alert, in)) continue;
       key.assign(route.name).append(":{");
       for (size_t i = 0; i < route.group_by.size(); ++i) {
         const std::string& name = route.group_by[i];
         key.append(i ? "," : "").append(name).append("=\"");
-        key.append(alert->labels.value_or_empty(name));
+        key.append(alert->labels().value_or_empty(name));
         key.append("\"");
       }
       key.append("}");
@@ -146,7 +146,7 @@ DispatchOutput Dispatcher::tick(const DispatchInput& in) {
           GroupState g;
           g.id = key;
           g.route = r;
-          for (const std::string& name : route.group_by) g.group_labels.set(name, alert->labels.value_or_empty(name));
+          for (const std::string& name : route.group_by) g.group_labels.set(name, alert->labels().value_or_empty(name));
           g.group_key = key.substr(key.find(':') + 1);
           g.first_seen = in.now;
           out.changed_groups.push_back(g);

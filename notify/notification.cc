@@ -29,13 +29,14 @@ NotificationStatus Notification::status() const {
 
 namespace {
 
-StringMap common(const std::vector<NotifiedAlert>& alerts, StringMap Alert::*member) {
+StringMap common(const std::vector<NotifiedAlert>& alerts, const StringMap& (Alert::*member)() const) {
   if (alerts.empty()) return {};
   std::vector<std::pair<std::string, std::string>> shared;
-  for (const auto& [name, value] : alerts.front().alert.*member)
+  for (const auto& [name, value] : (alerts.front().alert.*member)())
     if (std::all_of(alerts.begin(), alerts.end(), [&](const NotifiedAlert& a) {
-          auto other = (a.alert.*member).find(name);
-          return other != (a.alert.*member).end() && other->second == value;
+          const StringMap& of_alert = (a.alert.*member)();
+          auto other = of_alert.find(name);
+          return other != of_alert.end() && other->second == value;
         }))
       shared.emplace_back(name, value);
   return StringMap(std::move(shared));
@@ -71,7 +72,7 @@ void append_notified_alert_json(std::string& out, const Alert& x, bool resolved,
   out += "{\"active_since\":";
   append_int(out, x.active_since);
   out += ",\"annotations\":";
-  append_json_object(out, x.annotations);
+  append_json_object(out, x.annotations());
   out += ",\"due_date\":";
   append_int(out, x.due_date);
   out += ",\"ends_at\":";
@@ -83,7 +84,7 @@ void append_notified_alert_json(std::string& out, const Alert& x, bool resolved,
   out += is_new ? ",\"is_new\":true,\"key\":" : ",\"is_new\":false,\"key\":";
   append_json_string(out, x.key);
   out += ",\"labels\":";
-  append_json_object(out, x.labels);
+  append_json_object(out, x.labels());
   out += resolved ? ",\"resolved\":true,\"rule\":" : ",\"resolved\":false,\"rule\":";
   append_json_string(out, x.rule);
   out += ",\"severity\":";
@@ -150,8 +151,7 @@ Notification notification_from_json(const nlohmann::json& j) {
     x.state = static_cast<AlertState>(a.value("state", 1));
     x.active_since = a.value("active_since", int64_t{0});
     x.fired_at = a.value("fired_at", int64_t{0});
-    x.labels = a.value("labels", StringMap{});
-    x.annotations = a.value("annotations", StringMap{});
+    x.set_text(a.value("labels", StringMap{}), a.value("annotations", StringMap{}));
     x.due_date = a.value("due_date", kNullDay);
     if (a.contains("value") && a["value"].is_number()) x.value = a["value"].get<double>();
     na.resolved = a.value("resolved", false);

@@ -53,7 +53,7 @@ bool Silence::covers_everything() const {
 bool Silence::matches(const Alert& alert, int64_t now) const {
   if (state(now) != SilenceState::Active) return false;
   for (const auto& m : matchers)
-    if (!m.matches(alert.labels)) return false;
+    if (!m.matches(alert.labels())) return false;
   return true;
 }
 

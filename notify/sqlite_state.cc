@@ -206,8 +206,7 @@ class SqliteAlertStore final : public AlertStore {
       auto annotations = nlohmann::json::parse(column_text(s.stmt, 8), nullptr, false);
       if (!labels.is_object() || !annotations.is_object())
         return Status::error("alert " + a.fingerprint + ": labels or annotations are not JSON objects");
-      a.labels = labels.get<StringMap>();
-      a.annotations = annotations.get<StringMap>();
+      a.set_text(labels.get<StringMap>(), annotations.get<StringMap>());
       a.due_date = sqlite3_column_type(s.stmt, 9) == SQLITE_NULL ? kNullDay : sqlite3_column_int(s.stmt, 9);
       if (sqlite3_column_type(s.stmt, 10) != SQLITE_NULL) a.value = sqlite3_column_double(s.stmt, 10);
       a.missing_since = sqlite3_column_int64(s.stmt, 11);
@@ -240,8 +239,8 @@ class SqliteAlertStore final : public AlertStore {
       if (change.kind != AlertChange::Kind::Resolved) {
         for (Status b : {c.bind(st, 2, a.rule), c.bind(st, 3, a.key), c.bind(st, 4, static_cast<int64_t>(a.severity)),
                          c.bind(st, 5, static_cast<int64_t>(a.state)), c.bind(st, 6, a.active_since),
-                         c.bind(st, 7, a.fired_at), c.bind(st, 8, object_text(a.labels)),
-                         c.bind(st, 9, object_text(a.annotations)),
+                         c.bind(st, 7, a.fired_at), c.bind(st, 8, object_text(a.labels())),
+                         c.bind(st, 9, object_text(a.annotations())),
                          a.due_date == kNullDay ? c.bind_null(st, 10) : c.bind(st, 10, int64_t{a.due_date}),
                          a.value ? (sqlite3_bind_double(st.stmt, 11, *a.value) == SQLITE_OK ? Status()
                                                                                              : db_error(c.db, "bind"))

@@ -146,10 +146,10 @@ TeamDay make_team_day(std::string group, std::string team, std::span<const DayEn
     item.resolved = e.resolved;
     item.is_new = e.is_new && !all_new;
     item.title = rule_title(a.rule, c.titles);
-    std::string summary(a.annotations.value_or_empty("summary"));
+    std::string summary(a.annotations().value_or_empty("summary"));
     item.what = receiver_text::one_line(summary.empty() ? item.title + " " + a.key : summary);
     item.timing = a.due_date == kNullDay || e.resolved ? "" : due_wording(a.due_date, c);  // done: no longer due
-    item.worker = std::string(a.labels.value_or_empty("worker"));
+    item.worker = std::string(a.labels().value_or_empty("worker"));
     item.link = base + "/alerts/" + receiver_text::percent_encode(a.fingerprint);
     if (e.acknowledged)
       item.acknowledged = phrase(c, Phrase::ItemAcknowledged,
@@ -196,7 +196,7 @@ TeamDay make_team_day(std::string group, std::string team, std::span<const DayEn
   std::map<std::pair<std::string, std::string>, size_t> index;
   for (size_t i = 0; i < day.timescales.size(); ++i) {
     const DayItem& item = day.timescales[i];
-    std::string team = day.team.empty() ? std::string(item.alert->labels.value_or_empty("team")) : "";
+    std::string team = day.team.empty() ? std::string(item.alert->labels().value_or_empty("team")) : "";
     auto [it, inserted] = index.emplace(std::pair{item.worker, team}, day.workers.size());
     if (inserted) day.workers.push_back({item.worker, "", {}, 0, team});
     WorkerDay& w = day.workers[it->second];

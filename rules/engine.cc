@@ -519,6 +519,10 @@ MatchText match_text(const EvaluationInput& input, const Match& match) {
   return text;
 }
 
+std::shared_ptr<const MatchText> shared_match_text(const EvaluationInput& input, const Match& match) {
+  return match.text ? match.text : std::make_shared<const MatchText>(match_text(input, match));
+}
+
 void evaluate_rule(const EvaluationInput& input, size_t index, EvaluationResult& out) {
   if (is_evaluated(input, index)) evaluate_rows(input, index, all_rows(input, index), out);
 }

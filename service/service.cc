@@ -373,7 +373,7 @@ void Service::evaluate(FeedLoads loads) {
   // The rules first evaluate side by side; their alerts then change one rule at a time.
   struct Outcome {
     EvaluationResult result;
-    std::vector<MatchText> texts;  // of result.matches, rendered on the rule's core
+    std::vector<std::shared_ptr<const MatchText>> texts;  // of result.matches, rendered on the rule's core
     std::string error;
     double seconds = 0;
   };
@@ -391,7 +391,7 @@ void Service::evaluate(FeedLoads loads) {
     try {
       evaluate_rule(input, i, outcomes[i].result);
       outcomes[i].texts.reserve(outcomes[i].result.matches.size());
-      for (const Match& m : outcomes[i].result.matches) outcomes[i].texts.push_back(match_text(input, m));
+      for (const Match& m : outcomes[i].result.matches) outcomes[i].texts.push_back(shared_match_text(input, m));
     } catch (const std::exception& e) {
       outcomes[i].error = e.what();
     }
@@ -453,7 +453,7 @@ void Service::evaluate(FeedLoads loads) {
 
   // The built-in alert for feeds that are down or stale.
   std::vector<Match> feed_matches;
-  std::vector<MatchText> feed_texts;
+  std::vector<std::shared_ptr<const MatchText>> feed_texts;
   for (const FeedStatus& feed : feeds_->status(now)) {
     if (feed.up) continue;
     // A first load under way has failed at nothing yet (past its load_timeout it is down).
@@ -462,10 +462,10 @@ void Service::evaluate(FeedLoads loads) {
     m.key = feed.name;
     m.severity = Severity::Critical;
     feed_matches.push_back(std::move(m));
-    feed_texts.push_back(
-        {{{"alertname", kFeedUnhealthyRule}, {"key", feed.name}, {"severity", "critical"}, {"feed", feed.name}},
-         {{"summary", feed.stale ? "feed " + feed.name + " is stale: no successful load within max_age"
-                                 : "feed " + feed.name + " is down: " + feed.last_error}}});
+    feed_texts.push_back(std::make_shared<const MatchText>(MatchText{
+        {{"alertname", kFeedUnhealthyRule}, {"key", feed.name}, {"severity", "critical"}, {"feed", feed.name}},
+        {{"summary", feed.stale ? "feed " + feed.name + " is stale: no successful load within max_age"
+                                : "feed " + feed.name + " is down: " + feed.last_error}}}));
   }
   auto feed_changes = book_.apply(feed_unhealthy_rule_, feed_matches, feed_texts, now);
   changes.insert(changes.end(), feed_changes.begin(), feed_changes.end());
@@ -546,17 +546,21 @@ void Service::publish(std::vector<RuleStatus> rules) {
   if (!evaluated_once_) snapshot->feeds_loading_first = feeds_->first_loads_under_way();
   snapshot->timezone = config_->engine.timezone;
   if (published_version_ != book_.version()) {
+    // Copies share each alert's text: no maps are copied.
     auto alerts = std::make_shared<std::vector<Alert>>();
     alerts->reserve(book_.alerts().size());
-    std::set<std::string> teams;
-    for (const auto& [fingerprint, alert] : book_.alerts()) {
-      alerts->push_back(alert);
-      auto team = alert.labels.find("team");
-      if (team != alert.labels.end()) teams.emplace(team->second);
-    }
+    for (const auto& [fingerprint, alert] : book_.alerts()) alerts->push_back(alert);
     published_alerts_ = std::move(alerts);
-    published_teams_.assign(teams.begin(), teams.end());
     published_version_ = book_.version();
+  }
+  if (published_teams_version_ != book_.change_version()) {  // labels change only with a change
+    std::set<std::string_view> teams;
+    for (const auto& [fingerprint, alert] : book_.alerts()) {
+      auto team = alert.labels().find("team");
+      if (team != alert.labels().end()) teams.emplace(team->second);
+    }
+    published_teams_.assign(teams.begin(), teams.end());
+    published_teams_version_ = book_.change_version();
   }
   snapshot->alerts = published_alerts_;
   snapshot->alert_teams = published_teams_;
@@ -579,9 +583,10 @@ void Service::publish(std::vector<RuleStatus> rules) {
 std::vector<std::shared_ptr<const prometheus::MetricFamily>> Service::dynamic_metrics(const ServiceSnapshot& s) {
   using Labels = std::vector<prometheus::ClientMetric::Label>;
   std::vector<std::shared_ptr<const prometheus::MetricFamily>> out;
-  if (!alerts_family_ || alerts_family_version_ != book_.version() || alerts_family_silenced_ != s.silenced) {
+  // The counts read rules, severities, states and labels: a new text alone leaves them as they were.
+  if (!alerts_family_ || alerts_family_version_ != book_.change_version() || alerts_family_silenced_ != s.silenced) {
     alerts_family_ = std::make_shared<const prometheus::MetricFamily>(alert_counts(s));
-    alerts_family_version_ = book_.version();
+    alerts_family_version_ = book_.change_version();
     alerts_family_silenced_ = s.silenced;
   }
   out.push_back(alerts_family_);
@@ -662,16 +667,39 @@ prometheus::MetricFamily Service::alert_counts(const ServiceSnapshot& s) {
   }
   for (const Labels& labels : alert_series_seen_)
     if (config_->rule_index(labels.front().value) >= 0) counts.emplace(labels, 0);
+  // Counted first under a flat key (rule, severity, state, each metric label's value) built in one
+  // reused buffer, then turned into labels once per series: no strings made per alert.
+  auto state_of = [&](const Alert& alert) {
+    return s.silenced.count(alert.fingerprint) ? std::string_view("silenced") : alert_state_name(alert.state);
+  };
+  std::unordered_map<std::string, std::pair<const Alert*, double>> series;
+  std::string flat;
+  auto add = [&flat](std::string_view piece) {  // length first: a value holding any byte stays apart
+    const auto size = static_cast<uint32_t>(piece.size());
+    flat.append(reinterpret_cast<const char*>(&size), sizeof size).append(piece);
+  };
   for (const Alert& alert : *s.alerts) {
-    std::string state = s.silenced.count(alert.fingerprint) ? "silenced" : std::string(alert_state_name(alert.state));
-    Labels labels = {{"rule", alert.rule}, {"severity", std::string(severity_name(alert.severity))}, {"state", state}};
+    flat.clear();
+    add(alert.rule);
+    add(severity_name(alert.severity));
+    add(state_of(alert));
     int index = config_->rule_index(alert.rule);
     if (index >= 0)
-      for (const std::string& name : config_->rules[index].spec.metric_labels) {
-        auto it = alert.labels.find(name);
-        labels.push_back({name, it == alert.labels.end() ? "" : valid_utf8(it->second)});
-      }
-    counts[labels] += 1;
+      for (const std::string& name : config_->rules[index].spec.metric_labels) add(alert.labels().value_or_empty(name));
+    auto it = series.find(flat);
+    if (it == series.end()) it = series.emplace(flat, std::pair<const Alert*, double>{&alert, 0}).first;
+    it->second.second += 1;
+  }
+  for (const auto& [key, counted] : series) {
+    const Alert& alert = *counted.first;
+    Labels labels = {{"rule", alert.rule},
+                     {"severity", std::string(severity_name(alert.severity))},
+                     {"state", std::string(state_of(alert))}};
+    int index = config_->rule_index(alert.rule);
+    if (index >= 0)
+      for (const std::string& name : config_->rules[index].spec.metric_labels)
+        labels.push_back({name, valid_utf8(alert.labels().value_or_empty(name))});
+    counts[labels] += counted.second;
   }
   for (auto& [labels, count] : counts) {
     add_sample(alerts, labels, count);

@@ -186,6 +186,7 @@ class Service {
   std::shared_ptr<const std::vector<Alert>> published_alerts_;
   std::vector<std::string> published_teams_;
   uint64_t published_version_ = UINT64_MAX;
+  uint64_t published_teams_version_ = UINT64_MAX;  // the book's change_version() they are of
   std::shared_ptr<const prometheus::MetricFamily> alerts_family_, values_family_;
   uint64_t alerts_family_version_ = UINT64_MAX, values_family_version_ = UINT64_MAX;
   std::set<std::string> alerts_family_silenced_;

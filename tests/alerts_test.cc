@@ -38,8 +38,8 @@ Match match(const std::string& key, const std::string& summary = "") {
 // AlertBook::apply with each match's own text, as the service renders it.
 std::vector<AlertChange> apply(AlertBook& book, const Rule& rule, const std::vector<Match>& matches, int64_t now,
                                const Presence& present = {}, int64_t grace = 0) {
-  std::vector<MatchText> texts;
-  for (const Match& m : matches) texts.push_back(*m.text);
+  std::vector<std::shared_ptr<const MatchText>> texts;
+  for (const Match& m : matches) texts.push_back(m.text);
   return book.apply(rule, matches, texts, now, present, grace);
 }
 
@@ -148,6 +148,30 @@ TEST_F(AlertBookTest, ARecordOnARejectedRowKeepsItsAlertAsItWas) {
   EXPECT_EQ(count(evaluate(204 * kHour, {"A"}, {"A", "B"}), AlertChange::Kind::Resolved), 1u);
 }
 
+// A summary that counts the working days from today changes every day for every alert: the
+// alert shows the new text (the published snapshot is stale: the version grows) but nothing about
+// it changed that need be saved or sent. A label or severity that changes still does.
+TEST_F(AlertBookTest, NewAnnotationsAloneAreTakenWithoutAChange) {
+  apply(book_, rule_, {match("A", "due in 3 working days")}, 0);
+  const uint64_t before = book_.version();
+  EXPECT_TRUE(apply(book_, rule_, {match("A", "due in 2 working days")}, 60).empty());
+  EXPECT_GT(book_.version(), before);
+  EXPECT_EQ(book_.alerts().begin()->second.annotations().at("summary"), "due in 2 working days");
+
+  const uint64_t unchanged = book_.version();
+  EXPECT_TRUE(apply(book_, rule_, {match("A", "due in 2 working days")}, 120).empty());
+  EXPECT_EQ(book_.version(), unchanged);  // the same text again: nothing to publish
+
+  Match relabelled = match("A", "due in 1 working day");
+  auto text = std::make_shared<MatchText>(*relabelled.text);
+  text->labels.set("team", "Assessment");
+  relabelled.text = std::move(text);
+  auto changes = apply(book_, rule_, {relabelled}, 180);
+  ASSERT_EQ(count(changes, AlertChange::Kind::Updated), 1u);
+  EXPECT_EQ(changes[0].alert.labels().at("team"), "Assessment");
+  EXPECT_EQ(changes[0].alert.annotations().at("summary"), "due in 1 working day");
+}
+
 TEST_F(AlertBookTest, WithoutPresenceEveryUnmatchedAlertResolves) {
   // The built-in feed_unhealthy alert: no records behind it.
   std::vector<Match> matches = {match("A")};
@@ -157,15 +181,16 @@ TEST_F(AlertBookTest, WithoutPresenceEveryUnmatchedAlertResolves) {
 
 bool same_alert(const Alert& a, const Alert& b) {
   return a.fingerprint == b.fingerprint && a.rule == b.rule && a.key == b.key && a.severity == b.severity &&
-         a.state == b.state && a.active_since == b.active_since && a.fired_at == b.fired_at && a.labels == b.labels &&
-         a.annotations == b.annotations && a.due_date == b.due_date && a.value == b.value &&
+         a.state == b.state && a.active_since == b.active_since && a.fired_at == b.fired_at && a.labels() == b.labels() &&
+         a.annotations() == b.annotations() && a.due_date == b.due_date && a.value == b.value &&
          a.missing_since == b.missing_since && a.rejected_since == b.rejected_since;
 }
 
 // advance() is the fast twin of apply() given the same matches and presence again: two books see
 // the same random evaluations, one re-applying the matches at every step, the other advancing
 // whenever the matches and presence are those it last applied, and they must agree on every
-// change and every alert.
+// change and every alert. A third book is now and then rebuilt from its own alerts with restore()
+// (a restart), which rebuilds its index by rule and key, and must agree too.
 TEST(AlertBookAdvance, AgreesWithApplyingTheSameMatchesAgain) {
   std::mt19937 random(20261202);
   const std::vector<std::string> keys = {"A", "B", "C", "D", "E", "F"};
@@ -173,7 +198,7 @@ TEST(AlertBookAdvance, AgreesWithApplyingTheSameMatchesAgain) {
     Rule rule = rule_named("r");
     rule.spec.for_seconds = std::vector<int64_t>{0, 600, 3600}[random() % 3];
     const int64_t grace = std::vector<int64_t>{0, 600, 3600}[random() % 3];
-    AlertBook applied, advanced;
+    AlertBook applied, advanced, restarted;
     std::set<std::string> matched, present, rejected;
     int64_t now = 0;
     for (int step = 0; step < 12; ++step) {
@@ -206,8 +231,14 @@ TEST(AlertBookAdvance, AgreesWithApplyingTheSameMatchesAgain) {
       std::vector<Match> first = matches(), second = matches();
       auto expected = apply(applied, rule, first, now, presence, grace);
       auto got = unchanged ? advanced.advance(rule, now, grace) : apply(advanced, rule, second, now, presence, grace);
+      if (random() % 4 == 0) {
+        AlertBook fresh;
+        for (const auto& [fingerprint, alert] : restarted.alerts()) fresh.restore(alert);
+        restarted = std::move(fresh);
+      }
+      auto after_restart = apply(restarted, rule, matches(), now, presence, grace);
       // The same changes; their order within one evaluation carries no meaning.
-      for (auto* changes : {&expected, &got})
+      for (auto* changes : {&expected, &got, &after_restart})
         std::sort(changes->begin(), changes->end(), [](const AlertChange& a, const AlertChange& b) {
           return std::tie(a.alert.fingerprint, a.kind) < std::tie(b.alert.fingerprint, b.kind);
         });
@@ -216,11 +247,18 @@ TEST(AlertBookAdvance, AgreesWithApplyingTheSameMatchesAgain) {
         EXPECT_EQ(got[i].kind, expected[i].kind) << "scenario " << scenario << " step " << step;
         EXPECT_TRUE(same_alert(got[i].alert, expected[i].alert)) << "scenario " << scenario << " step " << step;
       }
-      ASSERT_EQ(advanced.alerts().size(), applied.alerts().size()) << "scenario " << scenario << " step " << step;
-      for (const auto& [fingerprint, alert] : applied.alerts()) {
-        auto it = advanced.alerts().find(fingerprint);
-        ASSERT_NE(it, advanced.alerts().end());
-        EXPECT_TRUE(same_alert(it->second, alert)) << "scenario " << scenario << " step " << step;
+      ASSERT_EQ(after_restart.size(), expected.size()) << "scenario " << scenario << " step " << step;
+      for (size_t i = 0; i < after_restart.size(); ++i) {
+        EXPECT_EQ(after_restart[i].kind, expected[i].kind) << "scenario " << scenario << " step " << step;
+        EXPECT_TRUE(same_alert(after_restart[i].alert, expected[i].alert)) << "scenario " << scenario << " step " << step;
+      }
+      for (const AlertBook* book : {&advanced, &restarted}) {
+        ASSERT_EQ(book->alerts().size(), applied.alerts().size()) << "scenario " << scenario << " step " << step;
+        for (const auto& [fingerprint, alert] : applied.alerts()) {
+          auto it = book->alerts().find(fingerprint);
+          ASSERT_NE(it, book->alerts().end());
+          EXPECT_TRUE(same_alert(it->second, alert)) << "scenario " << scenario << " step " << step;
+        }
       }
       EXPECT_EQ(advanced.version() != 0, applied.version() != 0);
     }

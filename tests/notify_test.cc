@@ -47,7 +47,7 @@ Alert alert(const std::string& key, Severity severity = Severity::Critical, cons
   a.state = AlertState::Firing;
   a.active_since = kStart - 3600;
   a.fired_at = kStart - 3600;
-  a.labels = {{"alertname", a.rule}, {"key", key}, {"severity", std::string(severity_name(severity))}, {"team", team}};
+  a.edit_text().labels = {{"alertname", a.rule}, {"key", key}, {"severity", std::string(severity_name(severity))}, {"team", team}};
   return a;
 }
 
@@ -284,10 +284,10 @@ TEST_F(DispatcherTest, AlertmanagerGroupStateIsSavedOnlyWhenItChanges) {
   EXPECT_TRUE(out.changed_groups.empty());
   now_ += 300;
   Alert changed = alert("A2");
-  changed.annotations.set("summary", "now overdue");
+  changed.edit_text().annotations.set("summary", "now overdue");
   out = tick({alert("A1"), changed});  // an alert that changed is saved as it now is
   ASSERT_EQ(out.changed_groups.size(), 1u);
-  EXPECT_EQ(out.changed_groups[0].sent.at(changed.fingerprint).annotations.at("summary"), "now overdue");
+  EXPECT_EQ(out.changed_groups[0].sent.at(changed.fingerprint).annotations().at("summary"), "now overdue");
   EXPECT_TRUE(news(out).empty());
   now_ += 300;
   out = tick({alert("A1")}, {changed.fingerprint});  // A2 resolves: news once
@@ -350,7 +350,7 @@ TEST_F(DispatcherTest, AgreesWithANaiveTwinOverRandomEvaluations) {
         Alert a = alert("K" + std::to_string(k), chance(0.5) ? Severity::Critical : Severity::Warning,
                         chance(0.85) ? (k % 2 ? "A" : "B") : "C");
         a.state = chance(0.85) ? AlertState::Firing : AlertState::Pending;
-        a.annotations.set("summary", chance(0.8) ? "due" : "overdue");
+        a.edit_text().annotations.set("summary", chance(0.8) ? "due" : "overdue");
         if (chance(0.15)) silenced.insert(a.fingerprint);
         live.insert(a.fingerprint);
         alerts.push_back(a);
@@ -400,7 +400,7 @@ TEST_F(DispatcherTest, AgreesWithANaiveTwinOverRandomEvaluations) {
       // The twin, email by team: at once when first or changed, else once a day; resolves reported.
       std::map<std::string, Expected> email_expected;
       std::map<std::string, std::map<std::string, const Alert*>> by_team;
-      for (const auto& [fp, a] : current) by_team[std::string(a->labels.at("team"))][fp] = a;
+      for (const auto& [fp, a] : current) by_team[std::string(a->labels().at("team"))][fp] = a;
       for (const auto& [team, members] : by_team)
         if (!email.count(team)) email[team].first_seen = now_;
       for (auto g = email.begin(); g != email.end();) {
@@ -485,8 +485,8 @@ TEST_F(DispatcherTest, GroupStateSurvivesJson) {
 // UTF-8, a Windows-1252 byte that is not UTF-8: replaced, as every JSON casewatch writes does).
 TEST(NotificationTextTest, ReadsBackAsItWasWhateverTheBytes) {
   Alert odd = alert("K\"1\\");
-  odd.labels.set("worker", "Zo\xc3\xab \"Jo\"\n\tSmith");
-  odd.annotations.set("summary", "due in 3 days \x01 caf\xe9");
+  odd.edit_text().labels.set("worker", "Zo\xc3\xab \"Jo\"\n\tSmith");
+  odd.edit_text().annotations.set("summary", "due in 3 days \x01 caf\xe9");
   odd.value = 0.1 + 0.2;
   odd.due_date = 17000;
   odd.missing_since = 0;
@@ -512,7 +512,7 @@ TEST(NotificationTextTest, ReadsBackAsItWasWhateverTheBytes) {
   EXPECT_TRUE(back.whole_state);
   ASSERT_EQ(back.alerts.size(), 2u);
   Alert expected = odd;
-  expected.annotations.set("summary", "due in 3 days \x01 caf\xef\xbf\xbd");  // the bad byte, replaced
+  expected.edit_text().annotations.set("summary", "due in 3 days \x01 caf\xef\xbf\xbd");  // the bad byte, replaced
   EXPECT_EQ(back.alerts[0].alert, expected);
   EXPECT_EQ(back.alerts[0].ends_at, kStart + 1200);
   EXPECT_TRUE(back.alerts[0].is_new);
@@ -874,7 +874,7 @@ TEST_F(StateTest, AnEmptyOrForeignFileIsRefusedNotTakenAsAnEmptyStore) {
         change.alert.fingerprint = "fp" + std::to_string(i);
         change.alert.rule = "assessment_timescale";
         change.alert.key = "K" + std::to_string(i);
-        change.alert.labels = {{"team", std::string(100, 'x')}};
+        change.alert.edit_text().labels = {{"team", std::string(100, 'x')}};
         changes.push_back(change);
       }
       ASSERT_TRUE((*store)->save(changes).ok());

@@ -59,8 +59,8 @@ Notification sample() {
   a.alert.state = AlertState::Firing;
   a.alert.active_since = 1718000000;  // 2024-06-10T06:13:20Z
   a.alert.fired_at = 1718100000;      // 2024-06-11T10:00:00Z
-  a.alert.labels = {{"alertname", "assessment_overdue"}, {"key", "C1"}, {"severity", "critical"}, {"team", "Assessment"}};
-  a.alert.annotations = {{"summary", "Assessment for C1 overdue"}, {"runbook", "see wiki"}};
+  a.alert.edit_text().labels = {{"alertname", "assessment_overdue"}, {"key", "C1"}, {"severity", "critical"}, {"team", "Assessment"}};
+  a.alert.edit_text().annotations = {{"summary", "Assessment for C1 overdue"}, {"runbook", "see wiki"}};
   a.alert.due_date = days_from_civil(2024, 6, 10);
   n.alerts.push_back(a);
 
@@ -71,8 +71,8 @@ Notification sample() {
   b.alert.severity = Severity::Warning;
   b.alert.state = AlertState::Firing;
   b.alert.active_since = 1717000000;  // 2024-05-29T16:26:40Z; never fired_at: startsAt falls back
-  b.alert.labels = {{"alertname", "visit_overdue"}, {"key", "C2"}, {"severity", "warning"}, {"team", "Assessment"}};
-  b.alert.annotations = {{"summary", "Visit <late> & due"}, {"runbook", "see wiki"}};
+  b.alert.edit_text().labels = {{"alertname", "visit_overdue"}, {"key", "C2"}, {"severity", "warning"}, {"team", "Assessment"}};
+  b.alert.edit_text().annotations = {{"summary", "Visit <late> & due"}, {"runbook", "see wiki"}};
   b.alert.due_date = days_from_civil(2024, 6, 1);
   b.resolved = true;
   b.ends_at = 1718300000;  // 2024-06-13T17:33:20Z
@@ -228,9 +228,9 @@ Notification team_sample() {
     a.alert.key = key;
     a.alert.severity = severity;
     a.alert.state = AlertState::Firing;
-    a.alert.labels = {{"alertname", rule}, {"team", "Assessment"}};
-    if (!worker.empty()) a.alert.labels.set("worker", worker);
-    a.alert.annotations = {{"summary", "Assessment " + key + " (child C" + key.substr(1) + ") is due for authorisation on " +
+    a.alert.edit_text().labels = {{"alertname", rule}, {"team", "Assessment"}};
+    if (!worker.empty()) a.alert.edit_text().labels.set("worker", worker);
+    a.alert.edit_text().annotations = {{"summary", "Assessment " + key + " (child C" + key.substr(1) + ") is due for authorisation on " +
                                            format_date(due, "%d/%m/%Y")}};
     a.alert.due_date = due;
     return a;
@@ -240,15 +240,15 @@ Notification team_sample() {
   n.alerts.push_back(timescale("fp3", "assessment_timescale", "A3", "Khan, Ali", days_from_civil(2024, 6, 14), Severity::Warning));
   n.alerts.back().is_new = true;
   n.alerts.push_back(timescale("fp4", "cin_plan_timescale", "N4", "Smith, Jo", days_from_civil(2024, 6, 18), Severity::Warning));
-  n.alerts.back().alert.annotations = {{"summary", "Child in need N4 needs a child-in-need plan by 18/06/2024"}};
+  n.alerts.back().alert.edit_text().annotations = {{"summary", "Child in need N4 needs a child-in-need plan by 18/06/2024"}};
   n.alerts.push_back(timescale("fp5", "assessment_timescale", "A5", "", days_from_civil(2024, 6, 7), Severity::Critical));
   NotifiedAlert measure;
   measure.alert.fingerprint = "fp6";
   measure.alert.rule = "kpi_assessments_on_time";
   measure.alert.key = "Assessment";
   measure.alert.state = AlertState::Firing;
-  measure.alert.labels = {{"alertname", "kpi_assessments_on_time"}, {"team", "Assessment"}};
-  measure.alert.annotations = {{"summary", "Assessment: 72% of assessments were authorised within 10 working days (target 90%)"}};
+  measure.alert.edit_text().labels = {{"alertname", "kpi_assessments_on_time"}, {"team", "Assessment"}};
+  measure.alert.edit_text().annotations = {{"summary", "Assessment: 72% of assessments were authorised within 10 working days (target 90%)"}};
   measure.alert.value = 0.72;
   n.alerts.push_back(measure);
   NotifiedAlert acknowledged = timescale("fp7", "assessment_timescale", "A7", "Khan, Ali", days_from_civil(2024, 6, 12), Severity::Critical);
@@ -367,7 +367,7 @@ TEST(ReceiversPayload, ChatMessagesListAtMostFortyItems) {
 TEST(ReceiversPayload, ChatMessagesStayWithinSlackAndTeamsLimits) {
   Notification n = team_sample();
   n.alerts.resize(1);
-  n.alerts[0].alert.annotations.set("summary", "Assessment & review <" + std::string(590, 'x') + ">");
+  n.alerts[0].alert.edit_text().annotations.set("summary", "Assessment & review <" + std::string(590, 'x') + ">");
   while (n.alerts.size() < 40) {
     n.alerts.push_back(n.alerts[0]);
     n.alerts.back().alert.key = "A" + std::to_string(100 + n.alerts.size());
@@ -471,7 +471,7 @@ TEST(ReceiversEmail, MarkupInSummariesIsEscaped) {
   auto tables = team_emails();
   Notification n = sample();
   n.alerts[1].resolved = false;
-  n.alerts[1].alert.labels.set("worker", "<b>Jo</b> & <!channel>");
+  n.alerts[1].alert.edit_text().labels.set("worker", "<b>Jo</b> & <!channel>");
   std::string error;
   EmailMessage m = render_email(email_receiver("duty@example.org", tables.get()), n, context_for(tables), error);
   EXPECT_NE(m.html.find(">Visit &lt;late&gt; &amp; due</a>"), std::string::npos) << m.html;
@@ -812,7 +812,7 @@ TEST(ReceiversHttp, AlertmanagerSendsALargeGroupInBatches) {
   for (size_t i = 0; i < total; ++i) {
     NotifiedAlert a = model;
     a.alert.key = "C" + std::to_string(i);
-    a.alert.labels.set("key", a.alert.key);
+    a.alert.edit_text().labels.set("key", a.alert.key);
     n.alerts.push_back(a);
   }
   EXPECT_TRUE(deliver(receivers, n, r.urls[0]).ok);
@@ -1026,7 +1026,7 @@ TEST(ReceiversFile, AppendsOneJsonLinePerNotification) {
   n.receiver = "log";
   ASSERT_TRUE(deliver(receivers, n).ok);
   n.id = "n-2";
-  n.alerts[0].alert.annotations.set("summary", "line\nbreak and invalid UTF-8 \xff");
+  n.alerts[0].alert.edit_text().annotations.set("summary", "line\nbreak and invalid UTF-8 \xff");
   n.alerts[0].alert.due_date = kNullDay;
   ASSERT_TRUE(deliver(receivers, n).ok);
   EXPECT_EQ(std::filesystem::status(r.path).permissions() & std::filesystem::perms::all,

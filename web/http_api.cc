@@ -51,8 +51,8 @@ json alert_json(const Alert& a, bool silenced) {
               {"state", std::string(alert_state_name(a.state))},
               {"active_since", time_json(a.active_since)},
               {"fired_at", time_json(a.fired_at)},
-              {"labels", a.labels},
-              {"annotations", a.annotations},
+              {"labels", a.labels()},
+              {"annotations", a.annotations()},
               {"due_date", a.due_date == kNullDay ? json(nullptr) : json(format_iso(a.due_date))},
               {"value", a.value ? json(*a.value) : json(nullptr)},
               {"missing_since", time_json(a.missing_since)},
@@ -436,8 +436,8 @@ void HttpApi::routes() {
       if (rule && *rule != a.rule) continue;
       if (severity && *severity != severity_name(a.severity)) continue;
       const bool keep = std::all_of(label_filters.begin(), label_filters.end(), [&](const auto& filter) {
-        auto it = a.labels.find(filter.first);
-        return it != a.labels.end() && it->second == filter.second;
+        auto it = a.labels().find(filter.first);
+        return it != a.labels().end() && it->second == filter.second;
       });
       if (keep) alerts.push_back(alert_json(a, snapshot->silenced.count(a.fingerprint) > 0));
     }

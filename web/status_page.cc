@@ -258,7 +258,7 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
     const Alert& a = *item->alert;
     ++counts[static_cast<int>(a.severity)];
     by_rule[a.rule].push_back(item);
-    const std::string_view team = a.labels.value_or_empty("team");
+    const std::string_view team = a.labels().value_or_empty("team");
     TeamCount& count = by_team[std::string(team)];
     ++count.by_severity[static_cast<int>(a.severity)];
     ++count.all;
@@ -310,7 +310,7 @@ std::string render_status_page(const ServiceSnapshot& s, bool can_acknowledge) {
       html << "<tr id=\"alert-" << html_escape(a.fingerprint) << "\"" << (silenced ? " class=\"acked\"" : "")
            << "><td class=\"wide\" data-label=\"Alert\"><span class=\"sev " << severity << "\">" << severity << "</span> <a href=\""
            << html_escape(item->link) << "\">" << html_escape(item->what) << "</a></td><td data-label=\"Key\">"
-           << html_escape(a.key) << "</td><td data-label=\"Team\">" << html_escape(a.labels.value_or_empty("team"))
+           << html_escape(a.key) << "</td><td data-label=\"Team\">" << html_escape(a.labels().value_or_empty("team"))
            << "</td><td class=\"date\" data-label=\"Due\">" << format_uk_date(a.due_date) << "</td><td data-label=\"State\">"
            << alert_state_name(a.state) << (a.rejected_since ? " (held: its latest row was rejected)" : "")
            << "</td><td class=\"status\" data-label=\"Status\">"

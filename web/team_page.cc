@@ -18,7 +18,7 @@ namespace {
 constexpr Day kSparklineDays = 30;
 
 std::string label_of(const Alert& a, const char* name) {
-  return std::string(a.labels.value_or_empty(name));
+  return std::string(a.labels().value_or_empty(name));
 }
 
 // A measure's name: its rule's title, else its name in words ("kpi_re_referral_rate" -> "Re-referral rate").
@@ -250,8 +250,8 @@ std::string render_alert_page(const ServiceSnapshot& s, const Alert& a, const Al
   std::string team = label_of(a, "team");
   if (!team.empty()) html << " &middot; <a href=\"/team?name=" << receiver_text::percent_encode(team) << "\">" << html_escape(team) << "</a>";
   html << "</div>";
-  auto summary = a.annotations.find("summary");
-  if (summary != a.annotations.end()) html << "<p id=\"summary\">" << html_escape(summary->second) << "</p>";
+  auto summary = a.annotations().find("summary");
+  if (summary != a.annotations().end()) html << "<p id=\"summary\">" << html_escape(summary->second) << "</p>";
   if (a.due_date != kNullDay && s.config)
     html << "<p id=\"due\">Due " << format_uk_date(a.due_date) << ": " << due_wording(a.due_date, DayContext{s.today, s.config->calendar.get(), s.timezone})
          << "</p>";
@@ -287,9 +287,9 @@ std::string render_alert_page(const ServiceSnapshot& s, const Alert& a, const Al
     html << "</table></div>";
   };
   html << "<h2>Labels</h2>";
-  pairs("labels", "The alert's labels", a.labels);
+  pairs("labels", "The alert's labels", a.labels());
   html << "<h2>Annotations</h2>";
-  pairs("annotations", "The alert's annotations", a.annotations);
+  pairs("annotations", "The alert's annotations", a.annotations());
   html << "</body></html>";
   return html.str();
 }

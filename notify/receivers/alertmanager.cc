@@ -21,7 +21,7 @@ std::string alertmanager_api_alerts(const Notification& n, size_t first, size_t 
     const Alert& a = na.alert;
     if (i > first) out += ',';
     out += "{\"annotations\":";
-    append_json_object(out, a.annotations);
+    append_json_object(out, a.annotations());
     if (na.resolved || na.ends_at != 0) {  // resolved: its end; firing: when Alertmanager may let it go
       out += ",\"endsAt\":";
       append_json_string(out, rfc3339_utc(na.resolved && na.ends_at == 0 ? n.created_at : na.ends_at));
@@ -29,7 +29,7 @@ std::string alertmanager_api_alerts(const Notification& n, size_t first, size_t 
     out += ",\"generatorURL\":";
     append_json_string(out, generator_url(n, a));
     out += ",\"labels\":";
-    append_json_object(out, a.labels);
+    append_json_object(out, a.labels());
     out += ",\"startsAt\":";
     append_json_string(out, rfc3339_utc(starts_at(a)));
     out += '}';

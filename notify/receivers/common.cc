@@ -65,7 +65,7 @@ int64_t starts_at(const Alert& a) { return a.fired_at != 0 ? a.fired_at : a.acti
 std::string status_of(const NotifiedAlert& a) { return a.resolved ? "resolved" : "firing"; }
 
 std::string summary_of(const Alert& a) {
-  return std::string(a.annotations.value_or_empty("summary"));
+  return std::string(a.annotations().value_or_empty("summary"));
 }
 
 std::string due_of(const Alert& a) { return a.due_date == kNullDay ? std::string() : format_iso(a.due_date); }
@@ -114,7 +114,7 @@ std::string team_of(const Notification& n) {
   if (auto team = n.group_labels.value_or_empty("team"); !team.empty()) return std::string(team);
   std::string shared;
   for (const NotifiedAlert& a : n.alerts) {
-    std::string_view team = a.alert.labels.value_or_empty("team");
+    std::string_view team = a.alert.labels().value_or_empty("team");
     if (team.empty() || (!shared.empty() && team != shared)) return "";
     shared = team;
   }

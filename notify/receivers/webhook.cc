@@ -34,8 +34,8 @@ json alertmanager_webhook_payload(const Notification& n) {
     if (na.is_acknowledgement()) continue;  // not an alert's state: only for people
     const Alert& a = na.alert;
     alerts.push_back({{"status", status_of(na)},
-                      {"labels", a.labels},
-                      {"annotations", a.annotations},
+                      {"labels", a.labels()},
+                      {"annotations", a.annotations()},
                       {"startsAt", rfc3339_utc(starts_at(a))},
                       {"endsAt", na.resolved ? rfc3339_utc(na.ends_at) : rfc3339_utc(0)},
                       {"generatorURL", generator_url(n, a)},
