@@ -46,7 +46,8 @@ const std::shared_ptr<const MatchText>& Alert::empty_text() {
 bool Alert::operator==(const Alert& other) const {
   return fingerprint == other.fingerprint && rule == other.rule && key == other.key && severity == other.severity &&
          state == other.state && active_since == other.active_since && fired_at == other.fired_at &&
-         labels() == other.labels() && annotations() == other.annotations() && due_date == other.due_date &&
+         (text == other.text || (labels() == other.labels() && annotations() == other.annotations())) &&
+         due_date == other.due_date &&
          value == other.value && missing_since == other.missing_since && rejected_since == other.rejected_since;
 }
 
