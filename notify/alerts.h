@@ -46,8 +46,9 @@ struct Alert {
   // readable); 0 otherwise. Such an alert is held as it was: its record is there, only unreadable.
   int64_t rejected_since = 0;
 
-  const StringMap& labels() const { return text->labels; }
-  const StringMap& annotations() const { return text->annotations; }
+  // (A moved-from alert has no text: it reads as empty.)
+  const StringMap& labels() const { return (text ? text : empty_text())->labels; }
+  const StringMap& annotations() const { return (text ? text : empty_text())->annotations; }
   // A private copy of the text to change (the shared one is never written).
   MatchText& edit_text();
   void set_text(StringMap labels, StringMap annotations);
@@ -81,6 +82,13 @@ using Presence = std::function<KeyPresence(std::string_view key)>;
 
 class AlertBook {
  public:
+  AlertBook() = default;
+  // Its indexes point into its own alerts: it moves (the nodes go along) but is never copied.
+  AlertBook(const AlertBook&) = delete;
+  AlertBook& operator=(const AlertBook&) = delete;
+  AlertBook(AlertBook&&) = default;
+  AlertBook& operator=(AlertBook&&) = default;
+
   // Applies one evaluation of `rule` at `now`: `matches` are that rule's matches (any order), and
   // `texts[i]` the labels and annotations of `matches[i]`. An alert whose annotations alone have
   // changed (a summary that counts the working days from today changes every day) takes the new
