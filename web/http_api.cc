@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <arpa/inet.h>
@@ -38,6 +39,9 @@ http::Response html_page(std::string body) {
   r.headers.emplace_back("Content-Security-Policy", page_security_policy());
   return r;
 }
+
+// The most alerts one page of GET /api/v1/alerts may ask for.
+constexpr size_t kMaxAlertsPage = 100000;
 
 http::Response reply_error(int status, const std::string& message) {
   return reply(status, json{{"status", "error"}, {"error", message}});
@@ -432,16 +436,41 @@ void HttpApi::routes() {
     std::vector<std::pair<std::string, std::string>> label_filters;
     for (const auto& [name, value] : req.query)
       if (name.starts_with("label.")) label_filters.emplace_back(name.substr(6), value);
-    for (const Alert& a : *snapshot->alerts) {
+    // Pages by key (the alerts are in fingerprint order): `after` is the last fingerprint the
+    // client has, `limit` the most to answer; `next` says where the next page starts, null at the
+    // end. A page never skips an alert that was there when the first was read and still is.
+    // Without `limit`, every alert, as before.
+    std::optional<size_t> limit;
+    if (auto text = req.param("limit")) {
+      const bool digits = !text->empty() && text->size() <= 6 &&
+                          std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; });
+      const size_t n = digits ? std::stoul(*text) : 0;
+      if (n < 1 || n > kMaxAlertsPage)
+        return reply_error(400, "limit must be a whole number from 1 to " + std::to_string(kMaxAlertsPage));
+      limit = n;
+    }
+    const std::vector<Alert>& all = *snapshot->alerts;
+    auto from = all.begin();
+    if (auto after = req.param("after"))
+      from = std::upper_bound(all.begin(), all.end(), *after,
+                              [](const std::string& fingerprint, const Alert& a) { return fingerprint < a.fingerprint; });
+    json next = nullptr;
+    for (auto it = from; it != all.end(); ++it) {
+      const Alert& a = *it;
       if (rule && *rule != a.rule) continue;
       if (severity && *severity != severity_name(a.severity)) continue;
       const bool keep = std::all_of(label_filters.begin(), label_filters.end(), [&](const auto& filter) {
-        auto it = a.labels().find(filter.first);
-        return it != a.labels().end() && it->second == filter.second;
+        auto found = a.labels().find(filter.first);
+        return found != a.labels().end() && found->second == filter.second;
       });
-      if (keep) alerts.push_back(alert_json(a, snapshot->silenced.count(a.fingerprint) > 0));
+      if (!keep) continue;
+      if (limit && alerts.size() == *limit) {  // one more than the page holds: there is a next page
+        next = alerts.back()["fingerprint"];
+        break;
+      }
+      alerts.push_back(alert_json(a, snapshot->silenced.count(a.fingerprint) > 0));
     }
-    return reply(200, json{{"alerts", alerts}});
+    return reply(200, json{{"alerts", alerts}, {"next", next}});
   });
   add("GET", "/api/v1/rules", Access::Viewer, [this](http::Request&, Params) {
     auto snapshot = service_.snapshot();

@@ -97,6 +97,41 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(alerts[("assessment_timescale", "A4")]["labels"]["team"], "")
         self.assertEqual(alerts[("assessment_timescale", "A1")]["due_date"], "2017-06-16")
 
+    def test_alerts_come_in_pages(self):
+        d = self.start()
+        everything = d.get("/api/v1/alerts").json()
+        self.assertIsNone(everything["next"])
+        fingerprints = [a["fingerprint"] for a in everything["alerts"]]
+        self.assertGreaterEqual(len(fingerprints), 3)
+        self.assertEqual(fingerprints, sorted(fingerprints))
+        paged, after, pages = [], None, 0
+        while True:
+            resp = d.get("/api/v1/alerts?limit=2" + ("&after=" + after if after else ""))
+            self.assertEqual(resp.status, 200, resp.body)
+            page = resp.json()
+            pages += 1
+            self.assertLessEqual(len(page["alerts"]), 2)
+            paged += [a["fingerprint"] for a in page["alerts"]]
+            if page["next"] is None:
+                break
+            self.assertEqual(page["next"], page["alerts"][-1]["fingerprint"])
+            after = page["next"]
+        self.assertEqual(paged, fingerprints)  # every alert once, in order
+        self.assertEqual(pages, (len(fingerprints) + 1) // 2)
+        exact = d.get("/api/v1/alerts?limit=%d" % len(fingerprints)).json()
+        self.assertEqual(len(exact["alerts"]), len(fingerprints))
+        self.assertIsNone(exact["next"])  # a full last page says it is the last
+        # Filters choose the alerts before the page is cut.
+        first = d.get("/api/v1/alerts?rule=unallocated&limit=1").json()
+        self.assertEqual([a["rule"] for a in first["alerts"]], ["unallocated"])
+        # After a fingerprint that is not (or no longer) there: from the next one on.
+        gap = d.get("/api/v1/alerts?after=" + fingerprints[0] + "0").json()
+        self.assertEqual([a["fingerprint"] for a in gap["alerts"]], fingerprints[1:])
+        for bad in ("0", "-1", "abc", "", "100001", "1e3", "9999999", "+5"):
+            resp = d.get("/api/v1/alerts?limit=" + bad)
+            self.assertEqual(resp.status, 400, bad)
+            self.assertIn("limit", resp.json()["error"])
+
     def test_lifecycle_with_for(self):
         d = self.start()
         unallocated = d.alerts()[("unallocated", "A4")]
