@@ -2,15 +2,20 @@
 // ratios: CSV parsing against a std::getline/stringstream split, expression evaluation against
 // the same test written directly in C++, working-day arithmetic against a day-by-day loop, and a
 // dispatcher tick with nothing changed (the example's routes: Alertmanager, email by team)
-// against copying each alert once, the least a notification of every alert can cost.
+// against copying each alert once, the least a notification of every alert can cost, and the
+// alert book's next day (new summaries only) against one hash lookup per key.
 #include <benchmark/benchmark.h>
 
+#include <malloc.h>
+
 #include <sstream>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
 #include "integrations/csv_reader.h"
+#include "notify/alerts.h"
 #include "notify/dispatcher.h"
 #include "rules/calendar.h"
 #include "rules/expr.h"
@@ -223,6 +228,66 @@ void BM_DispatcherPeerCopyAlerts(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
 }
 BENCHMARK(BM_DispatcherPeerCopyAlerts)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+// The daemon's next day for the alert book: every alert matched again with a new summary (the
+// working days from today), nothing else changed. Reports the heap bytes the book holds per alert.
+// Peer: finding each alert's key once in a hash map of the keys, the least a round can cost.
+std::vector<Match> next_day_matches(size_t count, std::vector<std::shared_ptr<const MatchText>>& texts, int day) {
+  std::vector<Match> matches(count);
+  texts.clear();
+  for (size_t i = 0; i < count; ++i) {
+    matches[i].key = "203-C" + std::to_string(100000 + i);
+    matches[i].severity = Severity::Warning;
+    matches[i].due_date = 20000 + static_cast<Day>(i % 30);
+    texts.push_back(std::make_shared<const MatchText>(MatchText{
+        {{"alertname", "cin_child_seen"}, {"key", matches[i].key}, {"severity", "warning"},
+         {"team", "Child in Need " + std::to_string(i % 25)}, {"worker", "Worker, Number " + std::to_string(i % 900)}},
+        {{"summary", "Child " + matches[i].key + " was last seen on 02/11/2026: the next visit is due by 30/11/2026, " +
+                         std::to_string(day) + " working days from today"}}}));
+  }
+  return matches;
+}
+
+void BM_AlertBookNextDay(benchmark::State& state) {
+  const size_t count = static_cast<size_t>(state.range(0));
+  Rule rule;
+  rule.spec.name = "cin_child_seen";
+  std::vector<std::shared_ptr<const MatchText>> texts;
+  const size_t heap_before = mallinfo2().uordblks;
+  AlertBook book;
+  {
+    std::vector<Match> matches = next_day_matches(count, texts, 10);
+    book.apply(rule, matches, texts, kDispatchNow);
+    texts.clear();
+  }
+  const double bytes_per_alert = static_cast<double>(mallinfo2().uordblks - heap_before) / static_cast<double>(count);
+  int day = 9;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<Match> matches = next_day_matches(count, texts, day--);
+    state.ResumeTiming();
+    auto changes = book.apply(rule, matches, texts, kDispatchNow + 86400);
+    benchmark::DoNotOptimize(changes);
+  }
+  state.counters["heap_bytes_per_alert"] = bytes_per_alert;
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_AlertBookNextDay)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+void BM_AlertBookPeerKeyLookups(benchmark::State& state) {
+  const size_t count = static_cast<size_t>(state.range(0));
+  std::vector<std::shared_ptr<const MatchText>> texts;
+  const std::vector<Match> matches = next_day_matches(count, texts, 10);
+  std::unordered_map<std::string, size_t> keys;
+  for (size_t i = 0; i < count; ++i) keys.emplace(matches[i].key, i);
+  for (auto _ : state) {
+    size_t found = 0;
+    for (const Match& m : matches) found += keys.find(m.key)->second;
+    benchmark::DoNotOptimize(found);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_AlertBookPeerKeyLookups)->Arg(100000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
