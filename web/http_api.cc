@@ -440,20 +440,28 @@ void HttpApi::routes() {
     // client has, `limit` the most to answer; `next` says where the next page starts, null at the
     // end. A page never skips an alert that was there when the first was read and still is.
     // Without `limit`, every alert, as before.
+    for (const char* name : {"limit", "after"})
+      if (req.query.count(name) > 1) return reply_error(400, std::string(name) + " is given more than once");
     std::optional<size_t> limit;
     if (auto text = req.param("limit")) {
-      const bool digits = !text->empty() && text->size() <= 6 &&
+      const bool digits = !text->empty() && text->size() <= 18 &&
                           std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; });
-      const size_t n = digits ? std::stoul(*text) : 0;
+      const size_t n = digits ? std::stoull(*text) : 0;
       if (n < 1 || n > kMaxAlertsPage)
         return reply_error(400, "limit must be a whole number from 1 to " + std::to_string(kMaxAlertsPage));
       limit = n;
     }
     const std::vector<Alert>& all = *snapshot->alerts;
     auto from = all.begin();
-    if (auto after = req.param("after"))
+    if (auto after = req.param("after")) {
+      // A mistyped cursor must not read as "no more alerts".
+      const bool fingerprint = after->size() == 16 && std::all_of(after->begin(), after->end(), [](char c) {
+                                 return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                               });
+      if (!fingerprint) return reply_error(400, "after must be an alert's fingerprint (16 hexadecimal digits)");
       from = std::upper_bound(all.begin(), all.end(), *after,
                               [](const std::string& fingerprint, const Alert& a) { return fingerprint < a.fingerprint; });
+    }
     json next = nullptr;
     for (auto it = from; it != all.end(); ++it) {
       const Alert& a = *it;

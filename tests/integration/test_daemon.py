@@ -125,12 +125,20 @@ class DaemonTest(unittest.TestCase):
         first = d.get("/api/v1/alerts?rule=unallocated&limit=1").json()
         self.assertEqual([a["rule"] for a in first["alerts"]], ["unallocated"])
         # After a fingerprint that is not (or no longer) there: from the next one on.
-        gap = d.get("/api/v1/alerts?after=" + fingerprints[0] + "0").json()
-        self.assertEqual([a["fingerprint"] for a in gap["alerts"]], fingerprints[1:])
-        for bad in ("0", "-1", "abc", "", "100001", "1e3", "9999999", "+5"):
+        between = "%016x" % (int(fingerprints[0], 16) + 1)
+        if between < fingerprints[1]:
+            gap = d.get("/api/v1/alerts?after=" + between).json()
+            self.assertEqual([a["fingerprint"] for a in gap["alerts"]], fingerprints[1:])
+        self.assertEqual(d.get("/api/v1/alerts?limit=0000002").json()["next"], fingerprints[1])
+        for bad in ("0", "-1", "abc", "", "100001", "1e3", "9999999", "+5", "2&limit=3"):
             resp = d.get("/api/v1/alerts?limit=" + bad)
             self.assertEqual(resp.status, 400, bad)
             self.assertIn("limit", resp.json()["error"])
+        # A mistyped cursor is an error, not an empty last page.
+        for bad in ("", "zzz", fingerprints[0].upper(), fingerprints[0] + "0", fingerprints[0] + "&after=" + fingerprints[1]):
+            resp = d.get("/api/v1/alerts?after=" + bad)
+            self.assertEqual(resp.status, 400, bad)
+            self.assertIn("after", resp.json()["error"])
 
     def test_lifecycle_with_for(self):
         d = self.start()
