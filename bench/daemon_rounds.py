@@ -6,7 +6,9 @@
 Starts build/casewatch on WORK/casewatch.toml (the macro benchmark's config and data, written by
 bench/macro.sh) on the manual test clock at 09:00 on DATE, with a state folder of its own, waits
 for the first (cold) round, then advances the clock by the config's evaluation interval ROUNDS
-times with the feeds unchanged, and once more to 09:00 the next day. Each round's duration is the
+times with the feeds unchanged, then to 23:55 on DATE in the config's timezone (a round that
+re-reads every feed, their refresh being due) and to 00:05 on DATE+1 (the midnight round: every
+deadline window crossed afresh, no feed due again). Each round's duration is the
 growth of `casewatch_evaluation_duration_seconds_sum` across it, so the figures are the daemon's own
 (feeds, rules, alert book, dispatch). Prints p50 and the range of the same-day rounds, the next-day
 round, and the daemon's resident memory after them (VmRSS) and at its peak (VmHWM), and writes the
@@ -17,6 +19,7 @@ phases from the debug log; with --perf FILE, a perf profile of the same-day roun
 2525, HTTP on 9798), so that its notifications are delivered rather than retried.
 """
 import argparse
+import datetime
 import json
 import os
 import re
@@ -27,6 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zoneinfo
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -121,13 +125,24 @@ def main():
         if perf:
             perf.send_signal(2)
             perf.wait()
-        # To 09:00 the next day: every deadline window is crossed afresh.
+        # To 23:55 on DATE, in the config's timezone: a round that re-reads the feeds (their hourly
+        # refresh is due), still on DATE. Then to 00:05 on DATE+1: the midnight round, where every
+        # deadline window is crossed afresh and no feed is due again.
+        zone = zoneinfo.ZoneInfo(re.search(r'(?m)^timezone = "([^"]+)"', text).group(1))
+        day = datetime.date.fromisoformat(args.as_of)
+        clock = datetime.datetime.combine(day, datetime.time(9), tzinfo=datetime.timezone.utc)
+        clock += datetime.timedelta(seconds=args.rounds * args.interval)
+        before_midnight = datetime.datetime.combine(day, datetime.time(23, 55), tzinfo=zone)
+        after_midnight = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(0, 5), tzinfo=zone)
+        before = metric(port, total)
+        post(port, "/-/test/advance?seconds=%d" % (before_midnight - clock).total_seconds())
+        reload_round = metric(port, total) - before
         if args.perf_next_day:
             perf = subprocess.Popen(["perf", "record", "-g", "-o", args.perf_next_day, "-p", str(process.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1)
         before = metric(port, total)
-        post(port, "/-/test/advance?seconds=%d" % (86400 - args.rounds * args.interval))
+        post(port, "/-/test/advance?seconds=%d" % (after_midnight - before_midnight).total_seconds())
         next_day = metric(port, total) - before
         if args.perf_next_day:
             perf.send_signal(2)
@@ -146,6 +161,7 @@ def main():
             "rounds": rounds,
             "same_day_p50_seconds": statistics.median(rounds),
             "next_day_round_seconds": next_day,
+            "reload_round_seconds": reload_round,
             "steady_rss_bytes": steady["VmRSS"],
             "rss_after_next_day_bytes": after_next_day["VmRSS"],
             "peak_rss_bytes": after_next_day["VmHWM"],
@@ -157,7 +173,8 @@ def main():
         print("daemon: cold round %.3f s (ready after %.2f s)" % (cold, ready_seconds))
         print("daemon: %d rounds, same day, feeds unchanged: p50 %.4f s (%.4f-%.4f)" %
               (len(rounds), result["same_day_p50_seconds"], min(rounds), max(rounds)))
-        print("daemon: the next day's round: %.3f s" % next_day)
+        print("daemon: the round at 23:55 re-reading every feed: %.3f s" % reload_round)
+        print("daemon: the next day's round (00:05): %.3f s" % next_day)
         print("daemon: RSS %d MiB steady, %d MiB after the next day, %d MiB peak" %
               (steady["VmRSS"] / mib, after_next_day["VmRSS"] / mib, after_next_day["VmHWM"] / mib))
         if received is not None:
