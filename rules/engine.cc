@@ -488,14 +488,12 @@ void evaluate_rows(const EvaluationInput& input, size_t index, RowRange rows, Ev
 
 }  // namespace
 
-void visit_match_text(const EvaluationInput& input, const Match& match,
-                      const std::function<void(MatchTextEntries labels, MatchTextEntries annotations)>& visit) {
-  if (match.text) {
-    thread_local std::vector<StringMap::value_type> labels, annotations;
-    labels.assign(match.text->labels.begin(), match.text->labels.end());
-    annotations.assign(match.text->annotations.begin(), match.text->annotations.end());
-    return visit(labels, annotations);
-  }
+namespace {
+
+// Calls `render(context)` with the context a match's templates are rendered in: its record, its
+// as-of date and, for a deadline, its due date's variables.
+template <class Render>
+void with_text_context(const EvaluationInput& input, const Match& match, Render&& render) {
   const Rule& rule = input.rules[match.rule];
   // One arena per thread, not per match: an empty std::deque already allocates.
   thread_local Arena arena;
@@ -506,7 +504,36 @@ void visit_match_text(const EvaluationInput& input, const Match& match,
     variables = deadline_variables(*input.calendar, match.as_of, match.due_date);
     context.variables = variables;
   }
-  render_text(rule, match, context, visit);
+  render(context);
+}
+
+}  // namespace
+
+void visit_match_text(const EvaluationInput& input, const Match& match,
+                      const std::function<void(MatchTextEntries labels, MatchTextEntries annotations)>& visit) {
+  if (match.text) {
+    thread_local std::vector<StringMap::value_type> labels, annotations;
+    labels.assign(match.text->labels.begin(), match.text->labels.end());
+    annotations.assign(match.text->annotations.begin(), match.text->annotations.end());
+    return visit(labels, annotations);
+  }
+  with_text_context(input, match, [&](const EvalContext& context) {
+    render_text(input.rules[match.rule], match, context, visit);
+  });
+}
+
+std::string match_label(const EvaluationInput& input, const Match& match, std::string_view name) {
+  if (match.text) return std::string(match.text->labels.value_or_empty(name));
+  const Rule& rule = input.rules[match.rule];
+  // The identity labels win over the rule's own, as in render_text.
+  if (name == "alertname") return rule.spec.name;
+  if (name == "key") return match.key;
+  if (name == "severity") return std::string(severity_name(match.severity));
+  auto label = std::find_if(rule.labels.begin(), rule.labels.end(), [&](const auto& l) { return l.first == name; });
+  if (label == rule.labels.end()) return {};
+  std::string out;
+  with_text_context(input, match, [&](const EvalContext& context) { label->second.render_to(context, out); });
+  return out;
 }
 
 MatchText match_text(const EvaluationInput& input, const Match& match) {

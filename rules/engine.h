@@ -105,7 +105,10 @@ struct EvaluationInput {
 // The labels and annotations of a match of `input`: its own `text` when it has one, otherwise
 // rendered from its record in `input.feeds` (which must be the snapshots it was evaluated on).
 MatchText match_text(const EvaluationInput& input, const Match& match);
-// The same, shared: the match's own `text` when it has one (no copy), otherwise rendered once.
+// One label of a match, as match_text would give it ("" when it has none), rendering no other.
+std::string match_label(const EvaluationInput& input, const Match& match, std::string_view name);
+// The labels and annotations, shared: the match's own `text` when it has one (no copy), otherwise
+// rendered once.
 std::shared_ptr<const MatchText> shared_match_text(const EvaluationInput& input, const Match& match);
 
 // The same entries, handed to `visit(labels, annotations)` as spans of (name, text) in name order,

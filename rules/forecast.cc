@@ -13,17 +13,19 @@ std::vector<ForecastCount> forecast(const EvaluationInput& input, Day from, Day 
   EvaluationCache local(input.rules.size());
   EvaluationInput with_cache = input;
   if (!with_cache.cache) with_cache.cache = &local;
-  std::vector<EvaluationResult> each(input.rules.size());
+  // Each rule's matches are counted on its own core, reading only the two labels counted by.
+  using Count = std::map<std::tuple<Day, std::string, std::string>, size_t>;  // day, team, worker
+  std::vector<Count> each(input.rules.size());
   parallel_for_each(evaluation_order(input), [&](size_t r) {
-    for (Day day = from; day <= to; ++day) evaluate_due_on(with_cache, r, day, each[r]);
+    EvaluationResult result;
+    for (Day day = from; day <= to; ++day) evaluate_due_on(with_cache, r, day, result);
+    for (const Match& m : result.matches)
+      ++each[r][{m.due_date, match_label(with_cache, m, "team"), match_label(with_cache, m, "worker")}];
   });
   std::map<std::tuple<Day, std::string, std::string, std::string>, size_t> counts;
-  for (const EvaluationResult& result : each)
-    for (const Match& m : result.matches) {
-      const MatchText text = match_text(with_cache, m);
-      ++counts[{m.due_date, std::string(text.labels.value_or_empty("team")),
-                std::string(text.labels.value_or_empty("worker")), input.rules[m.rule].spec.name}];
-    }
+  for (size_t r = 0; r < each.size(); ++r)
+    for (const auto& [k, n] : each[r])
+      counts[{std::get<0>(k), std::get<1>(k), std::get<2>(k), input.rules[r].spec.name}] += n;
   std::vector<ForecastCount> out;
   out.reserve(counts.size());
   for (const auto& [k, n] : counts) out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), n});
