@@ -80,9 +80,9 @@ std::vector<AlertChange> AlertBook::apply(const Rule& rule, std::span<const Matc
     const bool inserted = indexed == of_rule.end();
     if (inserted) {
       std::string fingerprint = alert_fingerprint(rule.spec.name, match.key);
-      auto [it, fresh] = alerts_.try_emplace(fingerprint);
-      if (!fresh) erase(it), it = alerts_.try_emplace(fingerprint).first;  // a fingerprint collision: the new one wins
-      Alert& alert = it->second;
+      // Taken by another rule and key only on a 64-bit hash collision: the new one wins.
+      if (auto taken = alerts_.find(fingerprint); taken != alerts_.end()) erase(taken);
+      Alert& alert = alerts_[fingerprint];
       alert.fingerprint = std::move(fingerprint);
       alert.rule = rule.spec.name;
       alert.key = match.key;

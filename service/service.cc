@@ -546,7 +546,7 @@ void Service::publish(std::vector<RuleStatus> rules) {
   if (!evaluated_once_) snapshot->feeds_loading_first = feeds_->first_loads_under_way();
   snapshot->timezone = config_->engine.timezone;
   if (published_version_ != book_.version()) {
-    // Copies share each alert's text: no maps are copied.
+    // Each copy shares its alert's text (one pointer).
     auto alerts = std::make_shared<std::vector<Alert>>();
     alerts->reserve(book_.alerts().size());
     for (const auto& [fingerprint, alert] : book_.alerts()) alerts->push_back(alert);
