@@ -69,11 +69,15 @@ struct RenderedEntries {
 
 // A match's labels and annotations rendered into the calling thread's buffers, then handed to
 // `visit`: the one place a match's text is made.
+// The labels every match carries, in name order; they win over the rule's labels of those names.
+std::array<StringMap::value_type, 3> identity_labels(const Rule& rule, const Match& match) {
+  return {{{"alertname", rule.spec.name}, {"key", match.key}, {"severity", severity_name(match.severity)}}};
+}
+
 template <class Visit>
 void render_text(const Rule& rule, const Match& match, const EvalContext& context, Visit&& visit) {
   thread_local RenderedEntries labels, annotations;
-  const StringMap::value_type identity[] = {
-      {"alertname", rule.spec.name}, {"key", match.key}, {"severity", severity_name(match.severity)}};
+  const auto identity = identity_labels(rule, match);
   labels.render(rule.labels, identity, context);
   annotations.render(rule.annotations, {}, context);
   visit(MatchTextEntries(labels.entries), MatchTextEntries(annotations.entries));
@@ -525,10 +529,8 @@ void visit_match_text(const EvaluationInput& input, const Match& match,
 std::string match_label(const EvaluationInput& input, const Match& match, std::string_view name) {
   if (match.text) return std::string(match.text->labels.value_or_empty(name));
   const Rule& rule = input.rules[match.rule];
-  // The identity labels win over the rule's own, as in render_text.
-  if (name == "alertname") return rule.spec.name;
-  if (name == "key") return match.key;
-  if (name == "severity") return std::string(severity_name(match.severity));
+  for (const auto& [identity, value] : identity_labels(rule, match))
+    if (identity == name) return std::string(value);
   auto label = std::find_if(rule.labels.begin(), rule.labels.end(), [&](const auto& l) { return l.first == name; });
   if (label == rule.labels.end()) return {};
   std::string out;
